@@ -1,0 +1,74 @@
+package signoff
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// A Revocation tells every instance to stop trusting what its memory holds
+// about a session, or about all of a user's sessions.
+type Revocation struct {
+	// SessionID, when set, names one revoked session: logout, device revoke,
+	// or refresh-token reuse.
+	SessionID string
+	// UserID is the session's user, or the user whose sessions were all
+	// revoked.
+	UserID string
+	// AuthVersion, when not 0, is the user's new auth_version after logout
+	// everywhere: every credential minted under an earlier one is dead.
+	AuthVersion int64
+	// Until is the latest time any credential of the session could still be
+	// presented as valid; instances hold the revocation in memory until then.
+	Until time.Time
+}
+
+// A Bus carries revocations between the instances that share a store. The
+// Manager revokes in the store first and then publishes; it answers the
+// client only after Publish returns, so a logout is final everywhere when the
+// response leaves (invariant I1).
+type Bus interface {
+	// Publish delivers r to every live subscriber, on every instance, this
+	// one included, and returns once each has applied it. An error means
+	// that could not be confirmed; the caller answers 503.
+	Publish(ctx context.Context, r Revocation) error
+
+	// Subscribe registers apply to be called with every revocation
+	// published by any instance. apply must be quick and must not block.
+	Subscribe(apply func(Revocation)) error
+
+	// Fresh reports whether this instance's subscription is known to be
+	// receiving everything published. While it is not, the Manager trusts
+	// nothing in memory and reads every credential through to the store.
+	Fresh() bool
+}
+
+// LocalBus is the in-process Bus: enough for one process, which is every
+// deployment on an embedded store that only one process writes. The zero
+// value is ready to use.
+type LocalBus struct {
+	mu   sync.RWMutex
+	subs []func(Revocation)
+}
+
+// Publish calls every subscriber in turn before returning.
+func (b *LocalBus) Publish(_ context.Context, r Revocation) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, apply := range b.subs {
+		apply(r)
+	}
+	return nil
+}
+
+// Subscribe adds apply.
+func (b *LocalBus) Subscribe(apply func(Revocation)) error {
+	b.mu.Lock()
+	b.subs = append(b.subs, apply)
+	b.mu.Unlock()
+	return nil
+}
+
+// Fresh is always true: nothing can be published without passing through
+// Publish.
+func (b *LocalBus) Fresh() bool { return true }

@@ -1,0 +1,341 @@
+package signoff
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+)
+
+// Require is middleware that lets a request through only with a valid
+// credential, and puts its Principal in the request context (PrincipalFrom).
+// Every response it guards gets Cache-Control: no-store and Vary: Cookie
+// (I8). In session mode, where the cookie is an ambient credential, unsafe
+// methods must also pass the cross-origin check (I3). Otherwise it answers
+// 401 (with WWW-Authenticate: Bearer in jwt mode, RFC 6750 §3), 403, or 503
+// when the store cannot answer.
+func (m *Manager) Require(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !m.guard(w, r) {
+			return
+		}
+		p, err := m.Authenticate(r)
+		if err != nil {
+			m.WriteAuthError(w, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+	})
+}
+
+// Optional is middleware like Require that lets requests without a valid
+// credential through with no Principal in the context. A store that cannot
+// answer still gets 503: signoff does not guess.
+func (m *Manager) Optional(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !m.guard(w, r) {
+			return
+		}
+		p, err := m.Authenticate(r)
+		switch {
+		case err == nil:
+			r = r.WithContext(WithPrincipal(r.Context(), p))
+		case errors.Is(err, ErrUnavailable):
+			m.WriteAuthError(w, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// guard sets the headers of an authenticated response and, in session mode,
+// applies the cross-origin check to unsafe methods.
+func (m *Manager) guard(w http.ResponseWriter, r *http.Request) bool {
+	h := w.Header()
+	h["Cache-Control"] = noStore
+	h["Vary"] = m.vary
+	if m.cfg.Mode == ModeSession && !safeMethod(r.Method) {
+		return m.crossOriginOK(w, r)
+	}
+	return true
+}
+
+func safeMethod(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
+}
+
+// crossOriginOK applies http.CrossOriginProtection and answers 403 itself.
+func (m *Manager) crossOriginOK(w http.ResponseWriter, r *http.Request) bool {
+	if err := m.cop.Check(r); err != nil {
+		WriteProblem(w, http.StatusForbidden, "cross-origin request refused: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// Protect wraps h with the Manager's cross-origin protection, for unsafe
+// routes of your own that rely on the session cookie, such as a login form
+// (login CSRF).
+func (m *Manager) Protect(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if safeMethod(r.Method) || m.crossOriginOK(w, r) {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// WriteAuthError answers a failed authentication: 401 for a missing or bad
+// credential, 503 when the store cannot answer. In jwt mode a 401 carries
+// WWW-Authenticate: Bearer, with error="invalid_token" when a token was
+// presented (RFC 6750 §3.1, R40).
+func (m *Manager) WriteAuthError(w http.ResponseWriter, err error) {
+	h := w.Header()
+	h["Vary"] = m.vary
+	if m.cfg.Mode == ModeJWT && StatusOf(err) == http.StatusUnauthorized {
+		if errors.Is(err, ErrNoCredential) {
+			h.Set("WWW-Authenticate", `Bearer realm="signoff"`)
+		} else {
+			h.Set("WWW-Authenticate", `Bearer realm="signoff", error="invalid_token"`)
+		}
+	}
+	WriteError(w, err)
+}
+
+// allow answers 405 with an Allow header unless r's method is one of
+// methods. HEAD is allowed wherever GET is.
+func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m || (m == http.MethodGet && r.Method == http.MethodHead) {
+			return true
+		}
+	}
+	allowed := methods[0]
+	for _, m := range methods[1:] {
+		allowed += ", " + m
+	}
+	w.Header().Set("Allow", allowed)
+	WriteProblem(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here; use "+allowed)
+	return false
+}
+
+// RequestError is a malformed request: its Status is 400, 413 or 415.
+type RequestError struct {
+	Status int
+	Detail string
+}
+
+func (e *RequestError) Error() string { return "signoff: bad request: " + e.Detail }
+
+// MaxBodyBytes bounds a JSON request body.
+const MaxBodyBytes = 64 << 10
+
+// ReadJSON decodes r's body into v. The body must be one JSON value with
+// Content-Type application/json (415 otherwise: simple content types are
+// what a cross-site form can send, R30), at most MaxBodyBytes (413), with no
+// unknown fields and nothing after it (400). When optional is true, a request
+// with no body at all is accepted and leaves v as it is.
+func ReadJSON(r *http.Request, v any, optional bool) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		if optional && (r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0) {
+			return nil
+		}
+		return &RequestError{http.StatusUnsupportedMediaType, "the body must be application/json"}
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return &RequestError{http.StatusUnsupportedMediaType, "the body must be application/json, not " + truncate(ct, 64)}
+	}
+	if r.Body == nil {
+		r.Body = http.NoBody
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return &RequestError{http.StatusBadRequest, "could not read the body"}
+	}
+	if len(b) > MaxBodyBytes {
+		return &RequestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)}
+	}
+	if len(b) == 0 && optional {
+		return nil
+	}
+	return DecodeJSON(b, v)
+}
+
+// DecodeJSON decodes exactly one JSON value with no unknown fields. Its errors
+// name the problem but never echo the input, which may hold a password.
+func DecodeJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			return &RequestError{http.StatusBadRequest, fmt.Sprintf("the body is not valid JSON (at byte %d)", syn.Offset)}
+		case errors.As(err, &typ):
+			return &RequestError{http.StatusBadRequest, fmt.Sprintf("field %q must be a %s", typ.Field, typ.Type)}
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return &RequestError{http.StatusBadRequest, "the body is empty or cut short"}
+		}
+		if f, ok := unknownField(err); ok {
+			return &RequestError{http.StatusBadRequest, fmt.Sprintf("unknown field %s", truncate(f, 64))}
+		}
+		return &RequestError{http.StatusBadRequest, "the body is not the JSON object this route takes"}
+	}
+	if dec.More() {
+		return &RequestError{http.StatusBadRequest, "the body has data after the JSON value"}
+	}
+	return nil
+}
+
+// unknownField extracts the field name from encoding/json's "json: unknown
+// field \"x\"" error, the one error it has no type for.
+func unknownField(err error) (string, bool) {
+	const p = "json: unknown field "
+	s := err.Error()
+	if len(s) > len(p) && s[:len(p)] == p {
+		return s[len(p):], true
+	}
+	return "", false
+}
+
+// refreshBody is the optional body of /logout and /refresh: native clients
+// send their refresh token in it.
+type refreshBody struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// readRefreshBody reads the optional {"refresh_token": "..."} body.
+func readRefreshBody(r *http.Request) (Secret, error) {
+	var b refreshBody
+	if err := ReadJSON(r, &b, true); err != nil {
+		return Secret{}, err
+	}
+	return NewSecret(b.RefreshToken), nil
+}
+
+// LogoutHandler serves POST /logout: Logout, then 200 {"ok":true}. GET and
+// HEAD get 405 with Allow: POST (I3, R27); a cross-site request gets 403 and
+// changes nothing (R28, R29). A native client may send {"refresh_token": …}.
+func (m *Manager) LogoutHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allow(w, r, http.MethodPost) || !m.crossOriginOK(w, r) {
+			return
+		}
+		tok, err := readRefreshBody(r)
+		if err != nil {
+			WriteError(w, err)
+			return
+		}
+		if err := m.Logout(w, r, tok); err != nil {
+			WriteError(w, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+}
+
+// LogoutAllHandler serves POST /logout/all: LogoutAll, then 200
+// {"ok":true,"revoked":N}.
+func (m *Manager) LogoutAllHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allow(w, r, http.MethodPost) || !m.crossOriginOK(w, r) {
+			return
+		}
+		if err := ReadJSON(r, &struct{}{}, true); err != nil {
+			WriteError(w, err)
+			return
+		}
+		n, err := m.LogoutAll(w, r)
+		if err != nil {
+			m.WriteAuthError(w, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, struct {
+			OK      bool `json:"ok"`
+			Revoked int  `json:"revoked"`
+		}{true, n})
+	})
+}
+
+// RefreshHandler serves POST /refresh (jwt mode): Refresh, then 200 with a
+// TokenResponse. A browser's refresh cookie that fails is deleted.
+func (m *Manager) RefreshHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allow(w, r, http.MethodPost) || !m.crossOriginOK(w, r) {
+			return
+		}
+		tok, err := readRefreshBody(r)
+		if err != nil {
+			WriteError(w, err)
+			return
+		}
+		t, err := m.Refresh(w, r, tok)
+		if err != nil {
+			if tok.IsZero() && StatusOf(err) == http.StatusUnauthorized {
+				m.cfg.RefreshCookie.Delete(w)
+			}
+			WriteError(w, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, t.Response(m.now()))
+	})
+}
+
+// SessionInfo is a session as its user sees it in a device list.
+type SessionInfo struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	UserAgent  string    `json:"user_agent,omitempty"`
+	IP         string    `json:"ip,omitempty"`
+	Current    bool      `json:"current"`
+}
+
+// Info returns the device-list view of s.
+func (s *Session) Info(current bool) SessionInfo {
+	return SessionInfo{ID: s.ID, CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(),
+		UserAgent: s.UserAgent, IP: s.IP, Current: current}
+}
+
+// SessionsHandler serves GET /sessions: the caller's live sessions, the
+// current one marked.
+func (m *Manager) SessionsHandler() http.Handler {
+	return m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allow(w, r, http.MethodGet) {
+			return
+		}
+		p := PrincipalFrom(r.Context())
+		ss, err := m.Sessions(r.Context(), p.UserID)
+		if err != nil {
+			WriteError(w, err)
+			return
+		}
+		out := make([]SessionInfo, len(ss))
+		for i, s := range ss {
+			out[i] = s.Info(s.ID == p.SessionID)
+		}
+		WriteJSON(w, http.StatusOK, map[string][]SessionInfo{"sessions": out})
+	}))
+}
+
+// RevokeSessionHandler serves DELETE /sessions/{id}: RevokeDevice, then 204.
+func (m *Manager) RevokeSessionHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allow(w, r, http.MethodDelete) || !m.crossOriginOK(w, r) {
+			return
+		}
+		if err := m.RevokeDevice(w, r, r.PathValue("id")); err != nil {
+			m.WriteAuthError(w, err)
+			return
+		}
+		w.Header()["Cache-Control"] = noStore
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

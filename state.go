@@ -1,0 +1,233 @@
+package signoff
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// state is an instance's memory of what is live and what is revoked. It is
+// how authenticated requests are answered without a store round trip, and the
+// only thing a Bus changes.
+//
+// Correctness does not depend on evicting entries: every cache entry points at
+// the one sidState of its session and the one userState of its user, and a
+// hit is accepted only while the sidState is not revoked and the entry's
+// auth_version is not below the userState's. apply marks those shared objects,
+// so a revocation reaches every cached credential of a session, or of a user
+// after logout everywhere, in O(1).
+type state struct {
+	mu       sync.RWMutex
+	sessions map[Hash]*sessionEntry // session mode: by the cookie's hash
+	tokens   map[Hash]*tokenEntry   // jwt mode: verified access tokens, by the token's hash
+	sids     map[string]*sidState
+	users    map[string]*userState
+	max      int
+}
+
+// sidState is what an instance knows about one session.
+type sidState struct {
+	revoked  atomic.Bool
+	lastSeen atomic.Int64 // unix ns of the latest authenticated request here
+	touched  atomic.Int64 // unix ns of the latest LastSeenAt write sent to the store
+	until    atomic.Int64 // unix ns after which nothing of the session can be valid
+}
+
+// userState is what an instance knows about one user.
+type userState struct {
+	av    atomic.Int64 // the highest auth_version seen
+	until atomic.Int64
+}
+
+type sessionEntry struct {
+	p       Principal
+	sid     *sidState
+	user    *userState
+	expires int64 // unix ns: the session's absolute lifetime
+}
+
+type tokenEntry struct {
+	p    Principal
+	sid  *sidState
+	user *userState
+	exp  int64 // unix ns: the token's exp
+}
+
+func newState(max int) *state {
+	return &state{
+		sessions: map[Hash]*sessionEntry{},
+		tokens:   map[Hash]*tokenEntry{},
+		sids:     map[string]*sidState{},
+		users:    map[string]*userState{},
+		max:      max,
+	}
+}
+
+func (s *state) session(h Hash) *sessionEntry {
+	s.mu.RLock()
+	e := s.sessions[h]
+	s.mu.RUnlock()
+	return e
+}
+
+func (s *state) token(h Hash) *tokenEntry {
+	s.mu.RLock()
+	e := s.tokens[h]
+	s.mu.RUnlock()
+	return e
+}
+
+// sid returns the one sidState of session id, creating it, and makes sure it
+// is kept until at least until.
+func (s *state) sid(id string, until time.Time) *sidState {
+	// The until is raised while a lock is held, so sweep (which takes the
+	// write lock) can never drop a record that a caller is about to use.
+	s.mu.RLock()
+	st := s.sids[id]
+	if st != nil {
+		raise(&st.until, until.UnixNano())
+	}
+	s.mu.RUnlock()
+	if st == nil {
+		s.mu.Lock()
+		if st = s.sids[id]; st == nil {
+			st = &sidState{}
+			s.sids[id] = st
+		}
+		raise(&st.until, until.UnixNano())
+		s.mu.Unlock()
+	}
+	return st
+}
+
+// user returns the one userState of user id, creating it, raises its
+// auth_version to at least av and keeps it until at least until.
+func (s *state) user(id string, av int64, until time.Time) *userState {
+	s.mu.RLock()
+	u := s.users[id]
+	if u != nil {
+		raise(&u.av, av)
+		raise(&u.until, until.UnixNano())
+	}
+	s.mu.RUnlock()
+	if u == nil {
+		s.mu.Lock()
+		if u = s.users[id]; u == nil {
+			u = &userState{}
+			s.users[id] = u
+		}
+		raise(&u.av, av)
+		raise(&u.until, until.UnixNano())
+		s.mu.Unlock()
+	}
+	return u
+}
+
+// raise sets *a to v if v is larger.
+func raise(a *atomic.Int64, v int64) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+func (s *state) addSession(h Hash, e *sessionEntry) {
+	s.mu.Lock()
+	if !e.sid.revoked.Load() && e.p.AuthVersion >= e.user.av.Load() {
+		if len(s.sessions) >= s.max {
+			evict(s.sessions, s.max/16+1)
+		}
+		s.sessions[h] = e
+	}
+	s.mu.Unlock()
+}
+
+func (s *state) addToken(h Hash, e *tokenEntry) {
+	s.mu.Lock()
+	if !e.sid.revoked.Load() && e.p.AuthVersion >= e.user.av.Load() {
+		if len(s.tokens) >= s.max {
+			evict(s.tokens, s.max/16+1)
+		}
+		s.tokens[h] = e
+	}
+	s.mu.Unlock()
+}
+
+func (s *state) dropSession(h Hash) {
+	s.mu.Lock()
+	delete(s.sessions, h)
+	s.mu.Unlock()
+}
+
+func (s *state) dropToken(h Hash) {
+	s.mu.Lock()
+	delete(s.tokens, h)
+	s.mu.Unlock()
+}
+
+// evict removes n entries; Go's map order is unspecified, which is as good
+// as random for a cache that is only ever a shortcut.
+func evict[V any](m map[Hash]V, n int) {
+	for k := range m {
+		if n == 0 {
+			return
+		}
+		delete(m, k)
+		n--
+	}
+}
+
+// apply is the Bus subscriber: it records a revocation.
+func (s *state) apply(r Revocation) {
+	if r.SessionID != "" {
+		s.sid(r.SessionID, r.Until).revoked.Store(true)
+	}
+	if r.AuthVersion > 0 && r.UserID != "" {
+		s.user(r.UserID, r.AuthVersion, r.Until)
+	}
+}
+
+// sweep forgets what can no longer matter at now: expired cache entries, and
+// session and user records that outlived every credential they could vouch
+// for.
+func (s *state) sweep(now time.Time) {
+	n := now.UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for h, e := range s.sessions {
+		if n >= e.expires || e.sid.revoked.Load() {
+			delete(s.sessions, h)
+		}
+	}
+	for h, e := range s.tokens {
+		if n >= e.exp || e.sid.revoked.Load() {
+			delete(s.tokens, h)
+		}
+	}
+	for id, st := range s.sids {
+		if n >= st.until.Load() {
+			delete(s.sids, id)
+		}
+	}
+	for id, u := range s.users {
+		if n >= u.until.Load() {
+			delete(s.users, id)
+		}
+	}
+}
+
+// size reports the number of cached credentials, for tests and metrics.
+func (s *state) size() (sessions, tokens, sids int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.sessions), len(s.tokens), len(s.sids)
+}
+
+// existingSid returns the sidState of session id if there is one.
+func (s *state) existingSid(id string) *sidState {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.sids[id]
+}

@@ -1,0 +1,91 @@
+package signoff
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps sessions, refresh-token families and each user's auth_version.
+// Every method is safe for concurrent use. Times are passed in by the caller
+// (the Manager's clock), so stores keep no clock of their own.
+//
+// Errors: ErrNotFound for what does not exist, has expired or is revoked;
+// *ReuseError from RotateRefreshToken; anything else is a system error that
+// the Manager turns into ErrUnavailable (503). The conformance suite in
+// store/storetest checks every rule written here.
+type Store interface {
+	// CreateSession stores s and, when rt is not nil, the first refresh token
+	// of its family, in one atomic step. It sets s.AuthVersion to the user's
+	// current auth_version (0 for a user it has never seen). IDs and hashes
+	// are unique; a duplicate is a system error.
+	CreateSession(ctx context.Context, s *Session, rt *RefreshToken) error
+
+	// SessionByToken returns the session whose TokenHash is h. It returns
+	// ErrNotFound when there is none, or it is revoked, or now is not before
+	// its ExpiresAt.
+	SessionByToken(ctx context.Context, h Hash, now time.Time) (*Session, error)
+
+	// Session returns the session with ID id under the same rules as
+	// SessionByToken.
+	Session(ctx context.Context, id string, now time.Time) (*Session, error)
+
+	// ListSessions returns the user's live sessions (as Session defines
+	// them), newest first. A user with none gets an empty slice.
+	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+
+	// TouchSession records activity: it sets LastSeenAt to at unless it is
+	// already later. A missing or revoked session is not an error.
+	TouchSession(ctx context.Context, id string, at time.Time) error
+
+	// RevokeSession revokes the session and every refresh token of its
+	// family, at at. Revoking a session that does not exist or is already
+	// revoked is not an error. It returns only system errors.
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+
+	// RevokeUserSessions revokes every live session of the user and their
+	// refresh tokens, and increments the user's auth_version, in one atomic
+	// step. It returns how many sessions it revoked and the new auth_version.
+	// A user it has never seen gets auth_version 1 and 0 revoked.
+	RevokeUserSessions(ctx context.Context, userID string, at time.Time) (revoked int, authVersion int64, err error)
+
+	// AuthVersion returns the user's auth_version: 0 for a user it has never
+	// seen.
+	AuthVersion(ctx context.Context, userID string) (int64, error)
+
+	// RefreshToken returns the refresh token whose hash is h, spent, revoked
+	// or expired as it may be. ErrNotFound if there is none.
+	RefreshToken(ctx context.Context, h Hash) (*RefreshToken, error)
+
+	// RotateRefreshToken spends the refresh token whose hash is parent and
+	// stores child (whose JTI, Hash, IssuedAt and ExpiresAt the caller
+	// sets) as its successor, in one atomic step. The child's SessionID is
+	// the parent's and its ExpiresAt is capped at the session's; the session's
+	// LastSeenAt becomes child.IssuedAt. Exactly one of any number of
+	// concurrent calls with the same parent rotates. The others, and any
+	// later call, follow the grace rule of RFC 9700 §4.14.2 as signoff
+	// refines it (invariant I5):
+	//
+	//   - parent unknown, or its session not live, or unspent but not
+	//     before its ExpiresAt at child.IssuedAt: ErrNotFound;
+	//   - parent spent, its successor is child.JTI, that successor is neither
+	//     spent nor revoked, and child.IssuedAt is within grace of the moment
+	//     the parent was spent: a Rotation with Retry set and the successor
+	//     as first stored (the same child, never a new sibling);
+	//   - parent spent in any other way: a *ReuseError naming the session.
+	//     The store changes nothing; the caller revokes the family.
+	RotateRefreshToken(ctx context.Context, parent Hash, child *RefreshToken, grace time.Duration) (*Rotation, error)
+
+	// Ping reports whether the store can answer.
+	Ping(ctx context.Context) error
+}
+
+// UserStore keeps the accounts of signoff serve.
+type UserStore interface {
+	// CreateUser stores u. An email already in use (compared as stored:
+	// callers normalise) returns ErrEmailTaken.
+	CreateUser(ctx context.Context, u *User) error
+	// UserByEmail returns the user with that email, or ErrNotFound.
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	// UserByID returns the user with that ID, or ErrNotFound.
+	UserByID(ctx context.Context, id string) (*User, error)
+}

@@ -1,0 +1,580 @@
+// Package storetest is the conformance suite every signoff.Store passes.
+// A store's own test calls Run with a constructor that returns an empty store:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) signoff.Store { return memstore.New() })
+//	}
+//
+// Stores that also implement signoff.UserStore get its rules checked too.
+// Run the suite with -race: several checks race goroutines on purpose.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/signoff/signoff"
+)
+
+// base is a clock reading with whole seconds, so stores that keep
+// microseconds compare exactly.
+var base = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+
+// Run runs every check against stores made by newStore. Each check gets a
+// store of its own.
+func Run(t *testing.T, newStore func(t *testing.T) signoff.Store) {
+	checks := []struct {
+		name string
+		fn   func(*testing.T, signoff.Store)
+	}{
+		{"MissingKeys", testMissing},
+		{"CreateAndRead", testCreateAndRead},
+		{"CreateSetsAuthVersion", testCreateSetsAuthVersion},
+		{"DuplicateIsAnError", testDuplicate},
+		{"ExpiryInvisible", testExpiry},
+		{"RevokeIdempotent", testRevokeIdempotent},
+		{"RevokeAllForUser", testRevokeUser},
+		{"ListSessions", testList},
+		{"Touch", testTouch},
+		{"Rotate", testRotate},
+		{"GraceRetryReturnsSameChild", testGraceRetry},
+		{"ReuseAfterGrace", testReuseAfterGrace},
+		{"GrandparentIsReuse", testGrandparent},
+		{"NewSiblingIsReuse", testSibling},
+		{"ConcurrentRotationHasOneWinner", testConcurrentRotation},
+		{"RefreshTokenExpires", testRefreshExpiry},
+		{"RotateRevokedFamily", testRotateRevoked},
+		{"ConcurrentRevokeAndRotate", testConcurrentRevokeAndRotate},
+		{"Ping", func(t *testing.T, s signoff.Store) { ok(t, s.Ping(context.Background())) }},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) { c.fn(t, newStore(t)) })
+	}
+	t.Run("Users", func(t *testing.T) {
+		s := newStore(t)
+		us, isUsers := s.(signoff.UserStore)
+		if !isUsers {
+			t.Skip("the store does not implement signoff.UserStore")
+		}
+		testUsers(t, s, us)
+	})
+}
+
+var ctx = context.Background()
+
+func ok(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+}
+
+func notFound(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, signoff.ErrNotFound) {
+		t.Fatalf("%s: want ErrNotFound, got %v", what, err)
+	}
+}
+
+func rnd(prefix string) string {
+	var b [8]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func hashOf(s string) signoff.Hash { return signoff.HashString(s) }
+
+// newSession returns a session-mode session of user u, created at base.
+func newSession(u string) *signoff.Session {
+	return &signoff.Session{
+		ID: rnd("ses_"), UserID: u, TokenHash: hashOf(rnd("tok")),
+		CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour),
+		UserAgent: "storetest/1", IP: "127.0.0.1",
+	}
+}
+
+// newFamily creates a jwt-mode session of user u with its first refresh
+// token, and returns both.
+func newFamily(t *testing.T, s signoff.Store, u string) (*signoff.Session, *signoff.RefreshToken) {
+	t.Helper()
+	sess := newSession(u)
+	sess.TokenHash = signoff.Hash{}
+	rt := &signoff.RefreshToken{JTI: rnd("rt_"), SessionID: sess.ID, Hash: hashOf(rnd("rt")), IssuedAt: base, ExpiresAt: base.Add(30 * time.Minute)}
+	ok(t, s.CreateSession(ctx, sess, rt))
+	return sess, rt
+}
+
+func child(at time.Time) *signoff.RefreshToken {
+	return &signoff.RefreshToken{JTI: rnd("rt_"), Hash: hashOf(rnd("rt")), IssuedAt: at, ExpiresAt: at.Add(30 * time.Minute)}
+}
+
+func sameSession(t *testing.T, got, want *signoff.Session) {
+	t.Helper()
+	if got.ID != want.ID || got.UserID != want.UserID || got.TokenHash != want.TokenHash ||
+		got.AuthVersion != want.AuthVersion || !got.CreatedAt.Equal(want.CreatedAt) ||
+		!got.LastSeenAt.Equal(want.LastSeenAt) || !got.ExpiresAt.Equal(want.ExpiresAt) ||
+		!got.RevokedAt.Equal(want.RevokedAt) || got.UserAgent != want.UserAgent || got.IP != want.IP {
+		t.Fatalf("session differs:\n got %+v\nwant %+v", *got, *want)
+	}
+}
+
+func testMissing(t *testing.T, s signoff.Store) {
+	_, err := s.SessionByToken(ctx, hashOf("nope"), base)
+	notFound(t, "SessionByToken", err)
+	_, err = s.Session(ctx, "ses_nope", base)
+	notFound(t, "Session", err)
+	_, err = s.RefreshToken(ctx, hashOf("nope"))
+	notFound(t, "RefreshToken", err)
+	_, err = s.RotateRefreshToken(ctx, hashOf("nope"), child(base), 10*time.Second)
+	notFound(t, "RotateRefreshToken", err)
+	av, err := s.AuthVersion(ctx, "usr_nope")
+	ok(t, err)
+	if av != 0 {
+		t.Fatalf("AuthVersion of an unknown user = %d, want 0", av)
+	}
+	list, err := s.ListSessions(ctx, "usr_nope", base)
+	ok(t, err)
+	if len(list) != 0 {
+		t.Fatalf("ListSessions of an unknown user returned %d", len(list))
+	}
+	ok(t, s.TouchSession(ctx, "ses_nope", base))
+	ok(t, s.RevokeSession(ctx, "ses_nope", base))
+}
+
+func testCreateAndRead(t *testing.T, s signoff.Store) {
+	u := rnd("usr_")
+	want := newSession(u)
+	ok(t, s.CreateSession(ctx, want, nil))
+	got, err := s.SessionByToken(ctx, want.TokenHash, base)
+	ok(t, err)
+	sameSession(t, got, want)
+	got, err = s.Session(ctx, want.ID, base.Add(time.Minute))
+	ok(t, err)
+	sameSession(t, got, want)
+
+	sess, rt := newFamily(t, s, u)
+	got, err = s.Session(ctx, sess.ID, base)
+	ok(t, err)
+	sameSession(t, got, sess)
+	gotRT, err := s.RefreshToken(ctx, rt.Hash)
+	ok(t, err)
+	if gotRT.JTI != rt.JTI || gotRT.SessionID != sess.ID || gotRT.Hash != rt.Hash ||
+		!gotRT.IssuedAt.Equal(rt.IssuedAt) || !gotRT.ExpiresAt.Equal(rt.ExpiresAt) ||
+		!gotRT.RevokedAt.IsZero() || gotRT.ReplacedBy != "" {
+		t.Fatalf("refresh token differs:\n got %+v\nwant %+v", *gotRT, *rt)
+	}
+	// A jwt-mode session has no token hash: it must not be found by the zero hash.
+	_, err = s.SessionByToken(ctx, signoff.Hash{}, base)
+	notFound(t, "SessionByToken(zero hash)", err)
+}
+
+func testCreateSetsAuthVersion(t *testing.T, s signoff.Store) {
+	u := rnd("usr_")
+	a := newSession(u)
+	ok(t, s.CreateSession(ctx, a, nil))
+	if a.AuthVersion != 0 {
+		t.Fatalf("AuthVersion of a new user's session = %d, want 0", a.AuthVersion)
+	}
+	_, av, err := s.RevokeUserSessions(ctx, u, base)
+	ok(t, err)
+	b := newSession(u)
+	b.AuthVersion = 99 // the store decides, not the caller
+	ok(t, s.CreateSession(ctx, b, nil))
+	if b.AuthVersion != av {
+		t.Fatalf("CreateSession set AuthVersion %d, want the user's %d", b.AuthVersion, av)
+	}
+	got, err := s.Session(ctx, b.ID, base)
+	ok(t, err)
+	if got.AuthVersion != av {
+		t.Fatalf("stored AuthVersion %d, want %d", got.AuthVersion, av)
+	}
+}
+
+func testDuplicate(t *testing.T, s signoff.Store) {
+	a := newSession(rnd("usr_"))
+	ok(t, s.CreateSession(ctx, a, nil))
+	b := newSession(a.UserID)
+	b.ID = a.ID
+	if err := s.CreateSession(ctx, b, nil); err == nil || errors.Is(err, signoff.ErrNotFound) {
+		t.Fatalf("a duplicate session ID: want a system error, got %v", err)
+	}
+	c := newSession(a.UserID)
+	c.TokenHash = a.TokenHash
+	if err := s.CreateSession(ctx, c, nil); err == nil {
+		t.Fatal("a duplicate token hash was accepted")
+	}
+	// The failed creations changed nothing.
+	got, err := s.SessionByToken(ctx, a.TokenHash, base)
+	ok(t, err)
+	sameSession(t, got, a)
+}
+
+func testExpiry(t *testing.T, s signoff.Store) {
+	a := newSession(rnd("usr_"))
+	ok(t, s.CreateSession(ctx, a, nil))
+	justBefore := a.ExpiresAt.Add(-time.Millisecond)
+	_, err := s.SessionByToken(ctx, a.TokenHash, justBefore)
+	ok(t, err)
+	_, err = s.SessionByToken(ctx, a.TokenHash, a.ExpiresAt)
+	notFound(t, "SessionByToken at ExpiresAt", err)
+	_, err = s.Session(ctx, a.ID, a.ExpiresAt.Add(time.Hour))
+	notFound(t, "Session after ExpiresAt", err)
+	list, err := s.ListSessions(ctx, a.UserID, a.ExpiresAt)
+	ok(t, err)
+	if len(list) != 0 {
+		t.Fatalf("ListSessions shows %d expired sessions", len(list))
+	}
+}
+
+func testRevokeIdempotent(t *testing.T, s signoff.Store) {
+	sess, rt := newFamily(t, s, rnd("usr_"))
+	at := base.Add(time.Minute)
+	ok(t, s.RevokeSession(ctx, sess.ID, at))
+	ok(t, s.RevokeSession(ctx, sess.ID, at.Add(time.Minute)))
+	_, err := s.Session(ctx, sess.ID, at)
+	notFound(t, "Session after revoke", err)
+	got, err := s.RefreshToken(ctx, rt.Hash)
+	ok(t, err)
+	if got.RevokedAt.IsZero() {
+		t.Fatal("revoking a session left its refresh token unrevoked")
+	}
+	_, err = s.RotateRefreshToken(ctx, rt.Hash, child(at), 10*time.Second)
+	notFound(t, "RotateRefreshToken after revoke", err)
+
+	a := newSession(rnd("usr_"))
+	ok(t, s.CreateSession(ctx, a, nil))
+	ok(t, s.RevokeSession(ctx, a.ID, at))
+	_, err = s.SessionByToken(ctx, a.TokenHash, at)
+	notFound(t, "SessionByToken after revoke", err)
+}
+
+func testRevokeUser(t *testing.T, s signoff.Store) {
+	u, other := rnd("usr_"), rnd("usr_")
+	var mine []*signoff.Session
+	for range 3 {
+		x := newSession(u)
+		ok(t, s.CreateSession(ctx, x, nil))
+		mine = append(mine, x)
+	}
+	fam, rt := newFamily(t, s, u)
+	theirs := newSession(other)
+	ok(t, s.CreateSession(ctx, theirs, nil))
+	expired := newSession(u)
+	expired.ExpiresAt = base.Add(time.Second)
+	ok(t, s.CreateSession(ctx, expired, nil))
+
+	at := base.Add(time.Minute)
+	n, av, err := s.RevokeUserSessions(ctx, u, at)
+	ok(t, err)
+	if n != 4 || av != 1 {
+		t.Fatalf("RevokeUserSessions = (%d, %d), want (4, 1): three cookies and one family, not the expired one", n, av)
+	}
+	for _, x := range mine {
+		_, err := s.SessionByToken(ctx, x.TokenHash, at)
+		notFound(t, "a revoked user's session", err)
+	}
+	_, err = s.Session(ctx, fam.ID, at)
+	notFound(t, "a revoked user's jwt session", err)
+	if got, err := s.RefreshToken(ctx, rt.Hash); err != nil || got.RevokedAt.IsZero() {
+		t.Fatalf("a revoked user's refresh token: %+v, %v", got, err)
+	}
+	_, err = s.SessionByToken(ctx, theirs.TokenHash, at)
+	ok(t, err)
+	if got, err := s.AuthVersion(ctx, u); err != nil || got != 1 {
+		t.Fatalf("AuthVersion = %d, %v; want 1", got, err)
+	}
+	if got, err := s.AuthVersion(ctx, other); err != nil || got != 0 {
+		t.Fatalf("another user's AuthVersion = %d, %v; want 0", got, err)
+	}
+	n, av, err = s.RevokeUserSessions(ctx, u, at)
+	ok(t, err)
+	if n != 0 || av != 2 {
+		t.Fatalf("second RevokeUserSessions = (%d, %d), want (0, 2)", n, av)
+	}
+	n, av, err = s.RevokeUserSessions(ctx, rnd("usr_"), at)
+	ok(t, err)
+	if n != 0 || av != 1 {
+		t.Fatalf("RevokeUserSessions of an unseen user = (%d, %d), want (0, 1)", n, av)
+	}
+}
+
+func testList(t *testing.T, s signoff.Store) {
+	u := rnd("usr_")
+	var ids []string
+	for i := range 3 {
+		x := newSession(u)
+		x.CreatedAt = base.Add(time.Duration(i) * time.Second)
+		ok(t, s.CreateSession(ctx, x, nil))
+		ids = append(ids, x.ID)
+	}
+	ok(t, s.CreateSession(ctx, newSession(rnd("usr_")), nil))
+	ok(t, s.RevokeSession(ctx, ids[1], base.Add(time.Minute)))
+	list, err := s.ListSessions(ctx, u, base.Add(time.Minute))
+	ok(t, err)
+	if len(list) != 2 || list[0].ID != ids[2] || list[1].ID != ids[0] {
+		got := []string{}
+		for _, x := range list {
+			got = append(got, x.ID)
+		}
+		t.Fatalf("ListSessions = %v, want [%s %s] (newest first, revoked left out)", got, ids[2], ids[0])
+	}
+}
+
+func testTouch(t *testing.T, s signoff.Store) {
+	a := newSession(rnd("usr_"))
+	ok(t, s.CreateSession(ctx, a, nil))
+	later := base.Add(90 * time.Second)
+	ok(t, s.TouchSession(ctx, a.ID, later))
+	ok(t, s.TouchSession(ctx, a.ID, base.Add(time.Second))) // older: ignored
+	got, err := s.Session(ctx, a.ID, later)
+	ok(t, err)
+	if !got.LastSeenAt.Equal(later) {
+		t.Fatalf("LastSeenAt = %v, want %v", got.LastSeenAt, later)
+	}
+}
+
+func testRotate(t *testing.T, s signoff.Store) {
+	sess, rt := newFamily(t, s, rnd("usr_"))
+	at := base.Add(5 * time.Minute)
+	c := child(at)
+	c.ExpiresAt = sess.ExpiresAt.Add(time.Hour) // must be capped
+	rot, err := s.RotateRefreshToken(ctx, rt.Hash, c, 10*time.Second)
+	ok(t, err)
+	if rot.Retry {
+		t.Fatal("a first rotation reported Retry")
+	}
+	if rot.Session.ID != sess.ID || rot.Child.JTI != c.JTI || rot.Child.SessionID != sess.ID || rot.Child.Hash != c.Hash {
+		t.Fatalf("rotation = %+v / %+v", *rot.Session, *rot.Child)
+	}
+	if !rot.Child.ExpiresAt.Equal(sess.ExpiresAt) {
+		t.Fatalf("child ExpiresAt = %v, want it capped at the session's %v", rot.Child.ExpiresAt, sess.ExpiresAt)
+	}
+	if !rot.Session.ExpiresAt.Equal(sess.ExpiresAt) {
+		t.Fatal("rotation changed the session's absolute lifetime")
+	}
+	parent, err := s.RefreshToken(ctx, rt.Hash)
+	ok(t, err)
+	if parent.RevokedAt.IsZero() || parent.ReplacedBy != c.JTI {
+		t.Fatalf("the parent after rotation: %+v; want it spent and replaced by %s", *parent, c.JTI)
+	}
+	stored, err := s.RefreshToken(ctx, c.Hash)
+	ok(t, err)
+	if stored.SessionID != sess.ID || !stored.RevokedAt.IsZero() {
+		t.Fatalf("the stored child: %+v", *stored)
+	}
+	got, err := s.Session(ctx, sess.ID, at)
+	ok(t, err)
+	if !got.LastSeenAt.Equal(at) {
+		t.Fatalf("LastSeenAt after rotation = %v, want %v", got.LastSeenAt, at)
+	}
+	// The child rotates in turn.
+	c2 := child(at.Add(time.Minute))
+	rot, err = s.RotateRefreshToken(ctx, c.Hash, c2, 10*time.Second)
+	ok(t, err)
+	if rot.Retry || rot.Child.JTI != c2.JTI {
+		t.Fatalf("second rotation: %+v", *rot.Child)
+	}
+}
+
+func testGraceRetry(t *testing.T, s signoff.Store) {
+	_, rt := newFamily(t, s, rnd("usr_"))
+	at := base.Add(time.Minute)
+	c := child(at)
+	first, err := s.RotateRefreshToken(ctx, rt.Hash, c, 10*time.Second)
+	ok(t, err)
+	retry := *c
+	retry.IssuedAt = at.Add(10 * time.Second) // the edge of the window is inside it
+	again, err := s.RotateRefreshToken(ctx, rt.Hash, &retry, 10*time.Second)
+	ok(t, err)
+	if !again.Retry || again.Child.JTI != first.Child.JTI || again.Child.Hash != first.Child.Hash ||
+		!again.Child.IssuedAt.Equal(first.Child.IssuedAt) {
+		t.Fatalf("grace retry: got %+v retry=%v, want the first child %+v", *again.Child, again.Retry, *first.Child)
+	}
+}
+
+func wantReuse(t *testing.T, err error, sess *signoff.Session) {
+	t.Helper()
+	var re *signoff.ReuseError
+	if !errors.As(err, &re) || !errors.Is(err, signoff.ErrRefreshReused) {
+		t.Fatalf("want a *ReuseError, got %v", err)
+	}
+	if re.SessionID != sess.ID || re.UserID != sess.UserID {
+		t.Fatalf("ReuseError names %s/%s, want %s/%s", re.SessionID, re.UserID, sess.ID, sess.UserID)
+	}
+}
+
+func testReuseAfterGrace(t *testing.T, s signoff.Store) {
+	sess, rt := newFamily(t, s, rnd("usr_"))
+	at := base.Add(time.Minute)
+	c := child(at)
+	_, err := s.RotateRefreshToken(ctx, rt.Hash, c, 10*time.Second)
+	ok(t, err)
+	late := *c
+	late.IssuedAt = at.Add(10*time.Second + time.Millisecond)
+	_, err = s.RotateRefreshToken(ctx, rt.Hash, &late, 10*time.Second)
+	wantReuse(t, err, sess)
+	// The store changes nothing: revoking the family is the caller's job.
+	_, err = s.Session(ctx, sess.ID, late.IssuedAt)
+	ok(t, err)
+}
+
+func testGrandparent(t *testing.T, s signoff.Store) {
+	sess, rt1 := newFamily(t, s, rnd("usr_"))
+	at := base.Add(time.Minute)
+	c2 := child(at)
+	_, err := s.RotateRefreshToken(ctx, rt1.Hash, c2, 10*time.Second)
+	ok(t, err)
+	c3 := child(at.Add(time.Second))
+	_, err = s.RotateRefreshToken(ctx, c2.Hash, c3, 10*time.Second)
+	ok(t, err)
+	// rt1 again, still inside its own grace window: its child is spent, so
+	// this is a grandparent of the newest token, and reuse.
+	again := *c2
+	again.IssuedAt = at.Add(2 * time.Second)
+	_, err = s.RotateRefreshToken(ctx, rt1.Hash, &again, 10*time.Second)
+	wantReuse(t, err, sess)
+}
+
+func testSibling(t *testing.T, s signoff.Store) {
+	sess, rt := newFamily(t, s, rnd("usr_"))
+	at := base.Add(time.Minute)
+	_, err := s.RotateRefreshToken(ctx, rt.Hash, child(at), 10*time.Second)
+	ok(t, err)
+	_, err = s.RotateRefreshToken(ctx, rt.Hash, child(at.Add(time.Second)), 10*time.Second)
+	wantReuse(t, err, sess)
+}
+
+func testConcurrentRotation(t *testing.T, s signoff.Store) {
+	_, rt := newFamily(t, s, rnd("usr_"))
+	at := base.Add(time.Minute)
+	c := child(at)
+	const n = 50
+	var wg sync.WaitGroup
+	results := make([]*signoff.Rotation, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := *c
+			results[i], errs[i] = s.RotateRefreshToken(ctx, rt.Hash, &mine, 10*time.Second)
+		}()
+	}
+	wg.Wait()
+	winners := 0
+	for i := range n {
+		ok(t, errs[i])
+		if results[i].Child.JTI != c.JTI || results[i].Child.Hash != c.Hash {
+			t.Fatalf("call %d got child %s, want %s", i, results[i].Child.JTI, c.JTI)
+		}
+		if !results[i].Retry {
+			winners++
+		}
+	}
+	if winners != 1 {
+		t.Fatalf("%d calls rotated; want exactly one winner and %d grace retries", winners, n-1)
+	}
+}
+
+func testRefreshExpiry(t *testing.T, s signoff.Store) {
+	_, rt := newFamily(t, s, rnd("usr_"))
+	_, err := s.RotateRefreshToken(ctx, rt.Hash, child(rt.ExpiresAt), 10*time.Second)
+	notFound(t, "rotating an unused refresh token at its ExpiresAt", err)
+	_, err = s.RotateRefreshToken(ctx, rt.Hash, child(rt.ExpiresAt.Add(-time.Millisecond)), 10*time.Second)
+	ok(t, err)
+}
+
+func testRotateRevoked(t *testing.T, s signoff.Store) {
+	u := rnd("usr_")
+	_, rt := newFamily(t, s, u)
+	_, _, err := s.RevokeUserSessions(ctx, u, base.Add(time.Second))
+	ok(t, err)
+	_, err = s.RotateRefreshToken(ctx, rt.Hash, child(base.Add(2*time.Second)), 10*time.Second)
+	notFound(t, "rotating a token of a revoked user", err)
+
+	sess, rt := newFamily(t, s, u)
+	_, err = s.RotateRefreshToken(ctx, rt.Hash, child(sess.ExpiresAt), 10*time.Second)
+	notFound(t, "rotating after the session's absolute lifetime", err)
+}
+
+// testConcurrentRevokeAndRotate races a logout against refreshes of the same
+// family: whatever the interleaving, once RevokeSession has returned no
+// rotation may succeed.
+func testConcurrentRevokeAndRotate(t *testing.T, s signoff.Store) {
+	for round := range 10 {
+		sess, rt := newFamily(t, s, rnd("usr_"))
+		at := base.Add(time.Minute)
+		var wg sync.WaitGroup
+		revoked := make(chan struct{})
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			ok(t, s.RevokeSession(ctx, sess.ID, at))
+			close(revoked)
+		}()
+		go func() {
+			defer wg.Done()
+			parent := rt.Hash
+			for i := range 20 {
+				c := child(at.Add(time.Duration(i) * time.Millisecond))
+				_, err := s.RotateRefreshToken(ctx, parent, c, 10*time.Second)
+				if err != nil {
+					return
+				}
+				parent = c.Hash
+			}
+		}()
+		wg.Wait()
+		<-revoked
+		_, err := s.Session(ctx, sess.ID, at)
+		notFound(t, fmt.Sprintf("round %d: session after revoke", round), err)
+		_, err = s.RotateRefreshToken(ctx, rt.Hash, child(at.Add(time.Second)), 10*time.Second)
+		if err == nil {
+			t.Fatalf("round %d: a rotation succeeded after RevokeSession returned", round)
+		}
+	}
+}
+
+func testUsers(t *testing.T, s signoff.Store, us signoff.UserStore) {
+	email := rnd("u") + "@example.test"
+	u := &signoff.User{ID: rnd("usr_"), Email: email, PasswordHash: "$argon2id$fake", CreatedAt: base}
+	ok(t, us.CreateUser(ctx, u))
+	dup := &signoff.User{ID: rnd("usr_"), Email: email, PasswordHash: "x", CreatedAt: base}
+	if err := us.CreateUser(ctx, dup); !errors.Is(err, signoff.ErrEmailTaken) {
+		t.Fatalf("a second user with the same email: want ErrEmailTaken, got %v", err)
+	}
+	got, err := us.UserByEmail(ctx, email)
+	ok(t, err)
+	if got.ID != u.ID || got.Email != email || got.PasswordHash != u.PasswordHash || !got.CreatedAt.Equal(base) || got.AuthVersion != 0 {
+		t.Fatalf("UserByEmail = %+v", *got)
+	}
+	_, err = us.UserByEmail(ctx, "nobody@example.test")
+	notFound(t, "UserByEmail", err)
+	_, err = us.UserByID(ctx, "usr_nope")
+	notFound(t, "UserByID", err)
+	// auth_version lives with the user.
+	_, av, err := s.RevokeUserSessions(ctx, u.ID, base)
+	ok(t, err)
+	got, err = us.UserByID(ctx, u.ID)
+	ok(t, err)
+	if got.AuthVersion != av {
+		t.Fatalf("the user's AuthVersion = %d after RevokeUserSessions returned %d", got.AuthVersion, av)
+	}
+	// A user whose auth_version was bumped before the account existed (an
+	// application that keeps its own users) can still be created later.
+	early := rnd("usr_")
+	_, _, err = s.RevokeUserSessions(ctx, early, base)
+	ok(t, err)
+	ok(t, us.CreateUser(ctx, &signoff.User{ID: early, Email: rnd("e") + "@example.test", PasswordHash: "x", CreatedAt: base}))
+	got, err = us.UserByID(ctx, early)
+	ok(t, err)
+	if got.AuthVersion != 1 {
+		t.Fatalf("AuthVersion of a user bumped before creation = %d, want 1", got.AuthVersion)
+	}
+}
