@@ -477,6 +477,12 @@ func (m *Manager) authSession(r *http.Request) (*Principal, error) {
 func (m *Manager) readSession(ctx context.Context, h Hash, now time.Time) (*Principal, error) {
 	s, err := m.store.SessionByToken(ctx, h, now)
 	if errors.Is(err, ErrNotFound) {
+		// A cached entry must not outlive the store's answer: it is here
+		// while the bus was not fresh, and may name a session whose
+		// revocation that bus missed.
+		if m.st.session(h) != nil {
+			m.st.dropSession(h)
+		}
 		return nil, ErrInvalidCredential
 	}
 	if err != nil {
@@ -513,7 +519,8 @@ func (m *Manager) authToken(r *http.Request) (*Principal, error) {
 	now := m.now()
 	n := now.UnixNano()
 	fresh := m.bus.Fresh()
-	if e := m.st.token(h); e != nil {
+	ks := m.codec.Keys() // loaded before Verify: an entry never claims a newer set than checked it
+	if e := m.st.token(h); e != nil && e.keys == ks {
 		switch {
 		case e.sid.revoked.Load() || e.p.AuthVersion < e.user.av.Load():
 			m.st.dropToken(h)
@@ -552,7 +559,7 @@ func (m *Manager) authToken(r *http.Request) (*Principal, error) {
 	}
 	e := &tokenEntry{
 		p:   Principal{UserID: cl.Subject, SessionID: cl.SessionID, AuthVersion: cl.AuthVersion, Mode: ModeJWT, ExpiresAt: cl.ExpiresAt},
-		sid: st, user: u, exp: cl.ExpiresAt.UnixNano(),
+		sid: st, user: u, exp: cl.ExpiresAt.UnixNano(), keys: ks,
 	}
 	if fresh {
 		m.st.addToken(h, e)

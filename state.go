@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/signoff/signoff/accesstoken"
 )
 
 // state is an instance's memory of what is live and what is revoked. It is
@@ -51,6 +53,10 @@ type tokenEntry struct {
 	sid  *sidState
 	user *userState
 	exp  int64 // unix ns: the token's exp
+	// keys is the key set the token was verified under. The entry is
+	// trusted only while that set is current: a key removed by SetKeys (for
+	// instance after a compromise) stops its tokens at once, cached or not.
+	keys *accesstoken.KeySet
 }
 
 func newState(max int) *state {

@@ -59,7 +59,7 @@ func (s *Store) lock() error {
 	return nil
 }
 
-func copySession(x *signoff.Session) *signoff.Session { c := *x; return &c }
+func copySession(x *signoff.Session) *signoff.Session         { c := *x; return &c }
 func copyToken(x *signoff.RefreshToken) *signoff.RefreshToken { c := *x; return &c }
 
 // CreateSession implements signoff.Store.
