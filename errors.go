@@ -58,7 +58,7 @@ type ReuseError struct {
 	UserID    string
 }
 
-func (e *ReuseError) Error() string { return ErrRefreshReused.Error() + " in session " + e.SessionID }
+func (e *ReuseError) Error() string        { return ErrRefreshReused.Error() + " in session " + e.SessionID }
 func (e *ReuseError) Is(target error) bool { return target == ErrRefreshReused }
 
 // Problem is an RFC 9457 problem detail.

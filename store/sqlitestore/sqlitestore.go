@@ -1,0 +1,591 @@
+// Package sqlitestore is signoff's embedded store: one SQLite file, in WAL
+// mode, written through a single connection and read through a small pool.
+// It implements signoff.Store and signoff.UserStore, and its Bus carries
+// revocations between processes that open the same file (signoff serve and
+// the admin commands of the CLI).
+//
+// The schema is embedded and applied by Migrate, which signoff migrate and
+// signoff serve call at start.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/signoff/signoff"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a signoff.Store and signoff.UserStore on one SQLite file.
+type Store struct {
+	w    *sql.DB // one connection: SQLite has one writer at a time anyway
+	r    *sql.DB // readers; WAL lets them run beside the writer
+	path string
+}
+
+// Open opens (creating if needed) the SQLite database at path. It does not
+// change the schema: call Migrate.
+func Open(path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlitestore: %q: want the path of a database file", path)
+	}
+	// synchronous(FULL): a committed logout survives a power cut, not only a
+	// crash of the process.
+	pragmas := "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
+	w, err := sql.Open("sqlite", dsn+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	// Opening the writer first creates the file and switches it to WAL
+	// before any reader connects.
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &Store{w: w, r: r, path: path}, nil
+}
+
+// Path is the file the store was opened on.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// migration is one embedded schema step.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, f := range files {
+		base := strings.TrimPrefix(f, "migrations/")
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("sqlitestore: migration %s: name must start with a positive number and _", base)
+		}
+		b, err := migrations.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: base, sql: string(b)})
+	}
+	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
+	return out, nil
+}
+
+// LatestVersion is the schema version this build's migrations lead to.
+func LatestVersion() int {
+	ms, err := loadMigrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// Migrate applies every embedded migration the database lacks, each in its
+// own transaction, and returns how many it applied. A database written by a
+// newer build (a version this one does not know) is an error: running old
+// code on it could drop revocations it does not understand.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	ms, err := loadMigrations()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return 0, s.fail("migrate", err)
+	}
+	cur, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if latest := ms[len(ms)-1].version; cur > latest {
+		return 0, fmt.Errorf("sqlitestore: %s is at schema version %d, newer than this build's %d", s.path, cur, latest)
+	}
+	applied := 0
+	for _, m := range ms {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var done int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&done); err != nil || done > 0 {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, time.Now().UnixMicro()); err != nil {
+				return err
+			}
+			applied++
+			return nil
+		})
+		if err != nil {
+			return applied, s.fail("migrate", err)
+		}
+	}
+	return applied, nil
+}
+
+// SchemaVersion returns the highest migration applied: 0 for a new file.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var exists int
+	err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists)
+	if err != nil || exists == 0 {
+		return 0, s.fail("schema version", err)
+	}
+	var v sql.NullInt64
+	if err := s.w.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, s.fail("schema version", err)
+	}
+	return int(v.Int64), nil
+}
+
+// fail wraps a system error with the store's name and what it was doing.
+// Nothing it wraps carries a credential: queries bind hashes, never secrets.
+func (s *Store) fail(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sqlitestore: %s: %w", op, err)
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE) on the writer.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Times are stored as unix microseconds; the zero time.Time is NULL.
+
+func us(t time.Time) int64 { return t.UnixMicro() }
+
+func nullUS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromUS(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func fromNullUS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromUS(v.Int64)
+}
+
+func nullHash(h signoff.Hash) any {
+	if h.IsZero() {
+		return nil
+	}
+	return h[:]
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code()
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+type scanner interface{ Scan(...any) error }
+
+const sessionCols = `id, user_id, token_hash, auth_version, created_at, last_seen_at, expires_at, revoked_at, user_agent, ip`
+
+func scanSession(row scanner) (*signoff.Session, error) {
+	var (
+		x                      signoff.Session
+		hash                   []byte
+		created, seen, expires int64
+		revoked                sql.NullInt64
+	)
+	err := row.Scan(&x.ID, &x.UserID, &hash, &x.AuthVersion, &created, &seen, &expires, &revoked, &x.UserAgent, &x.IP)
+	if err != nil {
+		return nil, err
+	}
+	copy(x.TokenHash[:], hash)
+	x.CreatedAt, x.LastSeenAt, x.ExpiresAt, x.RevokedAt = fromUS(created), fromUS(seen), fromUS(expires), fromNullUS(revoked)
+	return &x, nil
+}
+
+const tokenCols = `jti, session_id, token_hash, issued_at, expires_at, revoked_at, replaced_by_jti`
+
+func scanToken(row scanner) (*signoff.RefreshToken, error) {
+	var (
+		t               signoff.RefreshToken
+		hash            []byte
+		issued, expires int64
+		revoked         sql.NullInt64
+		replaced        sql.NullString
+	)
+	if err := row.Scan(&t.JTI, &t.SessionID, &hash, &issued, &expires, &revoked, &replaced); err != nil {
+		return nil, err
+	}
+	copy(t.Hash[:], hash)
+	t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.ReplacedBy = fromUS(issued), fromUS(expires), fromNullUS(revoked), replaced.String
+	return &t, nil
+}
+
+// CreateSession implements signoff.Store.
+func (s *Store) CreateSession(ctx context.Context, sess *signoff.Session, rt *signoff.RefreshToken) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var av int64
+		err := tx.QueryRowContext(ctx, `SELECT auth_version FROM users WHERE id = ?`, sess.UserID).Scan(&av)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sess.ID, sess.UserID, nullHash(sess.TokenHash), av, us(sess.CreatedAt), us(sess.LastSeenAt), us(sess.ExpiresAt),
+			nullUS(sess.RevokedAt), sess.UserAgent, sess.IP)
+		if err != nil {
+			return err
+		}
+		if rt != nil {
+			if err := insertToken(ctx, tx, rt, sess.ID, rt.ExpiresAt); err != nil {
+				return err
+			}
+		}
+		sess.AuthVersion = av
+		return nil
+	})
+	return s.fail("create session", err)
+}
+
+func insertToken(ctx context.Context, tx *sql.Tx, t *signoff.RefreshToken, sessionID string, expires time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		t.JTI, sessionID, t.Hash[:], us(t.IssuedAt), us(expires), nullUS(t.RevokedAt), nullString(t.ReplacedBy))
+	return err
+}
+
+// live is the SQL form of signoff.Session.Live.
+const live = `revoked_at IS NULL AND expires_at > ?`
+
+func (s *Store) oneSession(ctx context.Context, where string, key any, now time.Time) (*signoff.Session, error) {
+	x, err := scanSession(s.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE `+where+` = ? AND `+live, key, us(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, signoff.ErrNotFound
+	}
+	return x, s.fail("read session", err)
+}
+
+// SessionByToken implements signoff.Store.
+func (s *Store) SessionByToken(ctx context.Context, h signoff.Hash, now time.Time) (*signoff.Session, error) {
+	if h.IsZero() {
+		return nil, signoff.ErrNotFound
+	}
+	return s.oneSession(ctx, "token_hash", h[:], now)
+}
+
+// Session implements signoff.Store.
+func (s *Store) Session(ctx context.Context, id string, now time.Time) (*signoff.Session, error) {
+	return s.oneSession(ctx, "id", id, now)
+}
+
+// ListSessions implements signoff.Store.
+func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]*signoff.Session, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE user_id = ? AND `+live+`
+		ORDER BY created_at DESC, id`, userID, us(now))
+	if err != nil {
+		return nil, s.fail("list sessions", err)
+	}
+	defer rows.Close()
+	out := []*signoff.Session{}
+	for rows.Next() {
+		x, err := scanSession(rows)
+		if err != nil {
+			return nil, s.fail("list sessions", err)
+		}
+		out = append(out, x)
+	}
+	return out, s.fail("list sessions", rows.Err())
+}
+
+// TouchSession implements signoff.Store.
+func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ? AND revoked_at IS NULL AND last_seen_at < ?`,
+		us(at), id, us(at))
+	return s.fail("touch session", err)
+}
+
+// revoke revokes one session and its refresh tokens inside tx. It reports
+// whether the session was live before.
+func revoke(ctx context.Context, tx *sql.Tx, id string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, us(at), id); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL`, us(at), id)
+	return err
+}
+
+// RevokeSession implements signoff.Store.
+func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	return s.fail("revoke session", s.tx(ctx, func(tx *sql.Tx) error { return revoke(ctx, tx, id, at) }))
+}
+
+// RevokeUserSessions implements signoff.Store.
+func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.Time) (int, int64, error) {
+	var (
+		n  int
+		av int64
+	)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM sessions WHERE user_id = ? AND `+live, userID, us(at))
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := revoke(ctx, tx, id, at); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		// A user the store has never seen gets a row with no email: it
+		// carries the auth_version of an application's own user.
+		return tx.QueryRowContext(ctx, `INSERT INTO users (id, auth_version, created_at) VALUES (?, 1, ?)
+			ON CONFLICT (id) DO UPDATE SET auth_version = auth_version + 1
+			RETURNING auth_version`, userID, us(at)).Scan(&av)
+	})
+	if err != nil {
+		return 0, 0, s.fail("revoke user sessions", err)
+	}
+	return n, av, nil
+}
+
+// AuthVersion implements signoff.Store.
+func (s *Store) AuthVersion(ctx context.Context, userID string) (int64, error) {
+	var av int64
+	err := s.r.QueryRowContext(ctx, `SELECT auth_version FROM users WHERE id = ?`, userID).Scan(&av)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return av, s.fail("auth version", err)
+}
+
+// RefreshToken implements signoff.Store.
+func (s *Store) RefreshToken(ctx context.Context, h signoff.Hash) (*signoff.RefreshToken, error) {
+	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM refresh_tokens WHERE token_hash = ?`, h[:]))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, signoff.ErrNotFound
+	}
+	return t, s.fail("read refresh token", err)
+}
+
+// RotateRefreshToken implements signoff.Store. The whole decision runs in
+// one BEGIN IMMEDIATE transaction on the single writer, so concurrent
+// rotations of one parent are serialised and exactly one of them spends it.
+func (s *Store) RotateRefreshToken(ctx context.Context, parent signoff.Hash, child *signoff.RefreshToken, grace time.Duration) (*signoff.Rotation, error) {
+	var out *signoff.Rotation
+	var outcome error // ErrNotFound or *ReuseError: decided, not failed
+	now := child.IssuedAt
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		p, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM refresh_tokens WHERE token_hash = ?`, parent[:]))
+		if errors.Is(err, sql.ErrNoRows) {
+			outcome = signoff.ErrNotFound
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		sess, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ? AND `+live, p.SessionID, us(now)))
+		if errors.Is(err, sql.ErrNoRows) {
+			outcome = signoff.ErrNotFound
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if p.ReplacedBy != "" || !p.RevokedAt.IsZero() {
+			if p.ReplacedBy == child.JTI && !now.After(p.RevokedAt.Add(grace)) {
+				c, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM refresh_tokens WHERE jti = ?`, p.ReplacedBy))
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+				if err == nil && c.RevokedAt.IsZero() && c.ReplacedBy == "" {
+					out = &signoff.Rotation{Session: sess, Child: c, Retry: true}
+					return nil
+				}
+			}
+			outcome = &signoff.ReuseError{SessionID: sess.ID, UserID: sess.UserID}
+			return nil
+		}
+		if !now.Before(p.ExpiresAt) {
+			outcome = signoff.ErrNotFound
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ?, replaced_by_jti = ? WHERE jti = ?`,
+			us(now), child.JTI, p.JTI); err != nil {
+			return err
+		}
+		exp := child.ExpiresAt
+		if exp.After(sess.ExpiresAt) {
+			exp = sess.ExpiresAt
+		}
+		c := *child
+		c.SessionID, c.ExpiresAt, c.RevokedAt, c.ReplacedBy = sess.ID, fromUS(us(exp)), time.Time{}, ""
+		c.IssuedAt = fromUS(us(c.IssuedAt))
+		if err := insertToken(ctx, tx, &c, sess.ID, exp); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`,
+			us(now), sess.ID, us(now)); err != nil {
+			return err
+		}
+		if now.After(sess.LastSeenAt) {
+			sess.LastSeenAt = fromUS(us(now))
+		}
+		out = &signoff.Rotation{Session: sess, Child: &c}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("rotate refresh token", err)
+	}
+	if outcome != nil {
+		return nil, outcome
+	}
+	return out, nil
+}
+
+// Ping implements signoff.Store: it reads through the reader pool and checks
+// the writer can begin a transaction, so a locked or read-only file is found.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return s.fail("ping", err)
+	}
+	return s.fail("ping", s.w.PingContext(ctx))
+}
+
+// CreateUser implements signoff.UserStore. A row that already carries the
+// user's auth_version (a user logged out everywhere before the account was
+// created) becomes the account and keeps that auth_version.
+func (s *Store) CreateUser(ctx context.Context, u *signoff.User) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var taken int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE email = ?`, u.Email).Scan(&taken); err != nil {
+			return err
+		}
+		if taken > 0 {
+			return signoff.ErrEmailTaken
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, auth_version, created_at) VALUES (?, ?, ?, 0, ?)
+			ON CONFLICT (id) DO UPDATE SET email = excluded.email, password_hash = excluded.password_hash, created_at = excluded.created_at
+			WHERE users.email IS NULL`, u.ID, u.Email, u.PasswordHash, us(u.CreatedAt))
+		if err != nil {
+			if isUnique(err) {
+				return signoff.ErrEmailTaken
+			}
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, errors.New("duplicate user ID"))
+		}
+		return nil
+	})
+	if errors.Is(err, signoff.ErrEmailTaken) {
+		return signoff.ErrEmailTaken
+	}
+	return s.fail("create user", err)
+}
+
+const userCols = `id, email, password_hash, auth_version, created_at`
+
+func (s *Store) oneUser(ctx context.Context, col string, key string) (*signoff.User, error) {
+	var (
+		u       signoff.User
+		created int64
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE `+col+` = ? AND email IS NOT NULL`, key).
+		Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AuthVersion, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, signoff.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.fail("read user", err)
+	}
+	u.CreatedAt = fromUS(created)
+	return &u, nil
+}
+
+// UserByEmail implements signoff.UserStore.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*signoff.User, error) {
+	return s.oneUser(ctx, "email", email)
+}
+
+// UserByID implements signoff.UserStore.
+func (s *Store) UserByID(ctx context.Context, id string) (*signoff.User, error) {
+	return s.oneUser(ctx, "id", id)
+}
+
+var (
+	_ signoff.Store     = (*Store)(nil)
+	_ signoff.UserStore = (*Store)(nil)
+)

@@ -1,0 +1,324 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/store/sqlitestore"
+	"github.com/signoff/signoff/store/storetest"
+)
+
+var ctx = context.Background()
+
+// open opens and migrates a store on path, closed when the test ends.
+func open(t *testing.T, path string) *sqlitestore.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) signoff.Store {
+		return open(t, filepath.Join(t.TempDir(), "signoff.db"))
+	})
+}
+
+func TestMigrate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	s, err := sqlitestore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 0 {
+		t.Fatalf("a new file: SchemaVersion = %d, %v; want 0", v, err)
+	}
+	n, err := s.Migrate(ctx)
+	if err != nil || n != sqlitestore.LatestVersion() || n == 0 {
+		t.Fatalf("first Migrate applied %d, %v; want %d", n, err, sqlitestore.LatestVersion())
+	}
+	if n, err := s.Migrate(ctx); err != nil || n != 0 {
+		t.Fatalf("second Migrate applied %d, %v; want 0", n, err)
+	}
+	if v, _ := s.SchemaVersion(ctx); v != sqlitestore.LatestVersion() {
+		t.Fatalf("SchemaVersion = %d, want %d", v, sqlitestore.LatestVersion())
+	}
+	// The familiar shape of the schema, column by column.
+	for table, cols := range map[string][]string{
+		"refresh_tokens": {"jti", "session_id", "token_hash", "issued_at", "expires_at", "revoked_at", "replaced_by_jti"},
+		"users":          {"id", "email", "password_hash", "auth_version", "created_at"},
+		"sessions":       {"id", "user_id", "token_hash", "expires_at", "revoked_at", "last_seen_at"},
+	} {
+		for _, c := range cols {
+			var found int
+			err := sqlitestore.QueryRowForTest(s, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, table, c).Scan(&found)
+			if err != nil || found != 1 {
+				t.Errorf("%s.%s: found %d, %v", table, c, found, err)
+			}
+		}
+	}
+	var mode string
+	if err := sqlitestore.QueryRowForTest(s, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+}
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "n.db")
+	s := open(t, path)
+	if err := sqlitestore.ExecForTest(s, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err == nil {
+		t.Fatal("Migrate on a database from a newer build: want an error")
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file:x.db?mode=memory"} {
+		if s, err := sqlitestore.Open(p); err == nil {
+			s.Close()
+			t.Errorf("Open(%q): want an error", p)
+		}
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "ro"), 0o500); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 { // root writes anywhere
+		if s, err := sqlitestore.Open(filepath.Join(dir, "ro", "x.db")); err == nil {
+			s.Close()
+			t.Error("Open in a read-only directory: want an error")
+		}
+	}
+}
+
+// A path with characters that mean something in a URL still names the file.
+func TestOddPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a b?c#d%e.db")
+	open(t, path)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database file is not where asked: %v", err)
+	}
+}
+
+// The same file opened twice stands for two processes: signoff serve and an
+// admin command, or two serve instances.
+func twoHandles(t *testing.T) (*sqlitestore.Store, *sqlitestore.Store) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	return open(t, path), open(t, path)
+}
+
+func fastBus(s *sqlitestore.Store, id string) *sqlitestore.Bus {
+	return s.NewBus(sqlitestore.BusOptions{InstanceID: id, Poll: 10 * time.Millisecond, Lease: 500 * time.Millisecond, AckTimeout: 3 * time.Second})
+}
+
+// Publish returns only once every live instance has applied the revocation.
+func TestBusPublishWaitsForEveryInstance(t *testing.T) {
+	a, b := twoHandles(t)
+	busA, busB := fastBus(a, "A"), fastBus(b, "B")
+	defer busA.Close()
+	defer busB.Close()
+	var gotA, gotB atomic.Int64
+	if err := busA.Subscribe(func(r signoff.Revocation) {
+		if r.SessionID == "ses_x" {
+			gotA.Add(1)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := busB.Subscribe(func(r signoff.Revocation) {
+		if r.SessionID == "ses_x" {
+			gotB.Add(1)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := busB.Publish(ctx, signoff.Revocation{SessionID: "ses_x", UserID: "u", Until: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if gotA.Load() != 1 || gotB.Load() != 1 {
+		t.Fatalf("after Publish returned: A applied %d, B applied %d; want 1 and 1", gotA.Load(), gotB.Load())
+	}
+	if !busA.Fresh() || !busB.Fresh() {
+		t.Fatal("both polling buses should be Fresh")
+	}
+}
+
+// A publish-only bus (the CLI) is no instance: it waits for subscribers, and
+// nobody waits for it.
+func TestBusPublishOnly(t *testing.T) {
+	a, b := twoHandles(t)
+	server := fastBus(a, "serve")
+	defer server.Close()
+	var got atomic.Int64
+	if err := server.Subscribe(func(signoff.Revocation) { got.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	cli := b.NewBus(sqlitestore.BusOptions{})
+	defer cli.Close()
+	if cli.Fresh() {
+		t.Error("a bus that never subscribed cannot be Fresh")
+	}
+	if err := cli.Publish(ctx, signoff.Revocation{UserID: "u", AuthVersion: 3, Until: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if got.Load() != 1 {
+		t.Fatalf("the serving instance applied %d revocations when Publish returned; want 1", got.Load())
+	}
+	// The server publishing waits for nobody else and returns at once.
+	if err := server.Publish(ctx, signoff.Revocation{UserID: "u", Until: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An instance that stopped polling (a killed process) holds publishers up
+// for at most its lease, and is itself not Fresh, so it would read through.
+func TestBusDeadInstance(t *testing.T) {
+	a, b := twoHandles(t)
+	dead := fastBus(a, "dead")
+	if err := dead.Subscribe(func(signoff.Revocation) {}); err != nil {
+		t.Fatal(err)
+	}
+	sqlitestore.StopPollingForTest(dead)
+	defer dead.Close()
+	live := fastBus(b, "live")
+	defer live.Close()
+	if err := live.Subscribe(func(signoff.Revocation) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.Publish(ctx, signoff.Revocation{SessionID: "s", Until: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatalf("publish with a dead instance past its lease: %v", err)
+	}
+	if dead.Fresh() {
+		t.Fatal("an instance that stopped polling is still Fresh")
+	}
+}
+
+// An instance whose heartbeat is live but which does not apply (stuck) makes
+// Publish fail rather than claim a logout that has not reached it.
+func TestBusUnconfirmed(t *testing.T) {
+	a, b := twoHandles(t)
+	stuck := a.NewBus(sqlitestore.BusOptions{InstanceID: "stuck", Poll: 10 * time.Millisecond, Lease: time.Hour})
+	if err := stuck.Subscribe(func(signoff.Revocation) {}); err != nil {
+		t.Fatal(err)
+	}
+	sqlitestore.StopPollingForTest(stuck)
+	defer stuck.Close()
+	pub := b.NewBus(sqlitestore.BusOptions{Poll: 10 * time.Millisecond, Lease: time.Hour, AckTimeout: 200 * time.Millisecond})
+	defer pub.Close()
+	err := pub.Publish(ctx, signoff.Revocation{SessionID: "s", Until: time.Now().Add(time.Hour)})
+	if err == nil {
+		t.Fatal("Publish with an instance that never applied: want an error")
+	}
+}
+
+// Closing a bus removes its instance, so nobody waits for it.
+func TestBusCloseDeregisters(t *testing.T) {
+	a, b := twoHandles(t)
+	gone := a.NewBus(sqlitestore.BusOptions{InstanceID: "gone", Lease: time.Hour})
+	if err := gone.Subscribe(func(signoff.Revocation) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := gone.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if gone.Fresh() {
+		t.Error("a closed bus is Fresh")
+	}
+	pub := b.NewBus(sqlitestore.BusOptions{AckTimeout: 200 * time.Millisecond})
+	if err := pub.Publish(ctx, signoff.Revocation{SessionID: "s", Until: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatalf("Publish after the only instance closed: %v", err)
+	}
+}
+
+// A bus whose store fails stops being Fresh within its lease.
+func TestBusFreshnessFollowsPolls(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.db")
+	s := open(t, path)
+	bus := fastBus(s, "F")
+	defer bus.Close()
+	if err := bus.Subscribe(func(signoff.Revocation) {}); err != nil {
+		t.Fatal(err)
+	}
+	if !bus.Fresh() {
+		t.Fatal("just subscribed: want Fresh")
+	}
+	s.Close() // every poll now fails
+	deadline := time.Now().Add(5 * time.Second)
+	for bus.Fresh() {
+		if time.Now().After(deadline) {
+			t.Fatal("the bus stayed Fresh with its store closed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// End to end through two Managers on one file: a logout on one instance is
+// final on the other when the response leaves (I1), though the other had
+// the session in its memory.
+func TestTwoInstancesLogout_I1(t *testing.T) {
+	for _, mode := range []signoff.Mode{signoff.ModeSession, signoff.ModeJWT} {
+		t.Run(mode.String(), func(t *testing.T) {
+			a, b := twoHandles(t)
+			keys := sqlitestore.KeysForTest(t)
+			mgr := func(s *sqlitestore.Store, id string) *signoff.Manager {
+				bus := fastBus(s, id)
+				t.Cleanup(func() { bus.Close() })
+				m, err := signoff.New(signoff.Config{Mode: mode, Store: s, Bus: bus, Keys: keys, RefreshKey: []byte("0123456789abcdef0123456789abcdef")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { m.Close() })
+				return m
+			}
+			ma, mb := mgr(a, "A"), mgr(b, "B")
+			rec := httptest.NewRecorder()
+			res, err := ma.Login(rec, httptest.NewRequest("POST", "https://app.test/login", nil), "usr_1", signoff.LoginOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := func() *http.Request {
+				r := httptest.NewRequest("GET", "https://app.test/me", nil)
+				for _, c := range rec.Result().Cookies() {
+					r.AddCookie(c)
+				}
+				if res.Tokens != nil {
+					r.Header.Set("Authorization", "Bearer "+res.Tokens.AccessToken.Reveal())
+				}
+				return r
+			}
+			// Both instances authenticate (and so cache) the credential.
+			for _, m := range []*signoff.Manager{ma, mb} {
+				if _, err := m.Authenticate(req()); err != nil {
+					t.Fatalf("before logout: %v", err)
+				}
+			}
+			lr := req()
+			lr.Method = "POST"
+			if err := ma.Logout(httptest.NewRecorder(), lr); err != nil {
+				t.Fatal(err)
+			}
+			for name, m := range map[string]*signoff.Manager{"A": ma, "B": mb} {
+				if _, err := m.Authenticate(req()); !errors.Is(err, signoff.ErrInvalidCredential) && !errors.Is(err, signoff.ErrSessionRevoked) {
+					t.Errorf("instance %s after logout on A: the old credential got %v; want it rejected", name, err)
+				}
+			}
+		})
+	}
+}
