@@ -1,0 +1,258 @@
+package cli_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/signoff/signoff/cli"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run calls cli.Main as the signoff binary would be called.
+func run(t *testing.T, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Main(context.Background(), args, func(k string) string { return env[k] },
+		cli.IO{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb})
+	return result{code, out.String(), errb.String()}
+}
+
+// oneLineError checks the CLI's contract for bad input: the given exit
+// status and exactly one line on stderr, mentioning want.
+func oneLineError(t *testing.T, r result, code int, want string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit %d, want %d; stderr %q", r.code, code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "signoff: ") {
+		t.Fatalf("stderr is not one 'signoff: ' line: %q", r.stderr)
+	}
+	if !strings.Contains(lines[0], want) {
+		t.Fatalf("stderr %q does not mention %q", lines[0], want)
+	}
+	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+		t.Fatalf("a stack trace: %q", r.stderr)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
+	oneLineError(t, run(t, nil, "", "frobnicate"), 2, `unknown command "frobnicate"`)
+	oneLineError(t, run(t, nil, "", "users", "delete"), 2, `unknown command "users delete"`)
+	oneLineError(t, run(t, nil, "", "serve", "--bogus"), 2, "-bogus")
+	oneLineError(t, run(t, nil, "", "serve", "--mode", "cookie"), 2, "want session or jwt")
+	oneLineError(t, run(t, map[string]string{"SIGNOFF_MODE": "cookie"}, "", "serve"), 2, "SIGNOFF_MODE")
+	oneLineError(t, run(t, nil, "", "serve", "--rate-limit", "lots"), 2, "N/UNIT")
+	oneLineError(t, run(t, nil, "", "serve", "--store", "signoff.db"), 2, "sqlite:PATH")
+	oneLineError(t, run(t, nil, "", "serve", "--store", "postgres://u:secretpw@db/x"), 2, "not in this build")
+	if r := run(t, nil, "", "serve", "--store", "postgres://u:secretpw@db/x"); strings.Contains(r.stderr, "secretpw") {
+		t.Fatal("the store URL's password was printed")
+	}
+	oneLineError(t, run(t, nil, "", "serve", "--addr", "0.0.0.0:0", "--store", db), 2, "--behind-proxy")
+	oneLineError(t, run(t, nil, "", "serve", "--tls-cert", "x.pem", "--store", db), 2, "go together")
+	oneLineError(t, run(t, nil, "", "serve", "--idle-timeout", "-1s", "--store", db), 2, "positive")
+	oneLineError(t, run(t, nil, "", "serve", "extra"), 2, "no arguments")
+	oneLineError(t, run(t, nil, "", "users", "add"), 2, "needs an EMAIL")
+	oneLineError(t, run(t, nil, "", "users", "add", "--store", db, "not-an-email"), 2, "not a valid address")
+	oneLineError(t, run(t, nil, "", "users", "add", "--store", db, "a@example.test"), 2, "no password on stdin")
+	oneLineError(t, run(t, nil, "short\n", "users", "add", "--store", db, "a@example.test"), 2, "at least 8")
+	oneLineError(t, run(t, nil, "", "sessions", "list", "--store", db), 2, "--user")
+	oneLineError(t, run(t, nil, "", "sessions", "revoke", "--store", db, "123"), 2, "ses_")
+	oneLineError(t, run(t, nil, "", "sessions", "list", "--store", db, "--user", "ghost@example.test"), 1, "no user ghost@example.test")
+	oneLineError(t, run(t, nil, ""), 2, "no command")
+
+	if r := run(t, nil, "", "serve", "-h"); r.code != 0 || !strings.Contains(r.stdout, "SIGNOFF_") || !strings.Contains(r.stdout, "-rate-limit") {
+		t.Fatalf("serve -h: %d %q", r.code, r.stdout)
+	}
+	if r := run(t, nil, "", "help"); r.code != 0 || !strings.Contains(r.stdout, "users logout-all") {
+		t.Fatalf("help: %d %q", r.code, r.stdout)
+	}
+	if r := run(t, nil, "", "version"); r.code != 0 || !strings.HasPrefix(r.stdout, "signoff ") {
+		t.Fatalf("version: %d %q", r.code, r.stdout)
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	if got := cli.EnvName("rate-limit"); got != "SIGNOFF_RATE_LIMIT" {
+		t.Fatal(got)
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "m.db")
+	for range 2 {
+		r := run(t, nil, "", "migrate", "--store", db)
+		if r.code != 0 || !regexp.MustCompile(`is at schema version [1-9]`).MatchString(r.stdout) {
+			t.Fatalf("migrate: %d %q %q", r.code, r.stdout, r.stderr)
+		}
+	}
+	// SIGNOFF_STORE is read when --store is not given.
+	r := run(t, map[string]string{"SIGNOFF_STORE": db}, "", "migrate")
+	if r.code != 0 || !strings.Contains(r.stdout, db) {
+		t.Fatalf("migrate with SIGNOFF_STORE: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// liveServer runs `signoff serve` through cli.Main in this process and
+// returns its base URL; the server stops when the test ends.
+func liveServer(t *testing.T, db string, extra ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var errb syncBuffer
+	done := make(chan int, 1)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--store", db, "--rate-limit", "off"}, extra...)
+	go func() {
+		done <- cli.Main(ctx, args, func(string) string { return "" }, cli.IO{Stdin: strings.NewReader(""), Stdout: pw, Stderr: &errb})
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	url := ""
+	for sc.Scan() {
+		if m := regexp.MustCompile(`open (http://\S+)/ in a browser`).FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if url == "" {
+		cancel()
+		t.Fatalf("serve printed no URL; exit %d; stderr %q", <-done, errb.String())
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve exited %d: %s", code, errb.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop within 15 s of its context ending")
+		}
+	})
+	return url
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// login signs in over HTTP and returns the session cookie header value.
+func login(t *testing.T, base, email, password string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	res, err := http.Post(base+"/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("login: %d", res.StatusCode)
+	}
+	for _, c := range res.Cookies() {
+		if c.Name == "__Host-session" {
+			return c.Name + "=" + c.Value
+		}
+	}
+	t.Fatal("no session cookie")
+	return ""
+}
+
+func me(t *testing.T, base, cookie string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/me", nil)
+	req.Header.Set("Cookie", cookie)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// The admin CLI is another process writing the same SQLite file. A revocation
+// it makes must reach the running server's memory before the command returns:
+// a session the server had cached is rejected at once.
+func TestAdminRevocationReachesTheRunningServer(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "live.db")
+	const pw = "correct horse battery staple"
+	if r := run(t, nil, pw+"\n", "users", "add", "--store", db, "Ada@Example.test"); r.code != 0 || !strings.Contains(r.stdout, "added ada@example.test") {
+		t.Fatalf("users add: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	oneLineError(t, run(t, nil, pw+"\n", "users", "add", "--store", db, "ada@example.test"), 1, "already registered")
+	base := liveServer(t, db)
+
+	a := login(t, base, "ada@example.test", pw)
+	b := login(t, base, "ada@example.test", pw)
+	if me(t, base, a) != 200 || me(t, base, b) != 200 { // both now cached by the server
+		t.Fatal("sessions do not work")
+	}
+	r := run(t, nil, "", "sessions", "list", "--store", db, "--user", "ada@example.test")
+	ids := regexp.MustCompile(`ses_[0-9a-f]+`).FindAllString(r.stdout, -1)
+	if r.code != 0 || len(ids) != 2 || !strings.Contains(r.stdout, "2 live sessions") {
+		t.Fatalf("sessions list: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	// Which ID is a's? Revoke one, then exactly one of a, b must be dead.
+	r = run(t, nil, "", "sessions", "revoke", "--store", db, ids[0])
+	if r.code != 0 {
+		t.Fatalf("sessions revoke: %d %q", r.code, r.stderr)
+	}
+	sa, sb := me(t, base, a), me(t, base, b)
+	if (sa == 401) == (sb == 401) || sa+sb != 401+200 {
+		t.Fatalf("after revoking one session: a %d, b %d; want one 401 and one 200", sa, sb)
+	}
+	c := login(t, base, "ada@example.test", pw)
+	me(t, base, c)
+	r = run(t, nil, "", "users", "logout-all", "--store", db, "ada@example.test")
+	if r.code != 0 || !strings.Contains(r.stdout, "2 sessions revoked") {
+		t.Fatalf("users logout-all: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	for name, ck := range map[string]string{"a": a, "b": b, "c": c} {
+		if got := me(t, base, ck); got != 401 {
+			t.Fatalf("session %s after users logout-all: %d, want 401", name, got)
+		}
+	}
+	if r := run(t, nil, "", "sessions", "list", "--store", db, "--user", "ada@example.test"); !strings.Contains(r.stdout, "0 live sessions") {
+		t.Fatalf("sessions list after logout-all: %q", r.stdout)
+	}
+}
+
+func TestServePrintsWhereToOpenAndStops(t *testing.T) {
+	base := liveServer(t, "sqlite:"+filepath.Join(t.TempDir(), "s.db"), "--mode", "jwt")
+	res, err := http.Get(base + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("jwks: %d", res.StatusCode)
+	}
+}

@@ -1,0 +1,69 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/store/sqlitestore"
+)
+
+// Admin is what the CLI's admin commands work with: the store, and a Manager
+// whose revocations are published on the store's bus, so a running
+// signoff serve drops the revoked sessions from its memory before the
+// command returns.
+type Admin struct {
+	Users   signoff.UserStore
+	Manager *signoff.Manager
+	closers []io.Closer
+}
+
+// OpenAdmin opens (and migrates) the store for an admin command.
+func OpenAdmin(ctx context.Context, store string, log *slog.Logger) (*Admin, error) {
+	st, _, err := OpenSQLite(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	bus := st.NewBus(sqlitestore.BusOptions{Logger: log}) // publish-only: never subscribes
+	mgr, err := signoff.New(signoff.Config{Store: st, Bus: bus, Logger: log})
+	if err != nil {
+		bus.Close()
+		st.Close()
+		return nil, err
+	}
+	return &Admin{Users: st, Manager: mgr, closers: []io.Closer{mgr, bus, st}}, nil
+}
+
+// Close releases what OpenAdmin opened.
+func (a *Admin) Close() error {
+	var errs []error
+	for _, c := range a.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// NewUser checks email and password, hashes the password with argon2id and
+// stores the user. Bad input is a *signoff.RequestError (400); a taken email
+// is signoff.ErrEmailTaken.
+func NewUser(ctx context.Context, users signoff.UserStore, pw *Hasher, email, password string, now time.Time) (*signoff.User, error) {
+	e, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, &signoff.RequestError{Status: 400, Detail: err.Error()}
+	}
+	if err := checkPassword(password); err != nil {
+		return nil, &signoff.RequestError{Status: 400, Detail: err.Error()}
+	}
+	hash, err := pw.hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	u := &signoff.User{ID: NewUserID(), Email: e, PasswordHash: hash, CreatedAt: now.UTC().Truncate(time.Microsecond)}
+	if err := users.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}

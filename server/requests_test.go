@@ -1,0 +1,320 @@
+package server_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/server"
+	"github.com/signoff/signoff/store/memstore"
+)
+
+// R23: duplicate cookie names never let order decide; prefixes are
+// case-exact.
+func TestDuplicateCookieNames(t *testing.T) {
+	e := newEnv(t, signoff.ModeSession)
+	c := e.client()
+	c.login(e.newUser())
+	good := c.cookie("__Host-session")
+	junk := strings.Repeat("J", 43)
+	a := e.raw("GET", "/api/me", nil, "Cookie", "__Host-session="+good+"; __Host-session="+junk)
+	b := e.raw("GET", "/api/me", nil, "Cookie", "__Host-session="+junk+"; __Host-session="+good)
+	if a.status != b.status || a.status != 401 {
+		t.Fatalf("good;junk → %d, junk;good → %d: want the same answer, 401", a.status, b.status)
+	}
+	// The same split over two Cookie headers.
+	a = e.raw("GET", "/api/me", nil, "Cookie", "__Host-session="+good, "Cookie", "__Host-session="+junk)
+	b = e.raw("GET", "/api/me", nil, "Cookie", "__Host-session="+junk, "Cookie", "__Host-session="+good)
+	if a.status != b.status || a.status != 401 {
+		t.Fatalf("over two headers: %d vs %d, want 401 both", a.status, b.status)
+	}
+	expect(t, "the same value twice", e.raw("GET", "/api/me", nil, "Cookie", "__Host-session="+good+"; __Host-session="+good), 200)
+	expect(t, "__HOST-session", e.raw("GET", "/api/me", nil, "Cookie", "__HOST-session="+good), 401)
+	expect(t, "__host-session", e.raw("GET", "/api/me", nil, "Cookie", "__host-session="+good), 401)
+	expect(t, "other cookies around it", e.raw("GET", "/api/me", nil, "Cookie", "a=1; __Host-session="+good+"; b=2"), 200)
+	// Logout with both values revokes the real one: the outcome of logout
+	// does not depend on order either.
+	expect(t, "logout with duplicates", e.raw("POST", "/logout", nil, "Cookie", "__Host-session="+junk+"; __Host-session="+good), 200)
+	expect(t, "the good cookie after that logout", e.raw("GET", "/api/me", nil, "Cookie", "__Host-session="+good), 401)
+}
+
+// R24: credentials are never read from the URL.
+func TestCredentialsInURLAreIgnored(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		e := newEnv(t, mode)
+		c := e.client()
+		c.login(e.newUser())
+		cred := c.cookie(credName(mode))
+		for _, q := range []string{"session=" + cred, "__Host-session=" + cred, "access_token=" + c.at, "token=" + c.at} {
+			expect(t, "?"+strings.SplitN(q, "=", 2)[0], e.raw("GET", "/api/me?"+q, nil), 401)
+		}
+		if strings.Contains(e.logs.String(), cred) || (c.at != "" && strings.Contains(e.logs.String(), c.at)) {
+			t.Fatal("R50: a credential from a URL reached the log")
+		}
+	})
+}
+
+// I8, R25: authenticated responses and every response that carries a
+// credential are never cached; Vary: Cookie.
+func TestNoStoreEverywhere(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		e := newEnv(t, mode)
+		c := e.client()
+		login := c.login(e.newUser())
+		check := func(what string, r *response) {
+			t.Helper()
+			if got := r.h.Get("Cache-Control"); got != "no-store" {
+				t.Errorf("%s: Cache-Control = %q", what, got)
+			}
+		}
+		check("login", login)
+		me := c.do("GET", "/api/me", nil)
+		check("me", me)
+		if !strings.Contains(strings.Join(me.h.Values("Vary"), ","), "Cookie") {
+			t.Errorf("me: Vary = %q", me.h.Values("Vary"))
+		}
+		check("sessions", c.do("GET", "/sessions", nil))
+		check("verify", c.do("GET", "/verify", nil))
+		check("401", e.raw("GET", "/api/me", nil))
+		if mode == signoff.ModeJWT {
+			r := c.do("POST", "/refresh", nil)
+			check("refresh", r)
+			c.at = r.str(t, "access_token")
+		}
+		check("logout", c.do("POST", "/logout", nil))
+	})
+}
+
+// Forward-auth: 200 with the user's identity, 401 once logged out.
+func TestVerifyForwardAuth(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		e := newEnv(t, mode)
+		email := e.newUser()
+		c := e.client()
+		c.login(email)
+		r := c.do("GET", "/verify", nil)
+		expect(t, "verify", r, 200)
+		if r.h.Get("X-Auth-Email") != email || !strings.HasPrefix(r.h.Get("X-Auth-User"), "usr_") {
+			t.Fatalf("verify headers: %v", r.h)
+		}
+		expect(t, "verify without credentials", e.raw("GET", "/verify", nil), 401)
+		expect(t, "POST /verify", c.do("POST", "/verify", nil), 405)
+		expect(t, "logout", c.do("POST", "/logout", nil), 200)
+		expect(t, "verify after logout", c.do("GET", "/verify", nil), 401)
+	})
+}
+
+func TestRegisterAndLoginRules(t *testing.T) {
+	e := newEnv(t, signoff.ModeSession)
+	reg := func(email, pw string) *response {
+		return e.raw("POST", "/register", map[string]string{"email": email, "password": pw})
+	}
+	for name, r := range map[string]*response{
+		"bad email":        reg("not-an-email", password),
+		"display name":     reg("Bob <bob@example.test>", password),
+		"short password":   reg("short@example.test", "1234567"),
+		"unknown field":    e.raw("POST", "/register", map[string]string{"email": "x@example.test", "password": password, "admin": "yes"}),
+		"not JSON":         e.raw("POST", "/register", "{", "Content-Type", "application/json"),
+		"two JSON objects": e.raw("POST", "/register", `{"email":"a@example.test","password":"`+password+`"}{}`, "Content-Type", "application/json"),
+	} {
+		expect(t, name, r, 400)
+		if r.h.Get("Content-Type") != "application/problem+json" || r.str(t, "detail") == "" {
+			t.Errorf("%s: not a problem with a detail: %s", name, r.body)
+		}
+	}
+	r := reg("  Mixed.Case@Example.TEST ", password)
+	expect(t, "register", r, 201)
+	email := r.json(t)["user"].(map[string]any)["email"]
+	if email != "mixed.case@example.test" {
+		t.Fatalf("email stored as %q", email)
+	}
+	expect(t, "register again", reg("mixed.case@example.test", password), 409)
+	expect(t, "login with other case", e.raw("POST", "/login", map[string]string{"email": "MIXED.case@example.test", "password": password}), 200)
+	r = e.raw("POST", "/login", map[string]string{"email": "mixed.case@example.test", "password": "wrong password"})
+	expect(t, "wrong password", r, 401)
+	r2 := e.raw("POST", "/login", map[string]string{"email": "nobody@example.test", "password": "wrong password"})
+	expect(t, "unknown email", r2, 401)
+	if r.str(t, "detail") != r2.str(t, "detail") {
+		t.Fatalf("wrong password and unknown email answer differently: %q vs %q", r.body, r2.body)
+	}
+	expect(t, "bad client", e.raw("POST", "/login", map[string]string{"email": "mixed.case@example.test", "password": password, "client": "robot"}), 400)
+	expect(t, "GET /login", e.raw("GET", "/login", nil), 405)
+
+	off := newEnv(t, signoff.ModeSession, func(c *server.Config) { c.NoRegister = true })
+	expect(t, "register with --no-register", off.raw("POST", "/register", map[string]string{"email": "a@example.test", "password": password}), 404)
+}
+
+// R39: login, register and refresh are rate-limited per account and per IP,
+// with 429 and Retry-After.
+func TestRateLimits(t *testing.T) {
+	e := newEnv(t, signoff.ModeJWT, func(c *server.Config) {
+		c.RateLimit, c.RateLimitSet = server.Rate{N: 3, Per: time.Minute}, true
+	})
+	email := e.newUser() // one register attempt used from this IP
+	var last *response
+	for range 4 {
+		last = e.raw("POST", "/login", map[string]string{"email": email, "password": "wrong password"})
+	}
+	expect(t, "4th login for one account", last, 429)
+	secs, err := strconv.Atoi(last.h.Get("Retry-After"))
+	if err != nil || secs < 1 || secs > 60 {
+		t.Fatalf("Retry-After = %q", last.h.Get("Retry-After"))
+	}
+	// The right password does not get through the limit either.
+	expect(t, "login with the right password while limited", e.raw("POST", "/login", map[string]string{"email": email, "password": password}), 429)
+	// Another account from the same IP still may (the per-IP limit is 10×).
+	other := e.newUser()
+	expect(t, "another account", e.raw("POST", "/login", map[string]string{"email": other, "password": password}), 200)
+	// Refresh is limited per IP: 30 a minute here.
+	statuses := map[int]int{}
+	for range 35 {
+		statuses[e.raw("POST", "/refresh", map[string]string{"refresh_token": strings.Repeat("r", 43)}).status]++
+	}
+	if statuses[429] == 0 || statuses[401] == 0 {
+		t.Fatalf("35 refreshes from one IP: %v; want some 401 then 429", statuses)
+	}
+}
+
+// R50: a full flow with recognisable secrets; none reaches the log or an
+// error body.
+func TestCanarySecretsNeverLeak(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		e := newEnv(t, mode)
+		var b [8]byte
+		rand.Read(b[:])
+		canaryPW := "canary-" + hex.EncodeToString(b[:])
+		email := "canary-" + hex.EncodeToString(b[:4]) + "@example.test"
+		secrets := []string{canaryPW}
+		var bodies []*response // responses that must not carry a credential
+
+		expect(t, "register", e.raw("POST", "/register", map[string]string{"email": email, "password": canaryPW}), 201)
+		bodies = append(bodies, e.raw("POST", "/login", map[string]string{"email": email, "password": canaryPW + "-wrong"}))
+		bodies = append(bodies, e.raw("POST", "/register", map[string]string{"email": email, "password": canaryPW}))
+		bodies = append(bodies, e.raw("POST", "/register", map[string]string{"email": "x@example.test", "password": "short"}))
+		c := e.client()
+		r := c.do("POST", "/login", map[string]string{"email": email, "password": canaryPW})
+		expect(t, "login", r, 200)
+		c.at = r.str(t, "access_token")
+		secrets = append(secrets, c.cookie(credName(mode)))
+		if c.at != "" {
+			secrets = append(secrets, c.at)
+		}
+		bodies = append(bodies, c.do("GET", "/api/me", nil), c.do("GET", "/sessions", nil), c.do("GET", "/verify", nil))
+		if mode == signoff.ModeJWT {
+			old := c.cookie("__Host-refresh")
+			r := c.do("POST", "/refresh", nil)
+			expect(t, "refresh", r, 200)
+			c.at = r.str(t, "access_token")
+			secrets = append(secrets, c.at, c.cookie("__Host-refresh"))
+			// Replays that fail: their error bodies and log lines must not echo.
+			bodies = append(bodies, e.raw("GET", "/api/me", nil, "Authorization", "Bearer "+c.at+"x"))
+			bodies = append(bodies, e.raw("POST", "/refresh", map[string]string{"refresh_token": old + "x"}))
+		}
+		bodies = append(bodies, e.raw("GET", "/api/me?session="+secrets[1], nil))
+		bodies = append(bodies, c.do("POST", "/logout", nil))
+		for _, s := range secrets[1:] {
+			bodies = append(bodies, e.raw("GET", "/api/me", nil, "Cookie", credName(mode)+"="+s, "Authorization", "Bearer "+s))
+		}
+		logs := e.logs.String()
+		if !strings.Contains(logs, `"msg":"login"`) || !strings.Contains(logs, `"msg":"logout"`) {
+			t.Fatalf("the audit events are missing from the log:\n%s", logs)
+		}
+		for i, s := range secrets {
+			if s == "" {
+				t.Fatalf("secret %d is empty: the test lost track of a credential", i)
+			}
+			if strings.Contains(logs, s) {
+				t.Errorf("secret %d (%s) is in the log", i, fp(s))
+			}
+			for _, r := range bodies {
+				if strings.Contains(string(r.body), s) {
+					t.Errorf("secret %d (%s) is in a %d response body", i, fp(s), r.status)
+				}
+			}
+		}
+		if !strings.Contains(logs, "fp:") {
+			t.Error("the log names no credential by fingerprint")
+		}
+	})
+}
+
+// I11, R38, R52: when the store fails, protected requests get 503 and never
+// 200, logout gets 503 and deletes nothing, and after recovery nothing
+// revoked comes back.
+func TestStoreOutageFailsClosed(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		st := memstore.New()
+		var down atomic.Bool
+		st.Fail = func() error {
+			if down.Load() {
+				return errors.New("memstore: injected outage")
+			}
+			return nil
+		}
+		e := newEnv(t, mode, func(c *server.Config) {
+			c.Backend = &server.Backend{Sessions: st, Users: st, Bus: &signoff.LocalBus{}}
+			c.KeysFile = filepath.Join(t.TempDir(), "keys.json")
+		})
+		email := e.newUser()
+		gone, kept := e.client(), e.client()
+		gone.login(email)
+		kept.login(email)
+		goneCred, goneAT := gone.cookie(credName(mode)), gone.at
+		expect(t, "logout before the outage", gone.do("POST", "/logout", nil), 200)
+
+		down.Store(true)
+		// kept has made no request yet, so nothing of it is cached: the
+		// server must ask the store, and may only answer 503.
+		expect(t, "me during the outage", kept.do("GET", "/api/me", nil), 503)
+		r := kept.do("POST", "/logout", nil)
+		expect(t, "logout during the outage", r, 503)
+		if len(r.h.Values("Set-Cookie")) != 0 {
+			t.Fatalf("R38: a failed logout sent Set-Cookie %q", r.h.Values("Set-Cookie"))
+		}
+		expect(t, "readyz during the outage", e.raw("GET", "/readyz", nil), 503)
+		expect(t, "login during the outage", e.raw("POST", "/login", map[string]string{"email": email, "password": password}), 503)
+
+		down.Store(false)
+		expect(t, "the revoked cookie after recovery", e.raw("GET", "/api/me", nil, "Cookie", credName(mode)+"="+goneCred), 401)
+		if mode == signoff.ModeJWT {
+			expect(t, "the revoked refresh token after recovery", e.raw("POST", "/refresh", map[string]string{"refresh_token": goneCred}), 401)
+			expect(t, "the revoked access token after recovery", e.raw("GET", "/api/me", nil, "Authorization", "Bearer "+goneAT), 401)
+		}
+		expect(t, "the kept session after recovery", kept.do("GET", "/api/me", nil), 200)
+		expect(t, "logout after recovery", kept.do("POST", "/logout", nil), 200)
+		expect(t, "readyz after recovery", e.raw("GET", "/readyz", nil), 200)
+	})
+}
+
+func TestOperationalRoutes(t *testing.T) {
+	e := newEnv(t, signoff.ModeSession)
+	expect(t, "healthz", e.raw("GET", "/healthz", nil), 200)
+	expect(t, "readyz", e.raw("GET", "/readyz", nil), 200)
+	r := e.raw("GET", "/nope", nil)
+	expect(t, "unknown route", r, 404)
+	if r.h.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("404 is %q", r.h.Get("Content-Type"))
+	}
+	expect(t, "jwks in session mode", e.raw("GET", "/.well-known/jwks.json", nil), 404)
+	expect(t, "refresh in session mode", e.raw("POST", "/refresh", nil), 404)
+	r = e.raw("GET", "/", nil)
+	expect(t, "the web app", r, 200)
+	if !strings.Contains(string(r.body), `content="session"`) || r.h.Get("Content-Security-Policy") == "" {
+		t.Fatalf("index: %s", r.body)
+	}
+	expect(t, "app.js", e.raw("GET", "/static/app.js", nil), 200)
+
+	j := newEnv(t, signoff.ModeJWT)
+	r = j.raw("GET", "/.well-known/jwks.json", nil)
+	expect(t, "jwks", r, 200)
+	if !strings.Contains(string(r.body), `"kty":"OKP"`) || strings.Contains(string(r.body), `"d"`) {
+		t.Fatalf("jwks: %s", r.body)
+	}
+}

@@ -1,0 +1,422 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/web"
+)
+
+// routes builds the HTTP contract of DESIGN.md.
+func (s *Server) routes() http.Handler {
+	m := s.mgr
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.index)
+	static, _ := fs.Sub(web.FS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", noCache(http.FileServerFS(static))))
+	mux.Handle("/register", m.Protect(http.HandlerFunc(s.register)))
+	mux.Handle("/login", m.Protect(http.HandlerFunc(s.login)))
+	mux.Handle("/logout", m.LogoutHandler())
+	mux.Handle("/logout/all", m.LogoutAllHandler())
+	mux.Handle("/sessions", m.SessionsHandler())
+	mux.Handle("/sessions/{id}", m.RevokeSessionHandler())
+	mux.Handle("/api/me", m.Require(http.HandlerFunc(s.me)))
+	mux.HandleFunc("/verify", s.verify)
+	mux.HandleFunc("/healthz", s.healthz)
+	mux.HandleFunc("/readyz", s.readyz)
+	if s.cfg.Mode == signoff.ModeJWT {
+		mux.HandleFunc("/refresh", s.refresh)
+		mux.HandleFunc("/.well-known/jwks.json", s.jwks)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		signoff.WriteProblem(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
+	})
+	return s.recoverer(s.accessLog(headers(mux)))
+}
+
+// headers sets the security headers every response carries.
+func headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func noCache(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// accessLog logs one line a request: never the query string, where a
+// careless client may have put a credential (R24, R50).
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		level := slog.LevelInfo
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			level = slog.LevelDebug
+		}
+		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"ms", float64(time.Since(start).Microseconds())/1000, "ip", s.clientIP(r))
+	})
+}
+
+// recoverer answers a panic with 500 and logs its value and type, never the
+// request: a panic is a bug, not a reason to leak a credential.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic", "value", fmt.Sprintf("%v", v), "type", fmt.Sprintf("%T", v), "path", r.URL.Path)
+				signoff.WriteProblem(w, http.StatusInternalServerError, "internal error; see the server log")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// allow answers 405 with Allow unless r uses one of methods (HEAD counts as GET).
+func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m || (m == http.MethodGet && r.Method == http.MethodHead) {
+			return true
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	signoff.WriteProblem(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here; use "+strings.Join(methods, ", "))
+	return false
+}
+
+var indexTmpl = template.Must(template.ParseFS(web.FS, "index.html"))
+
+func (s *Server) index(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	indexTmpl.Execute(w, struct {
+		Mode     string
+		Register bool
+	}{s.cfg.Mode.String(), !s.cfg.NoRegister})
+}
+
+// credentials is the body of /register and /login.
+type credentials struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Client   string `json:"client,omitempty"`
+}
+
+type userView struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func viewOf(u *signoff.User) userView {
+	return userView{ID: u.ID, Email: u.Email, CreatedAt: u.CreatedAt.UTC()}
+}
+
+// NormalizeEmail trims and lowercases an email address and checks that it is
+// a bare address (no display name), at most 254 bytes.
+func NormalizeEmail(s string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(s))
+	if e == "" {
+		return "", errors.New("email is required")
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || a.Name != "" || len(e) > 254 {
+		return "", errors.New("email is not a valid address (want name@example.com)")
+	}
+	return e, nil
+}
+
+// limit applies the per-account and per-IP rate limits and answers 429
+// itself when either is exhausted.
+func (s *Server) limit(w http.ResponseWriter, r *http.Request, action, account string) bool {
+	ok, wait := s.limIP.allow(action + " ip " + s.clientIP(r))
+	if ok && account != "" {
+		ok, wait = s.limAcct.allow(action + " account " + account)
+	}
+	if ok {
+		return true
+	}
+	secs := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	signoff.WriteProblem(w, http.StatusTooManyRequests, fmt.Sprintf("too many %s attempts; try again in %d s", action, max(secs, 1)))
+	s.log.Warn("rate_limited", "action", action, "ip", s.clientIP(r))
+	return false
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.NoRegister {
+		signoff.WriteProblem(w, http.StatusNotFound, "registration is off on this server")
+		return
+	}
+	if !allow(w, r, http.MethodPost) {
+		return
+	}
+	var c credentials
+	if err := signoff.ReadJSON(r, &c, false); err != nil {
+		signoff.WriteError(w, err)
+		return
+	}
+	if c.Client != "" {
+		signoff.WriteProblem(w, http.StatusBadRequest, "unknown field client")
+		return
+	}
+	// Cheap checks first, so bad input costs no hashing and no rate-limit token.
+	email, err := NormalizeEmail(c.Email)
+	if err == nil {
+		err = checkPassword(c.Password)
+	}
+	if err != nil {
+		signoff.WriteProblem(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !s.limit(w, r, "register", email) {
+		return
+	}
+	u, err := NewUser(r.Context(), s.users, s.pw, email, c.Password, s.cfg.Now())
+	if err != nil {
+		if errors.Is(err, signoff.ErrEmailTaken) {
+			signoff.WriteProblem(w, http.StatusConflict, "that email is already registered")
+			return
+		}
+		s.log.Error("register", "err", err)
+		signoff.WriteError(w, unavailableErr(err))
+		return
+	}
+	s.log.Info("register", "user", u.ID)
+	signoff.WriteJSON(w, http.StatusCreated, map[string]userView{"user": viewOf(u)})
+}
+
+// unavailableErr turns a store failure into the 503 answer.
+func unavailableErr(err error) error {
+	if signoff.StatusOf(err) != http.StatusInternalServerError {
+		return err
+	}
+	return fmt.Errorf("%w: %w", signoff.ErrUnavailable, err)
+}
+
+type loginResponse struct {
+	User    userView            `json:"user"`
+	Session signoff.SessionInfo `json:"session"`
+	*signoff.TokenResponse
+}
+
+var errWrongCredentials = &signoff.RequestError{Status: http.StatusUnauthorized, Detail: "wrong email or password"}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodPost) {
+		return
+	}
+	var c credentials
+	if err := signoff.ReadJSON(r, &c, false); err != nil {
+		signoff.WriteError(w, err)
+		return
+	}
+	if c.Client != "" && c.Client != "native" && c.Client != "browser" {
+		signoff.WriteProblem(w, http.StatusBadRequest, `client must be "browser" or "native"`)
+		return
+	}
+	if c.Password == "" {
+		signoff.WriteProblem(w, http.StatusBadRequest, "password is required")
+		return
+	}
+	email, emailErr := NormalizeEmail(c.Email)
+	if !s.limit(w, r, "login", email) {
+		return
+	}
+	// An unknown or malformed email is checked against a dummy hash, so the
+	// answer takes as long as a wrong password for a real account.
+	var u *signoff.User
+	hash := ""
+	if emailErr == nil {
+		found, err := s.users.UserByEmail(r.Context(), email)
+		switch {
+		case err == nil:
+			u, hash = found, found.PasswordHash
+		case !errors.Is(err, signoff.ErrNotFound):
+			signoff.WriteError(w, unavailableErr(err))
+			return
+		}
+	}
+	good, err := s.pw.verify(r.Context(), hash, c.Password)
+	if err != nil {
+		s.log.Error("login: verify password", "err", err)
+	}
+	if !good || u == nil {
+		s.log.Info("login.failed", "ip", s.clientIP(r))
+		signoff.WriteError(w, errWrongCredentials)
+		return
+	}
+	res, err := s.mgr.Login(w, r, u.ID, signoff.LoginOptions{Native: c.Client == "native"})
+	if err != nil {
+		signoff.WriteError(w, err)
+		return
+	}
+	s.emails.Store(u.ID, u.Email)
+	out := loginResponse{User: viewOf(u), Session: res.Session.Info(true)}
+	if res.Tokens != nil {
+		t := res.Tokens.Response(s.cfg.Now())
+		out.TokenResponse = &t
+	}
+	signoff.WriteJSON(w, http.StatusOK, out)
+}
+
+// refresh is the library's refresh handler behind the per-IP limit.
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && !s.limit(w, r, "refresh", "") {
+		return
+	}
+	s.mgr.RefreshHandler().ServeHTTP(w, r)
+}
+
+// email returns the email of a user, from memory when it can.
+func (s *Server) email(r *http.Request, id string) (string, error) {
+	if e, ok := s.emails.Load(id); ok {
+		return e.(string), nil
+	}
+	u, err := s.users.UserByID(r.Context(), id)
+	if err != nil {
+		return "", err
+	}
+	s.emails.Store(id, u.Email)
+	return u.Email, nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	p := signoff.PrincipalFrom(r.Context())
+	email, err := s.email(r, p.UserID)
+	if err != nil {
+		if errors.Is(err, signoff.ErrNotFound) {
+			s.mgr.WriteAuthError(w, signoff.ErrSessionRevoked)
+			return
+		}
+		signoff.WriteError(w, unavailableErr(err))
+		return
+	}
+	signoff.WriteJSON(w, http.StatusOK, map[string]any{
+		"user":    map[string]string{"id": p.UserID, "email": email},
+		"session": map[string]any{"id": p.SessionID, "mode": p.Mode.String(), "expires_at": p.ExpiresAt.UTC()},
+	})
+}
+
+// verify is forward-auth for nginx auth_request, Traefik ForwardAuth and
+// Caddy forward_auth: 200 with X-Auth-User and X-Auth-Email, or 401.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Cookie")
+	h.Add("Vary", "Authorization")
+	p, err := s.mgr.Authenticate(r)
+	if err != nil {
+		s.mgr.WriteAuthError(w, err)
+		return
+	}
+	email, err := s.email(r, p.UserID)
+	if err != nil {
+		s.mgr.WriteAuthError(w, unavailableErr(err))
+		return
+	}
+	h.Set("X-Auth-User", p.UserID)
+	h.Set("X-Auth-Email", email)
+	h.Set("X-Auth-Session", p.SessionID)
+	signoff.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	ks := s.mgr.Keys()
+	if ks == nil {
+		signoff.WriteProblem(w, http.StatusNotFound, "no public keys: access tokens are not signed with a public-key algorithm here")
+		return
+	}
+	b, err := json.Marshal(ks.JWKS())
+	if err != nil {
+		signoff.WriteError(w, err)
+		return
+	}
+	// Public keys only; other services may cache them for a while. Keep a
+	// rotated-out key in the set for at least this long plus the token TTL.
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(append(b, '\n'))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	signoff.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz reports whether the store answers and the revocation bus is fresh.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.log.Warn("readyz: store", "err", err)
+		signoff.WriteProblem(w, http.StatusServiceUnavailable, "the store does not answer")
+		return
+	}
+	// An instance whose bus is not fresh is still correct: it reads every
+	// credential through to the store. It is ready, and says it is degraded.
+	if !s.bus.Fresh() {
+		signoff.WriteJSON(w, http.StatusOK, map[string]string{"status": "degraded", "detail": "the revocation bus is not fresh; reading every credential through to the store"})
+		return
+	}
+	signoff.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,330 @@
+// Package server is signoff serve: users with argon2id passwords, the JSON
+// API, forward-auth, a minimal web app, and the wiring of a signoff.Manager to
+// a store and a revocation bus. cmd/signoff only parses flags and calls it.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/accesstoken"
+	"github.com/signoff/signoff/store/sqlitestore"
+)
+
+// Config configures a Server. Zero fields take the defaults documented on
+// each; cmd/signoff maps its flags and SIGNOFF_* variables onto these.
+type Config struct {
+	// Addr is where Run listens. Default 127.0.0.1:8080.
+	Addr string
+	// Store is where users and sessions live: sqlite:PATH. Default
+	// sqlite:signoff.db.
+	Store string
+	// Mode is session (the default) or jwt.
+	Mode signoff.Mode
+	// RateLimit limits login, register and refresh attempts per account; each
+	// client IP gets ten times as many. Default 10/min. The zero Rate with
+	// RateLimitSet means off.
+	RateLimit    Rate
+	RateLimitSet bool
+	// NoRegister turns POST /register off (404).
+	NoRegister bool
+	// BehindProxy says a TLS-terminating proxy is in front: Secure cookies
+	// are allowed on a non-loopback plain-HTTP address, and the client IP is
+	// the last address of X-Forwarded-For.
+	BehindProxy bool
+	// TLSCert and TLSKey serve HTTPS directly.
+	TLSCert, TLSKey string
+	// KeysFile holds jwt mode's signing and refresh keys. Default: beside
+	// the SQLite file, NAME.keys.json.
+	KeysFile string
+	// JWTAlg is EdDSA (the default) or HS256.
+	JWTAlg string
+	// Session limits; zero means the signoff package defaults.
+	IdleTimeout, AbsoluteLifetime, AccessTokenTTL, RefreshGrace time.Duration
+	// Issuer and Audience of access tokens. Default "signoff".
+	Issuer, Audience string
+	// ClearSiteData lists the directives sent on logout; nil means the
+	// default and NoClearSiteData sends none.
+	ClearSiteData   []string
+	NoClearSiteData bool
+	// Argon2 is the password cost. Default OWASPParams.
+	Argon2 Argon2Params
+	// Logger receives the access log and audit events. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+
+	// Backend, when set, replaces the store named by Store: for tests that
+	// inject faults.
+	Backend *Backend
+}
+
+// Backend is a store and bus supplied by the caller.
+type Backend struct {
+	Sessions signoff.Store
+	Users    signoff.UserStore
+	Bus      signoff.Bus
+}
+
+// Server is a configured signoff serve.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	mgr     *signoff.Manager
+	users   signoff.UserStore
+	store   signoff.Store
+	bus     signoff.Bus
+	pw      *Hasher
+	limAcct *limiter
+	limIP   *limiter
+	handler http.Handler
+	closers []io.Closer
+	emails  sync.Map // user ID -> email, for /api/me and /verify
+}
+
+// DefaultAddr and DefaultStore are what serve uses when not told.
+const (
+	DefaultAddr  = "127.0.0.1:8080"
+	DefaultStore = "sqlite:signoff.db"
+)
+
+// DefaultRate is the default --rate-limit.
+var DefaultRate = Rate{N: 10, Per: time.Minute}
+
+// SQLitePath returns the file named by a sqlite:PATH store, or an error that
+// says what --store accepts.
+func SQLitePath(store string) (string, error) {
+	switch {
+	case strings.HasPrefix(store, "sqlite:"):
+		p := strings.TrimPrefix(strings.TrimPrefix(store, "sqlite:"), "//")
+		if p == "" {
+			return "", errors.New("--store sqlite: needs a file name, as in sqlite:signoff.db")
+		}
+		return p, nil
+	case strings.HasPrefix(store, "postgres://"), strings.HasPrefix(store, "postgresql://"), strings.HasPrefix(store, "redis://"):
+		return "", fmt.Errorf("--store %s: PostgreSQL and Redis stores are not in this build yet; use sqlite:PATH", scheme(store))
+	}
+	return "", fmt.Errorf("--store: want sqlite:PATH (for example sqlite:signoff.db), got %q", store)
+}
+
+func scheme(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		return s[:i+3] + "…"
+	}
+	return s
+}
+
+// OpenSQLite opens and migrates the SQLite store named by store.
+func OpenSQLite(ctx context.Context, store string) (*sqlitestore.Store, string, error) {
+	path, err := SQLitePath(store)
+	if err != nil {
+		return nil, "", err
+	}
+	st, err := sqlitestore.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, "", err
+	}
+	return st, path, nil
+}
+
+// New opens the store, applies its migrations, loads or creates the jwt keys
+// and builds the Manager and the routes. Close releases what it opened.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.Store == "" {
+		cfg.Store = DefaultStore
+	}
+	if cfg.JWTAlg == "" {
+		cfg.JWTAlg = accesstoken.EdDSA
+	}
+	if !cfg.RateLimitSet {
+		cfg.RateLimit = DefaultRate
+	}
+	if cfg.Argon2 == (Argon2Params{}) {
+		cfg.Argon2 = OWASPParams
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+
+	var dbPath string
+	if b := cfg.Backend; b != nil {
+		s.store, s.users, s.bus = b.Sessions, b.Users, b.Bus
+	} else {
+		st, path, err := OpenSQLite(ctx, cfg.Store)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, st)
+		bus := st.NewBus(sqlitestore.BusOptions{Logger: cfg.Logger, Now: cfg.Now})
+		s.closers = append(s.closers, bus)
+		s.store, s.users, s.bus, dbPath = st, st, bus, path
+	}
+
+	mc := signoff.Config{
+		Mode: cfg.Mode, Store: s.store, Bus: s.bus, Now: cfg.Now, Logger: cfg.Logger,
+		IdleTimeout: cfg.IdleTimeout, AbsoluteLifetime: cfg.AbsoluteLifetime,
+		AccessTokenTTL: cfg.AccessTokenTTL, RefreshGrace: cfg.RefreshGrace,
+		Issuer: cfg.Issuer, Audience: cfg.Audience,
+		ClearSiteData: cfg.ClearSiteData, DisableClearSiteData: cfg.NoClearSiteData,
+		ClientIP: s.clientIP,
+	}
+	if cfg.Mode == signoff.ModeJWT {
+		path := cfg.KeysFile
+		if path == "" {
+			if dbPath == "" {
+				return nil, errors.New("jwt mode needs a key file: set KeysFile")
+			}
+			path = strings.TrimSuffix(dbPath, filepath.Ext(dbPath)) + ".keys.json"
+		}
+		sec, err := loadOrCreateKeys(path, cfg.JWTAlg, cfg.Now())
+		if err != nil {
+			return nil, err
+		}
+		if sec.created {
+			s.log.Info("created the jwt key file; every instance sharing this store needs the same one", "path", path, "alg", cfg.JWTAlg)
+		}
+		mc.Keys, mc.RefreshKey = sec.keys, sec.refreshKey
+	}
+	mgr, err := signoff.New(mc)
+	if err != nil {
+		return nil, err
+	}
+	s.mgr = mgr
+	s.closers = append([]io.Closer{mgr}, s.closers...)
+	s.pw = NewHasher(cfg.Argon2)
+	s.limAcct = newLimiter(cfg.RateLimit, cfg.Now)
+	s.limIP = newLimiter(Rate{N: cfg.RateLimit.N * 10, Per: cfg.RateLimit.Per}, cfg.Now)
+	s.handler = s.routes()
+	ok = true
+	return s, nil
+}
+
+// Manager returns the server's Manager.
+func (s *Server) Manager() *signoff.Manager { return s.mgr }
+
+// Users returns the server's user store.
+func (s *Server) Users() signoff.UserStore { return s.users }
+
+// Handler returns the server's routes.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close stops the Manager and closes the bus and the store it opened.
+func (s *Server) Close() error {
+	var errs []error
+	for _, c := range s.closers {
+		errs = append(errs, c.Close())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// CheckAddr applies the --behind-proxy rule: signoff's cookies are Secure,
+// which browsers honour over plain HTTP only on loopback. On any other
+// address without TLS, serve refuses unless told a TLS proxy is in front.
+func (cfg Config) CheckAddr() error {
+	if cfg.TLSCert != "" || cfg.BehindProxy {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %v", cfg.Addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("refusing to serve Secure cookies over plain HTTP on %s: browsers would drop them; listen on 127.0.0.1, serve HTTPS with --tls-cert and --tls-key, or pass --behind-proxy if a TLS proxy is in front", cfg.Addr)
+}
+
+// Serve answers on ln until ctx ends, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish for up to 10 seconds, and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// clientIP is the address a request came from: the host of RemoteAddr, or,
+// behind a proxy, the last address in X-Forwarded-For (the one the proxy
+// itself added; earlier ones are whatever the client claimed).
+func (s *Server) clientIP(r *http.Request) string {
+	if s.cfg.BehindProxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// NewUserID returns a fresh random user ID.
+func NewUserID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "usr_" + hex.EncodeToString(b[:])
+}
