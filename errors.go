@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // Sentinel errors. Compare with errors.Is: signoff wraps them with context.
@@ -110,6 +111,10 @@ func publicDetail(err error) string {
 
 // WriteError answers err as problem+json with the status StatusOf gives.
 func WriteError(w http.ResponseWriter, err error) {
+	var re *RequestError
+	if errors.As(err, &re) && re.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((re.RetryAfter+time.Second-1)/time.Second), 10))
+	}
 	WriteProblem(w, StatusOf(err), publicDetail(err))
 }
 

@@ -126,6 +126,9 @@ func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
 type RequestError struct {
 	Status int
 	Detail string
+	// RetryAfter, when positive, is sent as Retry-After (whole seconds,
+	// rounded up): with Status 429 it tells the client when to come back.
+	RetryAfter time.Duration
 }
 
 func (e *RequestError) Error() string { return "signoff: bad request: " + e.Detail }
@@ -144,21 +147,21 @@ func ReadJSON(r *http.Request, v any, optional bool) error {
 		if optional && (r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0) {
 			return nil
 		}
-		return &RequestError{http.StatusUnsupportedMediaType, "the body must be application/json"}
+		return &RequestError{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json"}
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
-		return &RequestError{http.StatusUnsupportedMediaType, "the body must be application/json, not " + truncate(ct, 64)}
+		return &RequestError{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json, not " + truncate(ct, 64)}
 	}
 	if r.Body == nil {
 		r.Body = http.NoBody
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
-		return &RequestError{http.StatusBadRequest, "could not read the body"}
+		return &RequestError{Status: http.StatusBadRequest, Detail: "could not read the body"}
 	}
 	if len(b) > MaxBodyBytes {
-		return &RequestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)}
+		return &RequestError{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)}
 	}
 	if len(b) == 0 && optional {
 		return nil
@@ -176,19 +179,19 @@ func DecodeJSON(b []byte, v any) error {
 		var typ *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &syn):
-			return &RequestError{http.StatusBadRequest, fmt.Sprintf("the body is not valid JSON (at byte %d)", syn.Offset)}
+			return &RequestError{Status: http.StatusBadRequest, Detail: fmt.Sprintf("the body is not valid JSON (at byte %d)", syn.Offset)}
 		case errors.As(err, &typ):
-			return &RequestError{http.StatusBadRequest, fmt.Sprintf("field %q must be a %s", typ.Field, typ.Type)}
+			return &RequestError{Status: http.StatusBadRequest, Detail: fmt.Sprintf("field %q must be a %s", typ.Field, typ.Type)}
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			return &RequestError{http.StatusBadRequest, "the body is empty or cut short"}
+			return &RequestError{Status: http.StatusBadRequest, Detail: "the body is empty or cut short"}
 		}
 		if f, ok := unknownField(err); ok {
-			return &RequestError{http.StatusBadRequest, fmt.Sprintf("unknown field %s", truncate(f, 64))}
+			return &RequestError{Status: http.StatusBadRequest, Detail: fmt.Sprintf("unknown field %s", truncate(f, 64))}
 		}
-		return &RequestError{http.StatusBadRequest, "the body is not the JSON object this route takes"}
+		return &RequestError{Status: http.StatusBadRequest, Detail: "the body is not the JSON object this route takes"}
 	}
 	if dec.More() {
-		return &RequestError{http.StatusBadRequest, "the body has data after the JSON value"}
+		return &RequestError{Status: http.StatusBadRequest, Detail: "the body has data after the JSON value"}
 	}
 	return nil
 }

@@ -112,6 +112,13 @@ type Config struct {
 	// ClientIP names the client of a request, for the device list. Default:
 	// the host of RemoteAddr.
 	ClientIP func(*http.Request) string
+
+	// RefreshLimit, when set, is asked before a refresh token is rotated,
+	// with the user it belongs to; a non-nil error (for instance a
+	// *RequestError with Status 429 and RetryAfter) refuses the refresh and
+	// leaves the token unspent. It is how signoff serve limits refreshes per
+	// account. Unknown tokens are not passed to it: they fail anyway.
+	RefreshLimit func(r *http.Request, userID string) error
 }
 
 // Manager owns the lifecycle of sessions: sign-in, authenticated requests,
@@ -680,6 +687,11 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request, bodyToken Secr
 		return nil, fmt.Errorf("%w: not a refresh token", ErrInvalidCredential)
 	}
 	now := m.now()
+	if m.cfg.RefreshLimit != nil {
+		if err := m.refreshLimit(r, parent.Hash(), now); err != nil {
+			return nil, err
+		}
+	}
 	child := m.childOf(parent)
 	rot, err := m.store.RotateRefreshToken(r.Context(), parent.Hash(), &RefreshToken{
 		JTI: m.jtiOf(child), Hash: child.Hash(), IssuedAt: now, ExpiresAt: now.Add(m.cfg.IdleTimeout),
@@ -712,6 +724,26 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request, bodyToken Secr
 		m.cfg.RefreshCookie.Set(w, child.Reveal(), rot.Child.ExpiresAt, now)
 	}
 	return t, nil
+}
+
+// refreshLimit finds the owner of the refresh token whose hash is h and asks
+// Config.RefreshLimit about them.
+func (m *Manager) refreshLimit(r *http.Request, h Hash, now time.Time) error {
+	rt, err := m.store.RefreshToken(r.Context(), h)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return unavailable("read refresh token", err)
+	}
+	s, err := m.store.Session(r.Context(), rt.SessionID, now)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return unavailable("read session", err)
+	}
+	return m.cfg.RefreshLimit(r, s.UserID)
 }
 
 // target is a session a request's credentials name.

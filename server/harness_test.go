@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -103,7 +104,7 @@ func (r *response) json(t *testing.T) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("response %d is not JSON: %q", r.status, r.body)
+		t.Fatalf("response %d is not JSON: %s", r.status, r.text())
 	}
 	return m
 }
@@ -215,7 +216,7 @@ func (e *env) newUser() string {
 	userSeq.Unlock()
 	r := e.raw("POST", "/register", map[string]string{"email": email, "password": password})
 	if r.status != http.StatusCreated {
-		e.t.Fatalf("register: %d %s", r.status, r.body)
+		e.t.Fatalf("register: %d %s", r.status, r.text())
 	}
 	return email
 }
@@ -225,7 +226,7 @@ func (c *client) login(email string) *response {
 	c.e.t.Helper()
 	r := c.do("POST", "/login", map[string]string{"email": email, "password": password})
 	if r.status != http.StatusOK {
-		c.e.t.Fatalf("login: %d %s", r.status, r.body)
+		c.e.t.Fatalf("login: %d %s", r.status, r.text())
 	}
 	c.at = r.str(c.e.t, "access_token")
 	return r
@@ -234,7 +235,7 @@ func (c *client) login(email string) *response {
 func expect(t *testing.T, what string, r *response, status int) {
 	t.Helper()
 	if r.status != status {
-		t.Fatalf("%s: status %d, want %d; body %s", what, r.status, status, r.body)
+		t.Fatalf("%s: status %d, want %d; body %s", what, r.status, status, r.text())
 	}
 }
 
@@ -281,4 +282,17 @@ func (c *fakeClock) add(d time.Duration) {
 
 func withClock(c *fakeClock) func(*server.Config) {
 	return func(cfg *server.Config) { cfg.Now = c.now }
+}
+
+// Patterns of raw credentials: JWTs and 256-bit base64url secrets.
+var (
+	jwtPattern    = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*`)
+	secretPattern = regexp.MustCompile(`[A-Za-z0-9_-]{43}`)
+)
+
+// text is the body as a test may print it: every credential in it replaced
+// by its fingerprint.
+func (r *response) text() string {
+	s := jwtPattern.ReplaceAllStringFunc(string(r.body), fp)
+	return secretPattern.ReplaceAllStringFunc(s, fp)
 }

@@ -24,7 +24,7 @@ func TestLogoutKillsEveryOldCredential(t *testing.T) {
 		r := c.do("POST", "/logout", nil)
 		expect(t, "logout", r, 200)
 		if got := r.json(t)["ok"]; got != true {
-			t.Fatalf("logout body %s", r.body)
+			t.Fatalf("logout body %s", r.text())
 		}
 
 		// The old cookie, replayed by hand.
@@ -261,7 +261,7 @@ func TestRevokeOneDevice(t *testing.T) {
 		expect(t, "list", r, 200)
 		list := r.json(t)["sessions"].([]any)
 		if len(list) != 2 {
-			t.Fatalf("sessions: %s", r.body)
+			t.Fatalf("sessions: %s", r.text())
 		}
 		current := 0
 		for _, s := range list {

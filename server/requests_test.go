@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -126,7 +127,7 @@ func TestRegisterAndLoginRules(t *testing.T) {
 	} {
 		expect(t, name, r, 400)
 		if r.h.Get("Content-Type") != "application/problem+json" || r.str(t, "detail") == "" {
-			t.Errorf("%s: not a problem with a detail: %s", name, r.body)
+			t.Errorf("%s: not a problem with a detail: %s", name, r.text())
 		}
 	}
 	r := reg("  Mixed.Case@Example.TEST ", password)
@@ -142,7 +143,7 @@ func TestRegisterAndLoginRules(t *testing.T) {
 	r2 := e.raw("POST", "/login", map[string]string{"email": "nobody@example.test", "password": "wrong password"})
 	expect(t, "unknown email", r2, 401)
 	if r.str(t, "detail") != r2.str(t, "detail") {
-		t.Fatalf("wrong password and unknown email answer differently: %q vs %q", r.body, r2.body)
+		t.Fatalf("wrong password and unknown email answer differently: %q vs %q", r.text(), r2.text())
 	}
 	expect(t, "bad client", e.raw("POST", "/login", map[string]string{"email": "mixed.case@example.test", "password": password, "client": "robot"}), 400)
 	expect(t, "GET /login", e.raw("GET", "/login", nil), 405)
@@ -307,7 +308,7 @@ func TestOperationalRoutes(t *testing.T) {
 	r = e.raw("GET", "/", nil)
 	expect(t, "the web app", r, 200)
 	if !strings.Contains(string(r.body), `content="session"`) || r.h.Get("Content-Security-Policy") == "" {
-		t.Fatalf("index: %s", r.body)
+		t.Fatalf("index: %s", r.text())
 	}
 	expect(t, "app.js", e.raw("GET", "/static/app.js", nil), 200)
 
@@ -315,6 +316,41 @@ func TestOperationalRoutes(t *testing.T) {
 	r = j.raw("GET", "/.well-known/jwks.json", nil)
 	expect(t, "jwks", r, 200)
 	if !strings.Contains(string(r.body), `"kty":"OKP"`) || strings.Contains(string(r.body), `"d"`) {
-		t.Fatalf("jwks: %s", r.body)
+		t.Fatalf("jwks: %s", r.text())
 	}
+}
+
+// Refresh is limited per account too, and a refused refresh leaves the
+// token unspent: the client comes back after Retry-After with the same one.
+func TestRefreshRateLimitPerAccount(t *testing.T) {
+	clk := &fakeClock{}
+	clk.set(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	e := newEnv(t, signoff.ModeJWT, withClock(clk), func(c *server.Config) {
+		c.RateLimit, c.RateLimitSet = server.Rate{N: 3, Per: time.Minute}, true
+	})
+	c := e.client()
+	c.login(e.newUser())
+	for i := range 3 {
+		expect(t, fmt.Sprintf("refresh %d", i+1), c.do("POST", "/refresh", nil), 200)
+	}
+	before := c.cookie("__Host-refresh")
+	r := c.do("POST", "/refresh", nil)
+	expect(t, "4th refresh of one account within a minute", r, 429)
+	if secs, err := strconv.Atoi(r.h.Get("Retry-After")); err != nil || secs < 1 || secs > 60 {
+		t.Fatalf("Retry-After = %q", r.h.Get("Retry-After"))
+	}
+	if got := c.cookie("__Host-refresh"); got != before {
+		t.Fatalf("the refused refresh changed the refresh cookie (%s → %s)", fp(before), fp(got))
+	}
+	// Another account from the same IP is not held up.
+	other := e.client()
+	other.login(e.newUser())
+	expect(t, "another account's refresh", other.do("POST", "/refresh", nil), 200)
+	// After the window the same token works: it was not spent (a spent one
+	// would now count as reuse and end the session).
+	clk.add(time.Minute)
+	r = c.do("POST", "/refresh", nil)
+	expect(t, "refresh after Retry-After with the token the 429 left", r, 200)
+	c.at = r.str(t, "access_token")
+	expect(t, "the session is still alive", c.do("GET", "/api/me", nil), 200)
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/mail"
-	"strconv"
 	"strings"
 	"time"
 
@@ -176,18 +175,37 @@ func NormalizeEmail(s string) (string, error) {
 // limit applies the per-account and per-IP rate limits and answers 429
 // itself when either is exhausted.
 func (s *Server) limit(w http.ResponseWriter, r *http.Request, action, account string) bool {
+	if err := s.rateCheck(r, action, account); err != nil {
+		signoff.WriteError(w, err)
+		return false
+	}
+	return true
+}
+
+// rateCheck takes one token from the client IP's bucket for action and, when
+// account is not empty, one from the account's. An empty bucket is a 429
+// *signoff.RequestError that says when to come back.
+func (s *Server) rateCheck(r *http.Request, action, account string) error {
 	ok, wait := s.limIP.allow(action + " ip " + s.clientIP(r))
 	if ok && account != "" {
 		ok, wait = s.limAcct.allow(action + " account " + account)
 	}
 	if ok {
-		return true
+		return nil
 	}
-	secs := int((wait + time.Second - 1) / time.Second)
-	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-	signoff.WriteProblem(w, http.StatusTooManyRequests, fmt.Sprintf("too many %s attempts; try again in %d s", action, max(secs, 1)))
+	return s.tooMany(action, r, wait)
+}
+
+// tooMany is the 429 for action: its detail and Retry-After say when to come
+// back.
+func (s *Server) tooMany(action string, r *http.Request, wait time.Duration) error {
+	wait = max(wait, time.Second)
 	s.log.Warn("rate_limited", "action", action, "ip", s.clientIP(r))
-	return false
+	return &signoff.RequestError{
+		Status:     http.StatusTooManyRequests,
+		Detail:     fmt.Sprintf("too many %s attempts; try again in %d s", action, int((wait+time.Second-1)/time.Second)),
+		RetryAfter: wait,
+	}
 }
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
@@ -309,6 +327,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 // refresh is the library's refresh handler behind the per-IP limit.
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
+	// The per-account limit is Config.RefreshLimit: the account is known
+	// only once the token is looked up.
 	if r.Method == http.MethodPost && !s.limit(w, r, "refresh", "") {
 		return
 	}

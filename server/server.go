@@ -196,6 +196,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Issuer: cfg.Issuer, Audience: cfg.Audience,
 		ClearSiteData: cfg.ClearSiteData, DisableClearSiteData: cfg.NoClearSiteData,
 		ClientIP: s.clientIP,
+		RefreshLimit: func(r *http.Request, userID string) error {
+			// the IP's token was taken before the body was read
+			ok, wait := s.limAcct.allow("refresh account " + userID)
+			if ok {
+				return nil
+			}
+			return s.tooMany("refresh", r, wait)
+		},
 	}
 	if cfg.Mode == signoff.ModeJWT {
 		path := cfg.KeysFile

@@ -66,7 +66,7 @@ func TestForgedAccessTokens(t *testing.T) {
 		Keys []accesstoken.JWK `json:"keys"`
 	}
 	if err := json.Unmarshal(r.body, &jwks); err != nil || len(jwks.Keys) != 1 {
-		t.Fatalf("jwks: %s", r.body)
+		t.Fatalf("jwks: %s", r.text())
 	}
 	pub, _ := base64.RawURLEncoding.DecodeString(jwks.Keys[0].X)
 
