@@ -180,8 +180,7 @@ func (f *flags) parse(args []string, env Env, want int, what string) ([]string, 
 	var pos []string
 	for {
 		if err := f.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				f.Usage()
+			if errors.Is(err, flag.ErrHelp) { // the flag package has printed Usage
 				return nil, err
 			}
 			return nil, usagef("%s: %v (run 'signoff %s -h')", f.name, err, f.name)
@@ -262,8 +261,8 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	cfg := server.Config{Mode: signoff.ModeSession, RateLimit: server.DefaultRate}
 	f.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "`address` to listen on")
 	f.StringVar(&cfg.Store, "store", server.DefaultStore, "where users and sessions live: sqlite:PATH")
-	f.Var(modeValue{&cfg.Mode}, "mode", "session (opaque cookie) or jwt (access + refresh tokens)")
-	f.Var(rateValue{&cfg.RateLimit, &cfg.RateLimitSet}, "rate-limit", "login, register and refresh attempts per account (10× per client IP), as N/s, N/min or N/h; off disables")
+	f.Var(modeValue{&cfg.Mode}, "mode", "session (opaque cookie; the default) or jwt (access + refresh tokens)")
+	f.Var(rateValue{&cfg.RateLimit, &cfg.RateLimitSet}, "rate-limit", "login, register and refresh attempts per account (10× per client IP), as N/s, N/min or N/h; off disables (default "+server.DefaultRate.String()+")")
 	f.BoolVar(&cfg.NoRegister, "no-register", false, "turn POST /register off")
 	f.BoolVar(&cfg.BehindProxy, "behind-proxy", false, "a TLS proxy is in front: allow a non-loopback HTTP address, take the client IP from X-Forwarded-For")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file`")
