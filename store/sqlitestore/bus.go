@@ -55,7 +55,8 @@ type Bus struct {
 	// is Fresh while it is within the lease.
 	fresh   atomic.Int64
 	started bool
-	polls   int // touched only by the poller
+	polls   int       // touched only by the poller
+	beat    time.Time // the last heartbeat written; touched only by the poller
 	stop    chan struct{}
 	done    chan struct{}
 	closed  atomic.Bool
@@ -188,13 +189,22 @@ func (b *Bus) poll(ctx context.Context) error {
 		return err
 	}
 	b.deliver(batch)
-	if _, err := b.st.w.ExecContext(ctx, `UPDATE instances SET applied_seq = ?, heartbeat_at = ? WHERE id = ?`,
-		last, time.Now().UnixMicro(), b.opt.InstanceID); err != nil {
-		return err
+	// Write the position at once when it moved (a publisher is waiting for
+	// it), and the heartbeat alone every quarter lease: an idle server
+	// writes its file a few times a second, not at every poll.
+	if last != seen || start.Sub(b.beat) >= b.opt.Lease/4 {
+		now := time.Now()
+		if _, err := b.st.w.ExecContext(ctx, `UPDATE instances SET applied_seq = ?, heartbeat_at = ? WHERE id = ?`,
+			last, now.UnixMicro(), b.opt.InstanceID); err != nil {
+			return err
+		}
+		b.beat = now
 	}
-	// The lease counts from when this poll began: everything published
-	// before then has been applied.
-	b.fresh.Store(start.UnixNano())
+	// Fresh counts from when this poll began (everything published before
+	// it has been applied), but never from later than the heartbeat
+	// publishers see: once they stop waiting for this instance, it must
+	// stop trusting its memory.
+	b.fresh.Store(min(start.UnixNano(), b.beat.UnixNano()))
 	if b.polls++; b.polls%100 == 1 {
 		b.gc(ctx)
 	}
