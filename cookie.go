@@ -116,7 +116,10 @@ func cookieValues(dst []string, h http.Header, name string) (vals []string, over
 			} else {
 				part, line = line, ""
 			}
-			part = strings.TrimSpace(part)
+			// Only HTTP whitespace, as browsers and net/http trim: a name
+			// padded with U+2000 or \v is another cookie, one that a
+			// sibling domain may set, and must not pass for a __Host- one.
+			part = strings.Trim(part, " \t\r\n")
 			eq := strings.IndexByte(part, '=')
 			if eq < 0 || part[:eq] != name {
 				continue

@@ -172,6 +172,9 @@ func ReadJSON(r *http.Request, v any, optional bool) error {
 // DecodeJSON decodes exactly one JSON value with no unknown fields. Its errors
 // name the problem but never echo the input, which may hold a password.
 func DecodeJSON(b []byte, v any) error {
+	if t := bytes.TrimLeft(b, jsonSpace); len(t) > 0 && t[0] != '{' {
+		return &RequestError{Status: http.StatusBadRequest, Detail: "the body is not the JSON object this route takes"}
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -190,11 +193,15 @@ func DecodeJSON(b []byte, v any) error {
 		}
 		return &RequestError{Status: http.StatusBadRequest, Detail: "the body is not the JSON object this route takes"}
 	}
-	if dec.More() {
+	// Not dec.More(): it is false before a stray '}' or ']'.
+	if len(bytes.TrimLeft(b[dec.InputOffset():], jsonSpace)) > 0 {
 		return &RequestError{Status: http.StatusBadRequest, Detail: "the body has data after the JSON value"}
 	}
 	return nil
 }
+
+// jsonSpace is JSON's insignificant whitespace (RFC 8259 §2).
+const jsonSpace = " \t\r\n"
 
 // unknownField extracts the field name from encoding/json's "json: unknown
 // field \"x\"" error, the one error it has no type for.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"unsafe"
 )
 
 // Secret is a credential on its way to or from a client: a session ID, a
@@ -20,11 +21,27 @@ import (
 // Reveal returns the raw value; call it only where the value must go to the
 // client: a Set-Cookie header or a response body.
 type Secret struct {
-	v string
+	// p, not the string itself: fmt cannot call the methods of a Secret
+	// held in another struct's unexported field and prints such a field
+	// raw, which for a pointer is an address, not the credential.
+	p *string
 }
 
 // NewSecret wraps a raw credential.
-func NewSecret(raw string) Secret { return Secret{v: raw} }
+func NewSecret(raw string) Secret {
+	if raw == "" {
+		return Secret{}
+	}
+	return Secret{p: &raw}
+}
+
+// raw is the wrapped value, "" for the zero Secret.
+func (s Secret) raw() string {
+	if s.p == nil {
+		return ""
+	}
+	return *s.p
+}
 
 // newRandomSecret returns a Secret made of 32 bytes from crypto/rand, encoded
 // as unpadded base64url (43 characters). See ASVS 5.0 7.2.3 and NIST SP 800-63B
@@ -33,28 +50,28 @@ func NewSecret(raw string) Secret { return Secret{v: raw} }
 func newRandomSecret() Secret {
 	var b [32]byte
 	rand.Read(b[:]) // never fails; see crypto/rand.Read
-	return Secret{v: base64.RawURLEncoding.EncodeToString(b[:])}
+	return NewSecret(base64.RawURLEncoding.EncodeToString(b[:]))
 }
 
 // Reveal returns the raw credential.
-func (s Secret) Reveal() string { return s.v }
+func (s Secret) Reveal() string { return s.raw() }
 
 // IsZero reports whether s holds nothing.
-func (s Secret) IsZero() bool { return s.v == "" }
+func (s Secret) IsZero() bool { return s.raw() == "" }
 
 // Hash returns the SHA-256 of the raw value: what stores keep instead of it.
-func (s Secret) Hash() Hash { return HashString(s.v) }
+func (s Secret) Hash() Hash { return HashString(s.raw()) }
 
 // Equal compares two secrets in constant time.
 func (s Secret) Equal(o Secret) bool {
-	return subtle.ConstantTimeCompare([]byte(s.v), []byte(o.v)) == 1
+	return subtle.ConstantTimeCompare([]byte(s.raw()), []byte(o.raw())) == 1
 }
 
 // Fingerprint returns a short, stable, non-reversible name for the secret:
 // "fp:" and the first 12 hex digits of its Hash. The same prefix identifies
 // the row that holds the hash in a store, which is what an operator needs.
 func (s Secret) Fingerprint() string {
-	if s.v == "" {
+	if s.IsZero() {
 		return "fp:none"
 	}
 	return s.Hash().String()
@@ -81,14 +98,11 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.Fingerprint()), 
 // so a copy of a database holds nothing a client could present.
 type Hash [32]byte
 
-// HashString hashes a raw credential without allocating.
+// HashString hashes a raw credential without allocating or copying it.
 func HashString(raw string) Hash {
-	if len(raw) <= 512 {
-		var buf [512]byte
-		n := copy(buf[:], raw)
-		return sha256.Sum256(buf[:n])
-	}
-	return sha256.Sum256([]byte(raw))
+	// sha256.Sum256 only reads its argument, so viewing the string's bytes
+	// in place cannot change the immutable string.
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
 }
 
 // String returns the fingerprint form, "fp:" and the first 12 hex digits.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/accesstoken"
+	"github.com/signoff/signoff/accesstoken/jwttest"
 )
 
 // jwtHarness is a jwt-mode harness whose signing key the test holds, so it
@@ -31,24 +32,6 @@ func jwtHarness(t *testing.T, opts ...func(*signoff.Config)) (*harness, *accesst
 	}
 	opts = append([]func(*signoff.Config){func(c *signoff.Config) { c.Keys = ks }}, opts...)
 	return newHarness(t, signoff.ModeJWT, opts...), k
-}
-
-// forge signs claims with header fields hdr under method and key.
-func forge(t *testing.T, method jwt.SigningMethod, key any, hdr map[string]any, claims jwt.MapClaims) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(method, claims)
-	for k, v := range hdr {
-		if v == nil {
-			delete(tok.Header, k)
-		} else {
-			tok.Header[k] = v
-		}
-	}
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatalf("forge: %v", err)
-	}
-	return s
 }
 
 // TestForgedAccessTokens_R41_R42 presents tokens that each differ from a
@@ -80,7 +63,7 @@ func TestForgedAccessTokens_R41_R42(t *testing.T) {
 		return m
 	}
 	genuine := func(cl jwt.MapClaims, hd map[string]any) string {
-		return forge(t, jwt.SigningMethodEdDSA, key.Private, hd, cl)
+		return jwttest.Forge(t, jwt.SigningMethodEdDSA, key.Private, hd, cl)
 	}
 	pub := key.Private.Public().(ed25519.PublicKey)
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
@@ -123,13 +106,13 @@ func TestForgedAccessTokens_R41_R42(t *testing.T) {
 	for _, tc := range []struct {
 		name, tok string
 	}{
-		{"R41 alg none", forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, hdr(nil), claims(nil))},
-		{"R41 alg none, empty signature, kid removed", forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, hdr(func(m map[string]any) { m["kid"] = nil }), claims(nil))},
-		{"R41 HS256 keyed with the Ed25519 public key", forge(t, jwt.SigningMethodHS256, []byte(pub), hdr(nil), claims(nil))},
-		{"R41 HS256 keyed with the base64url public key", forge(t, jwt.SigningMethodHS256, []byte(base64.RawURLEncoding.EncodeToString(pub)), hdr(nil), claims(nil))},
+		{"R41 alg none", jwttest.Forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, hdr(nil), claims(nil))},
+		{"R41 alg none, empty signature, kid removed", jwttest.Forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, hdr(func(m map[string]any) { m["kid"] = nil }), claims(nil))},
+		{"R41 HS256 keyed with the Ed25519 public key", jwttest.Forge(t, jwt.SigningMethodHS256, []byte(pub), hdr(nil), claims(nil))},
+		{"R41 HS256 keyed with the base64url public key", jwttest.Forge(t, jwt.SigningMethodHS256, []byte(base64.RawURLEncoding.EncodeToString(pub)), hdr(nil), claims(nil))},
 		{"R41 unknown kid", genuine(claims(nil), hdr(func(m map[string]any) { m["kid"] = "unknown" }))},
 		{"R41 no kid", genuine(claims(nil), hdr(func(m map[string]any) { m["kid"] = nil }))},
-		{"R41 another Ed25519 key under the known kid", forge(t, jwt.SigningMethodEdDSA, otherKey, hdr(nil), claims(nil))},
+		{"R41 another Ed25519 key under the known kid", jwttest.Forge(t, jwt.SigningMethodEdDSA, otherKey, hdr(nil), claims(nil))},
 		{"R41 expired", genuine(claims(func(c jwt.MapClaims) {
 			c["iat"] = now.Add(-10 * time.Minute).Unix()
 			c["nbf"] = now.Add(-10 * time.Minute).Unix()

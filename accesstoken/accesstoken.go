@@ -325,7 +325,7 @@ func (c *Codec) Verify(token string) (*Claims, error) {
 	if len(token) > MaxLen {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, MaxLen)
 	}
-	if strings.Count(token, ".") != 2 {
+	if strings.Count(token, ".") != 2 || !base64url(token) {
 		return nil, fmt.Errorf("%w: not a JWS compact serialization", ErrInvalid)
 	}
 	ks := c.keys.Load()
@@ -362,11 +362,28 @@ func (c *Codec) Verify(token string) (*Claims, error) {
 	if wc.Subject == "" || wc.SID == "" || wc.ID == "" {
 		return nil, fmt.Errorf("%w: sub, sid or jti missing", ErrInvalid)
 	}
+	// WithIssuedAt checks iat only when present; RFC 9068 §2.2 requires it.
+	if wc.IssuedAt == nil || wc.NotBefore == nil || wc.ExpiresAt == nil {
+		return nil, fmt.Errorf("%w: iat, nbf or exp missing", ErrInvalid)
+	}
 	return &Claims{
 		Issuer: wc.Issuer, Audience: c.audience, Subject: wc.Subject, SessionID: wc.SID,
 		AuthVersion: wc.AV, ID: wc.ID,
 		IssuedAt: wc.IssuedAt.Time, NotBefore: wc.NotBefore.Time, ExpiresAt: wc.ExpiresAt.Time,
 	}, nil
+}
+
+// base64url reports whether s holds only the base64url alphabet and dots.
+// Go's decoder skips CR and LF even in strict mode, so without this check
+// one signed token would verify in many spellings.
+func base64url(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // reason shortens golang-jwt's error to what a client may be told.

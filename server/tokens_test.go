@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/accesstoken"
+	"github.com/signoff/signoff/accesstoken/jwttest"
 )
 
 // serverKeys reads the jwt key file the server created beside its database.
@@ -79,17 +81,9 @@ func TestForgedAccessTokens(t *testing.T) {
 		return m
 	}
 	sign := func(method jwt.SigningMethod, claims jwt.MapClaims, hdr map[string]any, k any) string {
-		tok := jwt.NewWithClaims(method, claims)
-		tok.Header["typ"] = "at+jwt"
-		tok.Header["kid"] = key.ID
-		for h, v := range hdr {
-			tok.Header[h] = v
-		}
-		s, err := tok.SignedString(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+		h := map[string]any{"typ": "at+jwt", "kid": key.ID}
+		maps.Copy(h, hdr)
+		return jwttest.Forge(t, method, k, h, claims)
 	}
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
 	now := time.Now()

@@ -56,7 +56,7 @@ type Bus struct {
 	fresh   atomic.Int64
 	started bool
 	polls   int       // touched only by the poller
-	beat    time.Time // the last heartbeat written; touched only by the poller
+	beat    time.Time // the last heartbeat written; set by Subscribe, then only by the poller
 	stop    chan struct{}
 	done    chan struct{}
 	closed  atomic.Bool
@@ -104,13 +104,18 @@ func (b *Bus) Subscribe(apply func(signoff.Revocation)) error {
 		return nil
 	}
 	ctx := context.Background()
+	// One reading of the clock for the heartbeat and for freshness, in
+	// whole microseconds as stored: this instance is never Fresh for longer
+	// than publishers wait for it.
+	now := time.UnixMicro(time.Now().UnixMicro())
 	_, err := b.st.w.ExecContext(ctx, `INSERT INTO instances (id, applied_seq, heartbeat_at)
 		VALUES (?, (SELECT coalesce(max(seq), 0) FROM revocations), ?)
-		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, b.opt.InstanceID, time.Now().UnixMicro())
+		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, b.opt.InstanceID, now.UnixMicro())
 	if err != nil {
 		return b.st.fail("subscribe", err)
 	}
-	b.fresh.Store(time.Now().UnixNano())
+	b.beat = now
+	b.fresh.Store(now.UnixNano())
 	b.started = true
 	go b.run()
 	return nil
@@ -193,7 +198,7 @@ func (b *Bus) poll(ctx context.Context) error {
 	// it), and the heartbeat alone every quarter lease: an idle server
 	// writes its file a few times a second, not at every poll.
 	if last != seen || start.Sub(b.beat) >= b.opt.Lease/4 {
-		now := time.Now()
+		now := time.UnixMicro(time.Now().UnixMicro())
 		if _, err := b.st.w.ExecContext(ctx, `UPDATE instances SET applied_seq = ?, heartbeat_at = ? WHERE id = ?`,
 			last, now.UnixMicro(), b.opt.InstanceID); err != nil {
 			return err
