@@ -41,6 +41,9 @@ func TestStoreOutage_I11_R52(t *testing.T) {
 			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
 				t.Fatalf("I11: Require during the outage: %d (Retry-After %q); want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
 			}
+			if sc := rec.Header().Values("Set-Cookie"); len(sc) != 0 {
+				t.Fatalf("I11: Require's 503 touched the cookies of a session that may be alive: %d Set-Cookie", len(sc))
+			}
 			rec = httptest.NewRecorder()
 			h.m.Optional(okHandler()).ServeHTTP(rec, cold.request(http.MethodGet, "/api/me", ""))
 			if rec.Code != http.StatusServiceUnavailable {

@@ -25,11 +25,22 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 		}
 		p, err := m.Authenticate(r)
 		if err != nil {
+			m.forgetDeadCookie(w, err)
 			m.WriteAuthError(w, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 	})
+}
+
+// forgetDeadCookie deletes the session cookie when a request presented one
+// and was refused with 401 (revoked, expired, unknown): a browser should not
+// keep a credential the server will never take again, whoever ended it.
+// Never on 503: the session may be alive.
+func (m *Manager) forgetDeadCookie(w http.ResponseWriter, err error) {
+	if m.cfg.Mode == ModeSession && StatusOf(err) == http.StatusUnauthorized && !errors.Is(err, ErrNoCredential) {
+		m.cfg.SessionCookie.Delete(w)
+	}
 }
 
 // Optional is middleware like Require that lets requests without a valid
@@ -47,6 +58,8 @@ func (m *Manager) Optional(next http.Handler) http.Handler {
 		case errors.Is(err, ErrUnavailable):
 			m.WriteAuthError(w, err)
 			return
+		default:
+			m.forgetDeadCookie(w, err)
 		}
 		next.ServeHTTP(w, r)
 	})

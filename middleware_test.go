@@ -1,9 +1,11 @@
 package signoff_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/signoff/signoff"
@@ -65,6 +67,27 @@ func TestRequire_I8_R25_R40(t *testing.T) {
 		}
 		if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
 			t.Errorf("401 Content-Type = %q, want application/problem+json", ct)
+		}
+		if sc := rec.Header().Values("Set-Cookie"); len(sc) != 0 {
+			t.Errorf("a 401 to a request with no cookie set cookies: %q", sc)
+		}
+
+		// A dead cookie (here: the session ended on another device) is
+		// refused, and the browser is told to forget it, by Require and by
+		// Optional alike.
+		old := c.clone()
+		if _, err := h.m.RevokeUser(context.Background(), "alice"); err != nil {
+			t.Fatal(err)
+		}
+		for name, mw := range map[string]http.Handler{"Require": req, "Optional": h.m.Optional(whoami())} {
+			rec = serve(mw, old.request(http.MethodGet, "/api/me", ""))
+			if name == "Require" && rec.Code != http.StatusUnauthorized {
+				t.Fatalf("Require with a revoked cookie: %d; want 401", rec.Code)
+			}
+			sc := rec.Header().Get("Set-Cookie")
+			if !strings.HasPrefix(sc, "__Host-session=;") || !strings.Contains(sc, "Max-Age=0") {
+				t.Errorf("%s with a revoked cookie: Set-Cookie %q; want the deletion of __Host-session", name, sc)
+			}
 		}
 	})
 	t.Run("jwt", func(t *testing.T) {
