@@ -522,12 +522,15 @@ func (m *Manager) authToken(r *http.Request) (*Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := HashString(tok)
+	// Verified tokens are cached by their signature, the short part that
+	// no one can produce without the key; the entry holds the whole token,
+	// so a known signature under another header or payload is a miss.
+	h := HashString(tok[strings.LastIndexByte(tok, '.')+1:])
 	now := m.now()
 	n := now.UnixNano()
 	fresh := m.bus.Fresh()
 	ks := m.codec.Keys() // loaded before Verify: an entry never claims a newer set than checked it
-	if e := m.st.token(h); e != nil && e.keys == ks {
+	if e := m.st.token(h); e != nil && e.keys == ks && e.tok == tok {
 		switch {
 		case e.sid.revoked.Load() || e.p.AuthVersion < e.user.av.Load():
 			m.st.dropToken(h)
@@ -566,7 +569,7 @@ func (m *Manager) authToken(r *http.Request) (*Principal, error) {
 	}
 	e := &tokenEntry{
 		p:   Principal{UserID: cl.Subject, SessionID: cl.SessionID, AuthVersion: cl.AuthVersion, Mode: ModeJWT, ExpiresAt: cl.ExpiresAt},
-		sid: st, user: u, exp: cl.ExpiresAt.UnixNano(), keys: ks,
+		sid: st, user: u, exp: cl.ExpiresAt.UnixNano(), keys: ks, tok: tok,
 	}
 	if fresh {
 		m.st.addToken(h, e)

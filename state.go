@@ -57,6 +57,7 @@ type tokenEntry struct {
 	// trusted only while that set is current: a key removed by SetKeys (for
 	// instance after a compromise) stops its tokens at once, cached or not.
 	keys *accesstoken.KeySet
+	tok  string // the whole token, compared on every hit
 }
 
 func newState(max int) *state {

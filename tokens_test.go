@@ -1,6 +1,7 @@
 package signoff_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -248,5 +249,30 @@ func TestSetKeysSessionMode(t *testing.T) {
 	ks, _ := accesstoken.NewKeySet(k)
 	if err := h.m.SetKeys(ks); err != signoff.ErrWrongMode {
 		t.Errorf("SetKeys in session mode: %v; want ErrWrongMode", err)
+	}
+}
+
+// The token cache is keyed by signature; a cached signature under another
+// payload (here: someone else's sub) is not a hit, and fails verification.
+func TestCachedSignatureUnderAnotherPayload_R41(t *testing.T) {
+	h := newHarness(t, signoff.ModeJWT)
+	c := h.newClient()
+	h.login(c, "alice", true)
+	h.mustAuth(c, "the genuine token, warming the cache")
+	parts := strings.Split(c.at, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := &client{h: h, jar: map[string]string{},
+		at: parts[0] + "." + base64.RawURLEncoding.EncodeToString(bytes.Replace(payload, []byte(`"alice"`), []byte(`"mallory"`), 1)) + "." + parts[2]}
+	if forged.at == c.at {
+		t.Fatal("the payload was not changed")
+	}
+	if p, err := h.auth(forged); err == nil {
+		t.Fatalf("a cached signature under a changed payload authenticated as %q", p.UserID)
+	}
+	if p := h.mustAuth(c, "the genuine token afterwards"); p.UserID != "alice" {
+		t.Fatalf("the genuine token now names %q", p.UserID)
 	}
 }
