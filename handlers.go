@@ -242,17 +242,28 @@ func readRefreshBody(r *http.Request) (Secret, error) {
 	return NewSecret(b.RefreshToken), nil
 }
 
+// refreshPost admits a POST that may carry {"refresh_token": …} (logout
+// and refresh): 405 for another method, 403 cross-site, 4xx for a bad body.
+// It reports whether the request may go on, with the body's token if any.
+func (m *Manager) refreshPost(w http.ResponseWriter, r *http.Request) (Secret, bool) {
+	if !allow(w, r, http.MethodPost) || !m.crossOriginOK(w, r) {
+		return Secret{}, false
+	}
+	tok, err := readRefreshBody(r)
+	if err != nil {
+		WriteError(w, err)
+		return Secret{}, false
+	}
+	return tok, true
+}
+
 // LogoutHandler serves POST /logout: Logout, then 200 {"ok":true}. GET and
 // HEAD get 405 with Allow: POST (I3, R27); a cross-site request gets 403 and
 // changes nothing (R28, R29). A native client may send {"refresh_token": …}.
 func (m *Manager) LogoutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !allow(w, r, http.MethodPost) || !m.crossOriginOK(w, r) {
-			return
-		}
-		tok, err := readRefreshBody(r)
-		if err != nil {
-			WriteError(w, err)
+		tok, ok := m.refreshPost(w, r)
+		if !ok {
 			return
 		}
 		if err := m.Logout(w, r, tok); err != nil {
@@ -290,12 +301,8 @@ func (m *Manager) LogoutAllHandler() http.Handler {
 // TokenResponse. A browser's refresh cookie that fails is deleted.
 func (m *Manager) RefreshHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !allow(w, r, http.MethodPost) || !m.crossOriginOK(w, r) {
-			return
-		}
-		tok, err := readRefreshBody(r)
-		if err != nil {
-			WriteError(w, err)
+		tok, ok := m.refreshPost(w, r)
+		if !ok {
 			return
 		}
 		t, err := m.Refresh(w, r, tok)

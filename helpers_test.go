@@ -8,7 +8,6 @@ package signoff_test
 // fp(raw) or Secret.Fingerprint() instead.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/syncbuf"
 	"github.com/signoff/signoff/store/memstore"
 )
 
@@ -51,24 +51,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// lockedBuffer is an io.Writer that the Manager's goroutines may share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // fp names a raw credential in test output without revealing it.
 func fp(raw string) string { return signoff.NewSecret(raw).Fingerprint() }
 
@@ -82,7 +64,7 @@ type harness struct {
 	store *memstore.Store
 	clock *fakeClock
 	down  atomic.Bool // while set, every store call fails
-	logs  *lockedBuffer
+	logs  *syncbuf.Buffer
 
 	mu      sync.Mutex
 	secrets map[string]bool // every raw credential the test has handled
@@ -91,7 +73,7 @@ type harness struct {
 // newHarness starts a Manager in mode. opts may change the Config before New.
 func newHarness(t testing.TB, mode signoff.Mode, opts ...func(*signoff.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, store: memstore.New(), clock: newClock(), logs: &lockedBuffer{}, secrets: map[string]bool{}}
+	h := &harness{t: t, store: memstore.New(), clock: newClock(), logs: &syncbuf.Buffer{}, secrets: map[string]bool{}}
 	// Fail is set once, before the Manager's goroutines start; the switch
 	// itself is atomic.
 	h.store.Fail = func() error {

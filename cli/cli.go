@@ -468,21 +468,29 @@ func usersLogoutAll(ctx context.Context, args []string, env Env, stdio IO) error
 	if err != nil {
 		return err
 	}
-	a, err := admin(ctx, *store, stdio)
+	return withUser(ctx, *store, pos[0], stdio, func(a *server.Admin, u *signoff.User) error {
+		n, err := a.Manager.RevokeUser(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Stdout, "signed %s out everywhere: %d sessions revoked, every earlier access token rejected\n", u.Email, n)
+		return nil
+	})
+}
+
+// withUser opens the store for an admin command, finds the user with that
+// email and runs fn, closing the store after.
+func withUser(ctx context.Context, store, email string, stdio IO, fn func(*server.Admin, *signoff.User) error) error {
+	a, err := admin(ctx, store, stdio)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	u, err := userByEmail(ctx, a, pos[0])
+	u, err := userByEmail(ctx, a, email)
 	if err != nil {
 		return err
 	}
-	n, err := a.Manager.RevokeUser(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdio.Stdout, "signed %s out everywhere: %d sessions revoked, every earlier access token rejected\n", u.Email, n)
-	return nil
+	return fn(a, u)
 }
 
 func sessionsList(ctx context.Context, args []string, env Env, stdio IO) error {
@@ -495,27 +503,20 @@ func sessionsList(ctx context.Context, args []string, env Env, stdio IO) error {
 	if *user == "" {
 		return usagef("sessions list needs --user EMAIL")
 	}
-	a, err := admin(ctx, *store, stdio)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	u, err := userByEmail(ctx, a, *user)
-	if err != nil {
-		return err
-	}
-	ss, err := a.Manager.Sessions(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(stdio.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCREATED\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")
-	for _, s := range ss {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, stamp(s.CreatedAt), stamp(s.LastSeenAt), stamp(s.ExpiresAt), s.IP, agent(s.UserAgent))
-	}
-	tw.Flush()
-	fmt.Fprintf(stdio.Stdout, "%d live sessions for %s\n", len(ss), u.Email)
-	return nil
+	return withUser(ctx, *store, *user, stdio, func(a *server.Admin, u *signoff.User) error {
+		ss, err := a.Manager.Sessions(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdio.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCREATED\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")
+		for _, s := range ss {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, stamp(s.CreatedAt), stamp(s.LastSeenAt), stamp(s.ExpiresAt), s.IP, agent(s.UserAgent))
+		}
+		tw.Flush()
+		fmt.Fprintf(stdio.Stdout, "%d live sessions for %s\n", len(ss), u.Email)
+		return nil
+	})
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }

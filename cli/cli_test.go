@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/signoff/signoff/cli"
+	"github.com/signoff/signoff/internal/syncbuf"
 )
 
 type result struct {
@@ -114,7 +114,7 @@ func liveServer(t *testing.T, db string, extra ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	var errb syncBuffer
+	var errb syncbuf.Buffer
 	done := make(chan int, 1)
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--store", db, "--rate-limit", "off"}, extra...)
 	go func() {
@@ -146,23 +146,6 @@ func liveServer(t *testing.T, db string, extra ...string) string {
 		}
 	})
 	return url
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // login signs in over HTTP and returns the session cookie header value.

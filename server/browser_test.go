@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/syncbuf"
 	"github.com/signoff/signoff/server"
 )
 
@@ -64,7 +65,7 @@ type browser struct {
 	e   *env
 	ctx context.Context // the tab; ends at browserTimeout
 
-	out     *lockedBuffer // Chromium's stdout and stderr
+	out     *syncbuf.Buffer // Chromium's stdout and stderr
 	mu      sync.Mutex
 	console []string // the page's console messages and exceptions
 	paths   map[network.RequestID]string
@@ -79,7 +80,7 @@ func newBrowser(t *testing.T, e *env) *browser {
 	t.Helper()
 	path := chromiumPath(t)
 	dir := t.TempDir() // registered first, so removed after Chromium exits
-	b := &browser{t: t, e: e, out: &lockedBuffer{}, paths: map[network.RequestID]string{}}
+	b := &browser{t: t, e: e, out: &syncbuf.Buffer{}, paths: map[network.RequestID]string{}}
 
 	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,

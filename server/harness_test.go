@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/syncbuf"
 	"github.com/signoff/signoff/server"
 )
 
@@ -28,25 +29,7 @@ type env struct {
 	host string
 	cfg  server.Config
 	srv  *server.Server
-	logs *lockedBuffer
-}
-
-// lockedBuffer collects the server's log lines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs *syncbuf.Buffer
 }
 
 // testArgon2 is cheaper than OWASP's parameters, for tests that sign in
@@ -55,7 +38,7 @@ var testArgon2 = server.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
 
 func newEnv(t *testing.T, mode signoff.Mode, mods ...func(*server.Config)) *env {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg := server.Config{
 		Store:        "sqlite:" + filepath.Join(t.TempDir(), "signoff.db"),
 		Mode:         mode,
@@ -69,7 +52,7 @@ func newEnv(t *testing.T, mode signoff.Mode, mods ...func(*server.Config)) *env 
 	return startEnv(t, cfg, logs)
 }
 
-func startEnv(t *testing.T, cfg server.Config, logs *lockedBuffer) *env {
+func startEnv(t *testing.T, cfg server.Config, logs *syncbuf.Buffer) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg)
