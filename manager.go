@@ -639,14 +639,26 @@ func (m *Manager) toucher() {
 	for {
 		select {
 		case <-m.done:
-			return
-		case t := <-m.touches:
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := m.store.TouchSession(ctx, t.sid, t.at); err != nil {
-				m.log.Debug("touch session", "session", t.sid, "err", err)
+			// Write what is queued: activity seen before Close counts.
+			for {
+				select {
+				case t := <-m.touches:
+					m.touch(t)
+				default:
+					return
+				}
 			}
-			cancel()
+		case t := <-m.touches:
+			m.touch(t)
 		}
+	}
+}
+
+func (m *Manager) touch(t touch) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.store.TouchSession(ctx, t.sid, t.at); err != nil {
+		m.log.Debug("touch session", "session", t.sid, "err", err)
 	}
 }
 

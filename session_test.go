@@ -1,12 +1,14 @@
 package signoff_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -331,5 +333,51 @@ func TestRefreshTokenIdle_R14(t *testing.T) {
 		h.mustNotRefresh(unused, "R14: unused for 18 minutes with a 10-minute idle timeout")
 		h.clock.Advance(10*time.Minute + time.Second)
 		h.mustNotRefresh(used, "R14: unused for 10 minutes and 1 second")
+	}
+}
+
+// touchCounter counts the store's last-seen writes.
+type touchCounter struct {
+	signoff.Store
+	n atomic.Int64
+}
+
+func (c *touchCounter) TouchSession(ctx context.Context, id string, at time.Time) error {
+	c.n.Add(1)
+	return c.Store.TouchSession(ctx, id, at)
+}
+
+// Last-seen writes are debounced: however many requests a session makes,
+// an instance writes its last-seen time at most once per TouchInterval, and
+// the write it owes when it closes is not lost.
+func TestLastSeenDebounced(t *testing.T) {
+	var tc *touchCounter
+	h := newHarness(t, signoff.ModeSession, func(c *signoff.Config) {
+		tc = &touchCounter{Store: c.Store}
+		c.Store = tc
+	})
+	c := h.newClient()
+	h.login(c, "alice", false)
+	for range 100 {
+		h.mustAuth(c, "right after login")
+	}
+	if n := tc.n.Load(); n != 0 {
+		t.Fatalf("100 requests within a minute of login wrote last-seen %d times; want 0", n)
+	}
+	h.clock.Advance(61 * time.Second)
+	for range 100 {
+		h.mustAuth(c, "a minute later")
+	}
+	p := h.mustAuth(c, "once more")
+	h.m.Close() // writes what is queued
+	if n := tc.n.Load(); n != 1 {
+		t.Fatalf("100 requests a minute later wrote last-seen %d times; want exactly 1", n)
+	}
+	s, err := h.store.Session(context.Background(), p.SessionID, h.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := t0.Add(61 * time.Second); !s.LastSeenAt.Equal(want) {
+		t.Fatalf("stored LastSeenAt = %v; want %v", s.LastSeenAt, want)
 	}
 }
