@@ -354,3 +354,30 @@ func TestRefreshRateLimitPerAccount(t *testing.T) {
 	c.at = r.str(t, "access_token")
 	expect(t, "the session is still alive", c.do("GET", "/api/me", nil), 200)
 }
+
+// Register is limited per account (the email) and every action per client
+// IP, at ten times the per-account rate: one IP cannot spray passwords over
+// many accounts, and the window reopens on time.
+func TestRateLimitsPerIPAndRegister(t *testing.T) {
+	clk := &fakeClock{}
+	clk.set(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	e := newEnv(t, signoff.ModeSession, withClock(clk), func(c *server.Config) {
+		c.RateLimit, c.RateLimitSet = server.Rate{N: 2, Per: time.Minute}, true
+	})
+	body := map[string]string{"email": "reg@example.test", "password": password}
+	expect(t, "register", e.raw("POST", "/register", body), 201)
+	expect(t, "register again: taken", e.raw("POST", "/register", body), 409)
+	expect(t, "a third register of one email within the minute", e.raw("POST", "/register", body), 429)
+
+	statuses := map[int]int{}
+	for i := range 25 {
+		r := e.raw("POST", "/login", map[string]string{"email": fmt.Sprintf("spray%d@example.test", i), "password": password})
+		statuses[r.status]++
+	}
+	// 20 logins an IP a minute; no account was tried twice.
+	if statuses[401] != 20 || statuses[429] != 5 {
+		t.Fatalf("25 logins over 25 accounts from one IP: %v; want 20 × 401 then 5 × 429", statuses)
+	}
+	clk.add(time.Minute)
+	expect(t, "a login after the window", e.raw("POST", "/login", map[string]string{"email": "reg@example.test", "password": password}), 200)
+}
