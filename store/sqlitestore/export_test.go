@@ -20,16 +20,6 @@ func ExecForTest(s *Store, q string, args ...any) error {
 	return err
 }
 
-// StopPollingForTest stops the poller as if the process had hung, leaving
-// its instance row behind.
-func StopPollingForTest(b *Bus) {
-	close(b.stop)
-	<-b.done
-	b.stop = make(chan struct{})
-	b.done = make(chan struct{})
-	close(b.done)
-}
-
 // KeysForTest is one access-token key set shared by the instances of a test.
 func KeysForTest(t *testing.T) *accesstoken.KeySet {
 	k, err := accesstoken.GenerateKey(accesstoken.EdDSA, time.Now())

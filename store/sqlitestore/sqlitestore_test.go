@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/logbus"
 	"github.com/signoff/signoff/store/sqlitestore"
 	"github.com/signoff/signoff/store/storetest"
 )
@@ -124,7 +125,7 @@ func twoHandles(t *testing.T) (*sqlitestore.Store, *sqlitestore.Store) {
 	return open(t, path), open(t, path)
 }
 
-func fastBus(s *sqlitestore.Store, id string) *sqlitestore.Bus {
+func fastBus(s *sqlitestore.Store, id string) *logbus.Bus {
 	return s.NewBus(sqlitestore.BusOptions{InstanceID: id, Poll: 10 * time.Millisecond, Lease: 500 * time.Millisecond, AckTimeout: 3 * time.Second})
 }
 
@@ -195,7 +196,7 @@ func TestBusDeadInstance(t *testing.T) {
 	if err := dead.Subscribe(func(signoff.Revocation) {}); err != nil {
 		t.Fatal(err)
 	}
-	sqlitestore.StopPollingForTest(dead)
+	dead.StopReadingForTest()
 	defer dead.Close()
 	live := fastBus(b, "live")
 	defer live.Close()
@@ -218,7 +219,7 @@ func TestBusUnconfirmed(t *testing.T) {
 	if err := stuck.Subscribe(func(signoff.Revocation) {}); err != nil {
 		t.Fatal(err)
 	}
-	sqlitestore.StopPollingForTest(stuck)
+	stuck.StopReadingForTest()
 	defer stuck.Close()
 	pub := b.NewBus(sqlitestore.BusOptions{Poll: 10 * time.Millisecond, Lease: time.Hour, AckTimeout: 200 * time.Millisecond})
 	defer pub.Close()

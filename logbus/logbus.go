@@ -1,0 +1,329 @@
+// Package logbus is a signoff.Bus built on a shared, ordered log of
+// revocations, for instances that share a store: a table in SQLite or
+// PostgreSQL, a sorted set in Redis. Each store supplies a Log; this package
+// supplies the protocol, which is the same everywhere:
+//
+//   - Publish appends the revocation to the log, applies it in this process,
+//     and returns once every other live instance has recorded that it applied
+//     it (its cursor is at or past the entry), or fails after AckTimeout.
+//   - Each subscribing instance reads the log after its cursor, applies what
+//     it finds, and records its new cursor with a heartbeat. It reads when the
+//     Log wakes it (NOTIFY, pub/sub) and at least every Poll.
+//   - An instance is live while its heartbeat is younger than Lease;
+//     publishers wait only for live instances, so a crashed one holds a
+//     logout up for at most one lease.
+//   - An instance is Fresh (trusts its memory) only while its last complete
+//     read began less than a lease ago and no later than the heartbeat that
+//     publishers see. When it stops being Fresh it reads every credential
+//     through to the store; when it reads the log again it catches up on
+//     everything it missed, because entries stay in the log until no
+//     credential they name can still be valid.
+package logbus
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/signoff/signoff"
+)
+
+// An Entry is one revocation in the log.
+type Entry struct {
+	Seq    int64  // increasing; never reused
+	Origin string // the instance that published it
+	signoff.Revocation
+}
+
+// Log is the shared state a store provides. Every method is safe for
+// concurrent use; times are wall-clock (instances compare heartbeats).
+type Log interface {
+	// Append adds r, published by origin, and returns its Seq.
+	Append(ctx context.Context, origin string, r signoff.Revocation) (int64, error)
+	// After returns the entries with Seq > after, in order.
+	After(ctx context.Context, after int64) ([]Entry, error)
+	// Register records instance as live at at, with its cursor at the end
+	// of the log, and returns that cursor.
+	Register(ctx context.Context, instance string, at time.Time) (int64, error)
+	// Heartbeat records that instance has applied everything up to cursor,
+	// at at. It fails if the instance is not registered (it was expired).
+	Heartbeat(ctx context.Context, instance string, cursor int64, at time.Time) error
+	// Behind counts the instances other than self whose heartbeat is after
+	// liveSince and whose cursor is before seq.
+	Behind(ctx context.Context, self string, seq int64, liveSince time.Time) (int, error)
+	// Deregister removes instance.
+	Deregister(ctx context.Context, instance string) error
+	// Trim deletes entries whose Until is before until, and instances whose
+	// heartbeat is before silentSince.
+	Trim(ctx context.Context, until, silentSince time.Time) error
+}
+
+// Waker is implemented by Logs that can push. Wake returns a channel that
+// receives, without blocking the sender, whenever an entry may have been
+// appended or an instance may have moved its cursor, and a function that
+// stops it. Logs without it are polled.
+type Waker interface {
+	Wake() (c <-chan struct{}, stop func())
+}
+
+// Options tune a Bus. The zero value is sensible.
+type Options struct {
+	// InstanceID names this process in the log. Default: random.
+	InstanceID string
+	// Poll is the longest a subscriber goes without reading the log, and
+	// how often a publisher rechecks acknowledgements. Default 100ms.
+	Poll time.Duration
+	// Lease is how long a heartbeat counts. Default 2s.
+	Lease time.Duration
+	// AckTimeout bounds how long Publish waits for live instances. Default 5s.
+	AckTimeout time.Duration
+	// Logger receives the bus's warnings. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock that judges a revocation's Until, when its entry may
+	// be trimmed. Heartbeats always use the wall clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Bus is a signoff.Bus on a Log. A Bus that never subscribes (an admin
+// command) only publishes: it is not an instance and nobody waits for it.
+type Bus struct {
+	log   Log
+	opt   Options
+	logr  *slog.Logger
+	waker Waker // nil: poll only
+
+	mu      sync.Mutex
+	subs    []func(signoff.Revocation)
+	started bool
+
+	fresh  atomic.Int64 // wall-clock unix ns; see the package doc
+	closed atomic.Bool
+	stop   chan struct{}
+	done   chan struct{}
+
+	// The poller's own state.
+	cursor int64
+	beat   time.Time
+	reads  int
+}
+
+// New returns a Bus on log.
+func New(log Log, opt Options) *Bus {
+	if opt.InstanceID == "" {
+		var b [8]byte
+		rand.Read(b[:])
+		opt.InstanceID = "inst_" + hex.EncodeToString(b[:])
+	}
+	if opt.Poll <= 0 {
+		opt.Poll = 100 * time.Millisecond
+	}
+	if opt.Lease <= 0 {
+		opt.Lease = 2 * time.Second
+	}
+	if opt.AckTimeout <= 0 {
+		opt.AckTimeout = 5 * time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	b := &Bus{log: log, opt: opt, logr: opt.Logger, stop: make(chan struct{}), done: make(chan struct{})}
+	b.waker, _ = log.(Waker)
+	return b
+}
+
+// ID is the instance ID this bus subscribes under.
+func (b *Bus) ID() string { return b.opt.InstanceID }
+
+// wallMicros is the wall clock in whole microseconds, as every Log stores it.
+func wallMicros() time.Time { return time.UnixMicro(time.Now().UnixMicro()) }
+
+// Subscribe implements signoff.Bus. The first call registers the instance
+// at the end of the log (this process's memory holds nothing older) and
+// starts the reader.
+func (b *Bus) Subscribe(apply func(signoff.Revocation)) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed.Load() {
+		return errors.New("logbus: closed")
+	}
+	b.subs = append(b.subs, apply)
+	if b.started {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.opt.Lease)
+	defer cancel()
+	now := wallMicros() // one reading for the heartbeat and for freshness
+	cur, err := b.log.Register(ctx, b.opt.InstanceID, now)
+	if err != nil {
+		return fmt.Errorf("logbus: subscribe: %w", err)
+	}
+	b.cursor, b.beat = cur, now
+	b.fresh.Store(now.UnixNano())
+	b.started = true
+	go b.run()
+	return nil
+}
+
+// Fresh implements signoff.Bus.
+func (b *Bus) Fresh() bool {
+	if b.closed.Load() {
+		return false
+	}
+	last := b.fresh.Load()
+	return last != 0 && time.Now().UnixNano()-last < int64(b.opt.Lease)
+}
+
+// wakeup returns a channel that the Log pokes, or nil (never ready).
+func (b *Bus) wakeup() (<-chan struct{}, func()) {
+	if b.waker == nil {
+		return nil, func() {}
+	}
+	return b.waker.Wake()
+}
+
+func (b *Bus) run() {
+	defer close(b.done)
+	t := time.NewTicker(b.opt.Poll)
+	defer t.Stop()
+	wake, stop := b.wakeup()
+	defer stop()
+	failing := false
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+		case <-wake:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), b.opt.Lease)
+		err := b.read(ctx)
+		cancel()
+		switch {
+		case err != nil && !failing:
+			failing = true
+			b.logr.Warn("revocation bus: read failed; reading every credential through to the store until it recovers", "instance", b.opt.InstanceID, "err", err)
+		case err == nil && failing:
+			failing = false
+			b.logr.Info("revocation bus: recovered", "instance", b.opt.InstanceID)
+		}
+	}
+}
+
+// read applies the entries after the cursor and records the new cursor
+// (at once when it moved: a publisher waits for it) and a heartbeat (every
+// quarter lease otherwise).
+func (b *Bus) read(ctx context.Context) error {
+	start := time.Now()
+	es, err := b.log.After(ctx, b.cursor)
+	if err != nil {
+		return err
+	}
+	last := b.cursor
+	var rs []signoff.Revocation
+	for _, e := range es {
+		last = e.Seq
+		if e.Origin != b.opt.InstanceID { // Publish applied our own
+			rs = append(rs, e.Revocation)
+		}
+	}
+	b.deliver(rs...)
+	if last != b.cursor || start.Sub(b.beat) >= b.opt.Lease/4 {
+		now := wallMicros()
+		if err := b.log.Heartbeat(ctx, b.opt.InstanceID, last, now); err != nil {
+			return err
+		}
+		b.cursor, b.beat = last, now
+	}
+	b.fresh.Store(min(start.UnixNano(), b.beat.UnixNano()))
+	if b.reads++; b.reads%100 == 1 {
+		b.log.Trim(ctx, b.opt.Now(), time.Now().Add(-time.Hour)) // best effort
+	}
+	return nil
+}
+
+func (b *Bus) deliver(rs ...signoff.Revocation) {
+	if len(rs) == 0 {
+		return
+	}
+	b.mu.Lock()
+	subs := b.subs
+	b.mu.Unlock()
+	for _, r := range rs {
+		for _, apply := range subs {
+			apply(r)
+		}
+	}
+}
+
+// Publish implements signoff.Bus.
+func (b *Bus) Publish(ctx context.Context, r signoff.Revocation) error {
+	if b.closed.Load() {
+		return errors.New("logbus: closed")
+	}
+	seq, err := b.log.Append(ctx, b.opt.InstanceID, r)
+	if err != nil {
+		return fmt.Errorf("logbus: publish: %w", err)
+	}
+	b.deliver(r)
+	ctx, cancel := context.WithTimeout(ctx, b.opt.AckTimeout)
+	defer cancel()
+	tick := time.NewTicker(b.opt.Poll / 4)
+	defer tick.Stop()
+	wake, stop := b.wakeup()
+	defer stop()
+	for {
+		behind, err := b.log.Behind(ctx, b.opt.InstanceID, seq, time.Now().Add(-b.opt.Lease))
+		if err == nil && behind == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("%d live instance(s) did not confirm within %s", behind, b.opt.AckTimeout)
+			}
+			return fmt.Errorf("logbus: publish: %w", err)
+		case <-tick.C:
+		case <-wake:
+		}
+	}
+}
+
+// Close stops the reader and deregisters the instance, so publishers stop
+// waiting for it at once.
+func (b *Bus) Close() error {
+	if b.closed.Swap(true) {
+		return nil
+	}
+	b.mu.Lock()
+	started := b.started
+	b.mu.Unlock()
+	if !started {
+		return nil
+	}
+	close(b.stop)
+	<-b.done
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return b.log.Deregister(ctx, b.opt.InstanceID)
+}
+
+// StopReadingForTest stops the reader as if the process had hung, leaving
+// its instance registered. Only tests call it.
+func (b *Bus) StopReadingForTest() {
+	close(b.stop)
+	<-b.done
+	b.stop = make(chan struct{})
+	b.done = make(chan struct{})
+	close(b.done)
+}
+
+var _ signoff.Bus = (*Bus)(nil)

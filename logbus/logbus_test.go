@@ -1,0 +1,269 @@
+package logbus_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/logbus"
+	"github.com/signoff/signoff/store/memstore"
+)
+
+var ctx = context.Background()
+
+// flaky is one instance's view of a shared log that it can lose.
+type flaky struct {
+	*logbus.MemLog
+	down atomic.Bool
+}
+
+var errDown = errors.New("injected: the log cannot be reached")
+
+func (f *flaky) After(ctx context.Context, after int64) ([]logbus.Entry, error) {
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.MemLog.After(ctx, after)
+}
+
+func (f *flaky) Heartbeat(ctx context.Context, id string, c int64, at time.Time) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.MemLog.Heartbeat(ctx, id, c, at)
+}
+
+type recorder struct {
+	mu  sync.Mutex
+	got []signoff.Revocation
+}
+
+func (r *recorder) apply(x signoff.Revocation) {
+	r.mu.Lock()
+	r.got = append(r.got, x)
+	r.mu.Unlock()
+}
+
+func (r *recorder) has(sid string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, x := range r.got {
+		if x.SessionID == sid {
+			return true
+		}
+	}
+	return false
+}
+
+func opts(id string) logbus.Options {
+	return logbus.Options{InstanceID: id, Poll: 20 * time.Millisecond, Lease: 300 * time.Millisecond, AckTimeout: 3 * time.Second}
+}
+
+func subscribe(t *testing.T, l logbus.Log, id string) (*logbus.Bus, *recorder) {
+	t.Helper()
+	b := logbus.New(l, opts(id))
+	t.Cleanup(func() { b.Close() })
+	r := &recorder{}
+	if err := b.Subscribe(r.apply); err != nil {
+		t.Fatal(err)
+	}
+	return b, r
+}
+
+func until() time.Time { return time.Now().Add(time.Hour) }
+
+// Publish returns only when every live instance has applied the revocation.
+func TestPublishWaitsForEveryInstance(t *testing.T) {
+	log := &logbus.MemLog{}
+	var rs []*recorder
+	var buses []*logbus.Bus
+	for _, id := range []string{"A", "B", "C"} {
+		b, r := subscribe(t, log, id)
+		buses, rs = append(buses, b), append(rs, r)
+	}
+	for i := range 20 {
+		sid := "ses_" + string(rune('a'+i))
+		if err := buses[i%3].Publish(ctx, signoff.Revocation{SessionID: sid, Until: until()}); err != nil {
+			t.Fatal(err)
+		}
+		for j, r := range rs {
+			if !r.has(sid) {
+				t.Fatalf("Publish of %s from %d returned before instance %d applied it", sid, i%3, j)
+			}
+		}
+	}
+}
+
+// An instance that loses the log stops being Fresh within a lease, does
+// not hold publishers up beyond it, and on recovery applies what it missed
+// before it is Fresh again.
+func TestLostLogCatchUp(t *testing.T) {
+	shared := &logbus.MemLog{}
+	a, _ := subscribe(t, shared, "A")
+	fb := &flaky{MemLog: shared}
+	b, rb := subscribe(t, fb, "B")
+
+	fb.down.Store(true)
+	deadline := time.Now().Add(5 * time.Second)
+	for b.Fresh() {
+		if time.Now().After(deadline) {
+			t.Fatal("B stayed Fresh without its log")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := a.Publish(ctx, signoff.Revocation{SessionID: "ses_missed", Until: until()}); err != nil {
+		t.Fatalf("Publish with B's lease lapsed: %v", err)
+	}
+	if rb.has("ses_missed") {
+		t.Fatal("B applied a revocation while its log was down")
+	}
+	fb.down.Store(false)
+	for !b.Fresh() {
+		if time.Now().After(deadline) {
+			t.Fatal("B did not become Fresh again")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !rb.has("ses_missed") {
+		t.Fatal("B is Fresh again without the revocation it missed")
+	}
+}
+
+// A registered instance that is alive but does not apply makes Publish fail
+// rather than claim the revocation reached it.
+func TestUnconfirmedPublishFails(t *testing.T) {
+	log := &logbus.MemLog{}
+	stuck := logbus.New(log, logbus.Options{InstanceID: "stuck", Poll: 10 * time.Millisecond, Lease: time.Hour})
+	if err := stuck.Subscribe(func(signoff.Revocation) {}); err != nil {
+		t.Fatal(err)
+	}
+	stuck.StopReadingForTest()
+	defer stuck.Close()
+	pub := logbus.New(log, logbus.Options{Poll: 10 * time.Millisecond, AckTimeout: 100 * time.Millisecond})
+	if err := pub.Publish(ctx, signoff.Revocation{SessionID: "s", Until: until()}); err == nil {
+		t.Fatal("Publish with an instance that never applied: want an error")
+	}
+}
+
+// Three Managers sharing one store and one log stand for three instances:
+// a logout on one is final on all when it returns (I1, R51), in both modes,
+// although the other two had the credential in their memory.
+func TestThreeInstancesLogout_I1_R51(t *testing.T) {
+	for _, mode := range []signoff.Mode{signoff.ModeSession, signoff.ModeJWT} {
+		t.Run(mode.String(), func(t *testing.T) {
+			store, log := memstore.New(), &logbus.MemLog{}
+			var keys signoff.Config // the first Manager's keys, shared
+			var ms []*signoff.Manager
+			for _, id := range []string{"A", "B", "C"} {
+				bus := logbus.New(log, opts(id))
+				t.Cleanup(func() { bus.Close() })
+				m, err := signoff.New(signoff.Config{Mode: mode, Store: store, Bus: bus, Keys: keys.Keys, RefreshKey: keys.RefreshKey})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { m.Close() })
+				if keys.Keys == nil {
+					keys = m.Config()
+				}
+				ms = append(ms, m)
+			}
+			for i := range 30 {
+				rec := httptest.NewRecorder()
+				res, err := ms[i%3].Login(rec, httptest.NewRequest("POST", "https://app.test/login", nil), "usr_1", signoff.LoginOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				req := func(method string) *http.Request {
+					r := httptest.NewRequest(method, "https://app.test/api", nil)
+					for _, c := range rec.Result().Cookies() {
+						r.AddCookie(c)
+					}
+					if res.Tokens != nil {
+						r.Header.Set("Authorization", "Bearer "+res.Tokens.AccessToken.Reveal())
+					}
+					return r
+				}
+				for _, m := range ms {
+					if _, err := m.Authenticate(req("GET")); err != nil {
+						t.Fatalf("session %d before logout: %v", i, err)
+					}
+				}
+				if err := ms[(i+1)%3].Logout(httptest.NewRecorder(), req("POST")); err != nil {
+					t.Fatal(err)
+				}
+				for j, m := range ms {
+					if _, err := m.Authenticate(req("GET")); err == nil {
+						t.Fatalf("session %d: instance %d accepted the credential after logout on instance %d returned", i, j, (i+1)%3)
+					}
+				}
+			}
+		})
+	}
+}
+
+// While clients keep authenticating on B and C, A logs the session out: no
+// request that started after A's logout returned succeeds.
+func TestLogoutRace_R51(t *testing.T) {
+	store, log := memstore.New(), &logbus.MemLog{}
+	var ms []*signoff.Manager
+	for _, id := range []string{"A", "B", "C"} {
+		bus := logbus.New(log, opts(id))
+		t.Cleanup(func() { bus.Close() })
+		m, err := signoff.New(signoff.Config{Store: store, Bus: bus})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		ms = append(ms, m)
+	}
+	rec := httptest.NewRecorder()
+	if _, err := ms[0].Login(rec, httptest.NewRequest("POST", "https://app.test/login", nil), "usr_1", signoff.LoginOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cookie := rec.Result().Cookies()[0]
+	req := func(method string) *http.Request {
+		r := httptest.NewRequest(method, "https://app.test/api", nil)
+		r.AddCookie(cookie)
+		return r
+	}
+	var loggedOut atomic.Bool
+	var late atomic.Int64 // successes of requests that began after logout returned
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, m := range ms[1:] {
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					after := loggedOut.Load()
+					if _, err := m.Authenticate(req("GET")); err == nil && after {
+						late.Add(1)
+					}
+				}
+			}()
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // let the readers warm their caches
+	if err := ms[0].Logout(httptest.NewRecorder(), req("POST")); err != nil {
+		t.Fatal(err)
+	}
+	loggedOut.Store(true)
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if n := late.Load(); n != 0 {
+		t.Fatalf("%d requests that began after logout returned were accepted", n)
+	}
+}

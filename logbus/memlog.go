@@ -1,0 +1,177 @@
+package logbus
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/signoff/signoff"
+)
+
+// MemLog is a Log in memory, for several Buses in one process: tests of
+// many instances, and fault injection (Fail). It wakes its readers on every
+// change. The zero value is ready to use.
+type MemLog struct {
+	// Fail, when set, is called first by every method; an error it
+	// returns is returned as the Log's.
+	Fail func() error
+
+	mu        sync.Mutex
+	seq       int64
+	entries   []Entry
+	instances map[string]memInstance
+	wakers    map[chan struct{}]struct{}
+}
+
+type memInstance struct {
+	cursor int64
+	beat   time.Time
+}
+
+func (l *MemLog) lock() error {
+	if l.Fail != nil {
+		if err := l.Fail(); err != nil {
+			return err
+		}
+	}
+	l.mu.Lock()
+	if l.instances == nil {
+		l.instances = map[string]memInstance{}
+		l.wakers = map[chan struct{}]struct{}{}
+	}
+	return nil
+}
+
+// poke wakes every waiting reader and publisher; l.mu is held.
+func (l *MemLog) poke() {
+	for c := range l.wakers {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Wake implements Waker.
+func (l *MemLog) Wake() (<-chan struct{}, func()) {
+	c := make(chan struct{}, 1)
+	if l.lock() != nil {
+		return nil, func() {}
+	}
+	l.wakers[c] = struct{}{}
+	l.mu.Unlock()
+	return c, func() {
+		l.mu.Lock()
+		delete(l.wakers, c)
+		l.mu.Unlock()
+	}
+}
+
+// Append implements Log.
+func (l *MemLog) Append(_ context.Context, origin string, r signoff.Revocation) (int64, error) {
+	if err := l.lock(); err != nil {
+		return 0, err
+	}
+	defer l.mu.Unlock()
+	l.seq++
+	l.entries = append(l.entries, Entry{Seq: l.seq, Origin: origin, Revocation: r})
+	l.poke()
+	return l.seq, nil
+}
+
+// After implements Log.
+func (l *MemLog) After(_ context.Context, after int64) ([]Entry, error) {
+	if err := l.lock(); err != nil {
+		return nil, err
+	}
+	defer l.mu.Unlock()
+	var out []Entry
+	for _, e := range l.entries {
+		if e.Seq > after {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Register implements Log.
+func (l *MemLog) Register(_ context.Context, instance string, at time.Time) (int64, error) {
+	if err := l.lock(); err != nil {
+		return 0, err
+	}
+	defer l.mu.Unlock()
+	in, ok := l.instances[instance]
+	if !ok {
+		in.cursor = l.seq
+	}
+	in.beat = at
+	l.instances[instance] = in
+	return in.cursor, nil
+}
+
+// Heartbeat implements Log.
+func (l *MemLog) Heartbeat(_ context.Context, instance string, cursor int64, at time.Time) error {
+	if err := l.lock(); err != nil {
+		return err
+	}
+	defer l.mu.Unlock()
+	if _, ok := l.instances[instance]; !ok {
+		return errors.New("logbus: instance " + instance + " is no longer registered")
+	}
+	l.instances[instance] = memInstance{cursor: cursor, beat: at}
+	l.poke()
+	return nil
+}
+
+// Behind implements Log.
+func (l *MemLog) Behind(_ context.Context, self string, seq int64, liveSince time.Time) (int, error) {
+	if err := l.lock(); err != nil {
+		return 0, err
+	}
+	defer l.mu.Unlock()
+	n := 0
+	for id, in := range l.instances {
+		if id != self && in.cursor < seq && in.beat.After(liveSince) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Deregister implements Log.
+func (l *MemLog) Deregister(_ context.Context, instance string) error {
+	if err := l.lock(); err != nil {
+		return err
+	}
+	defer l.mu.Unlock()
+	delete(l.instances, instance)
+	l.poke()
+	return nil
+}
+
+// Trim implements Log.
+func (l *MemLog) Trim(_ context.Context, until, silentSince time.Time) error {
+	if err := l.lock(); err != nil {
+		return err
+	}
+	defer l.mu.Unlock()
+	kept := l.entries[:0]
+	for _, e := range l.entries {
+		if !e.Until.Before(until) {
+			kept = append(kept, e)
+		}
+	}
+	l.entries = kept
+	for id, in := range l.instances {
+		if in.beat.Before(silentSince) {
+			delete(l.instances, id)
+		}
+	}
+	return nil
+}
+
+var (
+	_ Log   = (*MemLog)(nil)
+	_ Waker = (*MemLog)(nil)
+)
