@@ -44,7 +44,11 @@ type Entry struct {
 // Log is the shared state a store provides. Every method is safe for
 // concurrent use; times are wall-clock (instances compare heartbeats).
 type Log interface {
-	// Append adds r, published by origin, and returns its Seq.
+	// Append adds r, published by origin, and returns its Seq. Entries
+	// must become visible in Seq order: once After shows Seq n, no entry
+	// with a smaller Seq may appear later (a reader past n would never see
+	// it). A Log whose sequence is handed out before commit serialises
+	// appends to keep this.
 	Append(ctx context.Context, origin string, r signoff.Revocation) (int64, error)
 	// After returns the entries with Seq > after, in order.
 	After(ctx context.Context, after int64) ([]Entry, error)
