@@ -1,0 +1,485 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/store/storetest"
+)
+
+// The tests need a Redis they may write to: SIGNOFF_TEST_REDIS is its URL
+// (for example redis://127.0.0.1:6379/0). Every store gets a random key
+// prefix and deletes its keys when its test ends, so a shared database is
+// fine. SIGNOFF_TEST_REDIS_CLUSTER (comma-separated host:port of cluster
+// nodes) runs the conformance suite on Redis Cluster as well.
+
+var ctx = context.Background()
+
+func redisURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("SIGNOFF_TEST_REDIS")
+	if u == "" {
+		t.Skip("SIGNOFF_TEST_REDIS is not set: set it to a Redis URL (e.g. redis://127.0.0.1:6379/0) to run the Redis store tests")
+	}
+	return u
+}
+
+func randomPrefix() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return "signofftest:" + hex.EncodeToString(b[:]) + ":"
+}
+
+// cleanup deletes every key under prefix, one key per DEL so that it works
+// on a cluster too.
+func cleanup(t *testing.T, c redis.UniversalClient, prefix string) {
+	t.Helper()
+	del := func(ctx context.Context, n redis.UniversalClient) error {
+		it := n.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		for it.Next(ctx) {
+			if err := n.Del(ctx, it.Val()).Err(); err != nil {
+				return err
+			}
+		}
+		return it.Err()
+	}
+	var err error
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return del(ctx, n) })
+	} else {
+		err = del(ctx, c)
+	}
+	if err != nil {
+		t.Errorf("cleaning up %s*: %v", prefix, err)
+	}
+}
+
+// newStore opens a store with a prefix of its own, emptied and closed when
+// the test ends.
+func newStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(ctx, redisURL(t), Options{Prefix: randomPrefix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cleanup(t, s.Client(), s.k.prefix)
+		s.Close()
+	})
+	return s
+}
+
+// scan returns every key of s.
+func scan(t *testing.T, s *Store) []string {
+	t.Helper()
+	var out []string
+	it := s.Client().Scan(ctx, 0, s.k.prefix+"*", 500).Iterator()
+	for it.Next(ctx) {
+		out = append(out, it.Val())
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestConformance(t *testing.T) {
+	redisURL(t)
+	storetest.Run(t, func(t *testing.T) signoff.Store { return newStore(t) })
+}
+
+func TestConformanceCluster(t *testing.T) {
+	addrs := os.Getenv("SIGNOFF_TEST_REDIS_CLUSTER")
+	if addrs == "" {
+		t.Skip("SIGNOFF_TEST_REDIS_CLUSTER is not set: set it to the comma-separated host:port of Redis Cluster nodes to run the suite on a cluster")
+	}
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+	t.Cleanup(func() { c.Close() })
+	storetest.Run(t, func(t *testing.T) signoff.Store {
+		s := NewFromClient(c, Options{Prefix: randomPrefix()})
+		t.Cleanup(func() { cleanup(t, c, s.k.prefix) })
+		return s
+	})
+	// keySlot, which TestOneSlotPerUser relies on, agrees with the cluster.
+	k := keys{"signoff:"}
+	for _, u := range []string{"usr_1", "", "a}b", "{x}", "%7D", "ü"} {
+		for _, key := range []string{k.session(u, "ses_1"), k.sessions(u), k.authVersion(u), k.token(u, "ab"), k.sidIndex("{s}"), k.tokIndex("cd")} {
+			want, err := c.ClusterKeySlot(ctx, key).Result()
+			must(t, err)
+			if got := keySlot(key); int64(got) != want {
+				t.Errorf("keySlot(%q) = %d, CLUSTER KEYSLOT says %d", key, got, want)
+			}
+		}
+	}
+}
+
+// keySlot is Redis Cluster's HASH_SLOT: CRC16 (XMODEM) of the key, or of its
+// hash tag (the part between the first '{' and the next '}', if not empty),
+// modulo 16384. See the cluster specification, "Keys distribution model".
+func keySlot(key string) int {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			key = key[i+1 : i+1+j]
+		}
+	}
+	var crc uint16
+	for i := 0; i < len(key); i++ {
+		crc ^= uint16(key[i]) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return int(crc) % 16384
+}
+
+func TestKeySlot(t *testing.T) {
+	for key, want := range map[string]int{
+		"123456789": 0x31C3, // the specification's check value
+		"foo":       12182,  // CLUSTER KEYSLOT foo
+		"bar":       5061,
+	} {
+		if got := keySlot(key); got != want {
+			t.Errorf("keySlot(%q) = %d, want %d", key, got, want)
+		}
+	}
+	if keySlot("{user1000}.following") != keySlot("{user1000}.followers") || keySlot("{user1000}.a") != keySlot("user1000") {
+		t.Error("hash tags are not honoured")
+	}
+	if keySlot("{}foo") == keySlot("foo") && keySlot("{}bar") == keySlot("bar") {
+		t.Error("an empty hash tag must hash the whole key")
+	}
+}
+
+var base = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+
+func rnd(prefix string) string {
+	var b [8]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exercise gives user u every kind of key: a session-mode session, a jwt
+// family rotated twice, a revoked session, and an auth_version.
+func exercise(t *testing.T, s *Store, u string, now time.Time) {
+	t.Helper()
+	a := &signoff.Session{ID: rnd("ses_"), UserID: u, TokenHash: signoff.HashString(rnd("tok")), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+	must(t, s.CreateSession(ctx, a, nil))
+	must(t, s.RevokeSession(ctx, a.ID, now.Add(time.Second)))
+	_, _, err := s.RevokeUserSessions(ctx, u, now)
+	must(t, err)
+	b := &signoff.Session{ID: rnd("ses_"), UserID: u, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(2 * time.Hour)}
+	rt := &signoff.RefreshToken{JTI: rnd("rt_"), Hash: signoff.HashString(rnd("rt")), IssuedAt: now, ExpiresAt: now.Add(30 * time.Minute)}
+	must(t, s.CreateSession(ctx, b, rt))
+	parent := rt.Hash
+	for i := range 2 {
+		at := now.Add(time.Duration(i+1) * time.Minute)
+		c := &signoff.RefreshToken{JTI: rnd("rt_"), Hash: signoff.HashString(rnd("rt")), IssuedAt: at, ExpiresAt: at.Add(30 * time.Minute)}
+		_, err := s.RotateRefreshToken(ctx, parent, c, 10*time.Second)
+		must(t, err)
+		parent = c.Hash
+	}
+	must(t, s.TouchSession(ctx, b.ID, now.Add(time.Hour)))
+	list, err := s.ListSessions(ctx, u, now.Add(time.Hour))
+	must(t, err)
+	if len(list) != 1 || list[0].ID != b.ID {
+		t.Fatalf("ListSessions = %v", list)
+	}
+}
+
+// TestOneSlotPerUser checks that every key of a user hashes to one slot, so
+// that the scripts, which touch several of them, run on Redis Cluster.
+func TestOneSlotPerUser(t *testing.T) {
+	s := newStore(t)
+	users := []string{rnd("usr_"), "", "a}b", "a", "{x}", "%7D", "}", "x}:s:y", "ü:ser with spaces"}
+	for _, u := range users {
+		exercise(t, s, u, base)
+	}
+	all := scan(t, s)
+	seen := map[string]bool{}
+	for _, u := range users {
+		prefix := s.k.user(u)
+		slot := keySlot(prefix)
+		kinds := map[string]int{}
+		for _, k := range all {
+			if !strings.HasPrefix(k, prefix) {
+				continue
+			}
+			if seen[k] {
+				t.Errorf("key %q belongs to two users", k)
+			}
+			seen[k] = true
+			if got := keySlot(k); got != slot {
+				t.Errorf("user %q: key %q is in slot %d, the user's others in %d", u, k, got, slot)
+			}
+			rest := strings.TrimPrefix(k, prefix)
+			kind, _, _ := strings.Cut(rest, ":")
+			kinds[kind]++
+		}
+		// 2 sessions, 3 refresh tokens, the zset, av.
+		if kinds["s"] != 2 || kinds["rt"] != 3 || kinds["sessions"] != 1 || kinds["av"] != 1 || len(kinds) != 4 {
+			t.Errorf("user %q: keys by kind %v", u, kinds)
+		}
+	}
+	for _, k := range all {
+		if !seen[k] && !strings.HasPrefix(k, s.k.prefix+"idx:") {
+			t.Errorf("key %q is neither an index nor in a user's slot", k)
+		}
+	}
+	// Distinct users get distinct tags, whatever their IDs contain.
+	tags := map[string]string{}
+	for _, u := range users {
+		p := s.k.user(u)
+		tag := p[strings.IndexByte(p, '{'):]
+		tag = tag[:strings.IndexByte(tag, '}')+1]
+		if other, dup := tags[tag]; dup {
+			t.Errorf("users %q and %q share the tag %s", u, other, tag)
+		}
+		tags[tag] = u
+	}
+}
+
+// TestTTLs checks that every key but auth_version expires, after the end of
+// what it holds and not long after, whatever the caller's clock says
+// compared with Redis's.
+func TestTTLs(t *testing.T) {
+	s := newStore(t)
+	clocks := map[string]time.Time{
+		"test base":   base,
+		"long ago":    time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC),
+		"far future":  time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+		"real clock":  time.Now(),
+		"before 1970": time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	users := map[string]time.Time{}
+	for name, now := range clocks {
+		u := rnd("usr_")
+		users[u] = now
+		exercise(t, s, u, now)
+		// Everything is still there for the caller's clock.
+		list, err := s.ListSessions(ctx, u, now.Add(time.Minute))
+		if err != nil || len(list) != 1 {
+			t.Fatalf("%s: ListSessions = %v, %v", name, list, err)
+		}
+	}
+	// A session already expired when created still gets a TTL.
+	gone := &signoff.Session{ID: rnd("ses_"), UserID: rnd("usr_"), TokenHash: signoff.HashString(rnd("tok")), CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(-time.Hour)}
+	must(t, s.CreateSession(ctx, gone, nil))
+
+	const longest = 2*time.Hour + gcMargin // the longest session exercise creates
+	for _, k := range scan(t, s) {
+		d, err := s.Client().PTTL(ctx, k).Result()
+		must(t, err)
+		if strings.HasSuffix(k, "}:av") {
+			if d != -1 {
+				t.Errorf("%s: auth_version has a TTL (%v); it must never expire", k, d)
+			}
+			continue
+		}
+		if d <= 0 {
+			t.Errorf("%s: no TTL (%v)", k, d)
+			continue
+		}
+		if d < gcMargin-time.Minute || d > longest {
+			t.Errorf("%s: TTL %v, want between %v and %v", k, d, gcMargin, longest)
+		}
+	}
+}
+
+// TestConcurrentRotation races 50 refreshes of one parent. With the same
+// child (what the Manager derives from a parent), one rotates and the others
+// are grace retries that get that child back; with different children, one
+// rotates and the others are reuse. Either way the family holds one child.
+func TestConcurrentRotation(t *testing.T) {
+	for _, sameChild := range []bool{true, false} {
+		name := "SameChild"
+		if !sameChild {
+			name = "Siblings"
+		}
+		t.Run(name, func(t *testing.T) {
+			s := newStore(t)
+			u := rnd("usr_")
+			sess := &signoff.Session{ID: rnd("ses_"), UserID: u, CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}
+			rt := &signoff.RefreshToken{JTI: rnd("rt_"), Hash: signoff.HashString(rnd("rt")), IssuedAt: base, ExpiresAt: base.Add(30 * time.Minute)}
+			must(t, s.CreateSession(ctx, sess, rt))
+			at := base.Add(time.Minute)
+			shared := &signoff.RefreshToken{JTI: rnd("rt_"), Hash: signoff.HashString(rnd("rt")), IssuedAt: at, ExpiresAt: at.Add(30 * time.Minute)}
+			const n = 50
+			var (
+				wg    sync.WaitGroup
+				start = make(chan struct{})
+				rots  = make([]*signoff.Rotation, n)
+				errs  = make([]error, n)
+			)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c := *shared
+					if !sameChild {
+						c.JTI, c.Hash = rnd("rt_"), signoff.HashString(rnd("rt"))
+					}
+					c.IssuedAt = at.Add(time.Duration(i) * time.Millisecond)
+					<-start
+					rots[i], errs[i] = s.RotateRefreshToken(ctx, rt.Hash, &c, 10*time.Second)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			var winner *signoff.RefreshToken
+			for i := range n {
+				if errs[i] == nil && !rots[i].Retry {
+					if winner != nil {
+						t.Fatalf("two winners: %s and %s", winner.JTI, rots[i].Child.JTI)
+					}
+					winner = rots[i].Child
+				}
+			}
+			if winner == nil {
+				t.Fatal("no call rotated")
+			}
+			for i := range n {
+				switch {
+				case errs[i] == nil && rots[i].Child.JTI != winner.JTI:
+					t.Fatalf("call %d got child %s, the winner stored %s", i, rots[i].Child.JTI, winner.JTI)
+				case errs[i] == nil:
+				case sameChild:
+					t.Fatalf("call %d: %v; want a grace retry", i, errs[i])
+				default:
+					var re *signoff.ReuseError
+					if !errors.As(errs[i], &re) || re.SessionID != sess.ID || re.UserID != u {
+						t.Fatalf("call %d: %v; want reuse", i, errs[i])
+					}
+				}
+			}
+			p, err := s.RefreshToken(ctx, rt.Hash)
+			must(t, err)
+			if p.ReplacedBy != winner.JTI || p.RevokedAt.IsZero() {
+				t.Fatalf("parent after the race: %+v", *p)
+			}
+			c, err := s.RefreshToken(ctx, winner.Hash)
+			must(t, err)
+			if !c.RevokedAt.IsZero() || c.ReplacedBy != "" || c.SessionID != sess.ID {
+				t.Fatalf("child after the race: %+v", *c)
+			}
+			var tokens []string
+			for _, k := range scan(t, s) {
+				if strings.HasPrefix(k, s.k.tokenPrefix(u)) {
+					tokens = append(tokens, k)
+				}
+			}
+			if len(tokens) != 2 {
+				t.Fatalf("the family holds %d tokens, want the parent and one child", len(tokens))
+			}
+			tip, err := s.Client().HGet(ctx, s.k.session(u, sess.ID), "rt").Result()
+			must(t, err)
+			if tip != winner.Hash.Hex() {
+				t.Fatal("the session does not name the winner as its unspent token")
+			}
+			// Revoking reaches the child.
+			must(t, s.RevokeSession(ctx, sess.ID, at.Add(time.Second)))
+			c, err = s.RefreshToken(ctx, winner.Hash)
+			must(t, err)
+			if c.RevokedAt.IsZero() {
+				t.Fatal("RevokeSession left the newest refresh token unrevoked")
+			}
+		})
+	}
+}
+
+// TestFailedCreateLeavesNothing checks that a duplicate releases the index
+// keys it claimed, and that its error names no hash.
+func TestFailedCreateLeavesNothing(t *testing.T) {
+	s := newStore(t)
+	a := &signoff.Session{ID: rnd("ses_"), UserID: rnd("usr_"), TokenHash: signoff.HashString(rnd("tok")), CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}
+	must(t, s.CreateSession(ctx, a, nil))
+	before := len(scan(t, s))
+	b := *a
+	b.ID = rnd("ses_") // a fresh ID, a taken token hash
+	rt := &signoff.RefreshToken{JTI: rnd("rt_"), Hash: signoff.HashString(rnd("rt")), IssuedAt: base, ExpiresAt: base.Add(time.Hour)}
+	err := s.CreateSession(ctx, &b, rt)
+	if err == nil || errors.Is(err, signoff.ErrNotFound) {
+		t.Fatalf("duplicate token hash: %v", err)
+	}
+	for _, leak := range []string{a.TokenHash.Hex(), a.TokenHash.Hex()[:12], rt.Hash.Hex()[:12]} {
+		if strings.Contains(err.Error(), leak) {
+			t.Fatalf("the error %q names a hash", err)
+		}
+	}
+	if after := len(scan(t, s)); after != before {
+		t.Fatalf("a failed CreateSession left %d keys behind", after-before)
+	}
+	if _, err := s.Session(ctx, b.ID, base); !errors.Is(err, signoff.ErrNotFound) {
+		t.Fatalf("the failed session: %v", err)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	if _, err := Open(ctx, "redis://127.0.0.1:1/0", Options{Prefix: "bad{prefix}"}); err == nil {
+		t.Error("Open accepted a prefix with braces")
+	}
+	if _, err := Open(ctx, "http://example.test", Options{}); err == nil {
+		t.Error("Open accepted a URL that is not redis://")
+	}
+	for _, u := range []string{"redis://user:s3cret@host:6379/x%zz", "redis://:s3cret@host:notaport/0"} {
+		_, err := Open(ctx, u, Options{})
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(a malformed URL with a password): %v", err)
+		}
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("NewFromClient accepted a prefix with braces")
+			}
+		}()
+		NewFromClient(redis.NewClient(&redis.Options{}), Options{Prefix: "{x}"})
+	}()
+	// Nothing listens on port 1: one dial, no retries.
+	s := NewFromClient(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1}), Options{})
+	if s.k.prefix != "signoff:" {
+		t.Errorf("default prefix %q", s.k.prefix)
+	}
+	if err := s.Ping(ctx); err == nil || !strings.HasPrefix(err.Error(), "redisstore: ping: ") {
+		t.Errorf("Ping of nothing: %v", err)
+	}
+	s.Client().Close()
+}
+
+func TestRef(t *testing.T) {
+	for _, r := range []ref{
+		{userID: "usr_1", sessionID: "ses_1", expires: base},
+		{userID: "", sessionID: "", expires: time.UnixMicro(0).UTC()},
+		{userID: "a:3:b", sessionID: "12:x", expires: base.Add(-100 * 365 * 24 * time.Hour)},
+	} {
+		got, err := decodeRef(r.encode())
+		if err != nil || got.userID != r.userID || got.sessionID != r.sessionID || !got.expires.Equal(r.expires) {
+			t.Errorf("decodeRef(encode(%+v)) = %+v, %v", r, got, err)
+		}
+	}
+	for _, bad := range []string{"", "1", "1:", "x:1:a", "1:9:ab", "1:-1:a"} {
+		if _, err := decodeRef(bad); err == nil {
+			t.Errorf("decodeRef(%q) accepted it", bad)
+		}
+	}
+}
