@@ -12,6 +12,7 @@ import (
 
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/logbus"
+	"github.com/signoff/signoff/logbus/logbustest"
 	"github.com/signoff/signoff/store/memstore"
 )
 
@@ -78,31 +79,16 @@ func subscribe(t *testing.T, l logbus.Log, id string) (*logbus.Bus, *recorder) {
 
 func until() time.Time { return time.Now().Add(time.Hour) }
 
-// Publish returns only when every live instance has applied the revocation.
-func TestPublishWaitsForEveryInstance(t *testing.T) {
-	log := &logbus.MemLog{}
-	var rs []*recorder
-	var buses []*logbus.Bus
-	for _, id := range []string{"A", "B", "C"} {
-		b, r := subscribe(t, log, id)
-		buses, rs = append(buses, b), append(rs, r)
-	}
-	for i := range 20 {
-		sid := "ses_" + string(rune('a'+i))
-		if err := buses[i%3].Publish(ctx, signoff.Revocation{SessionID: sid, Until: until()}); err != nil {
-			t.Fatal(err)
-		}
-		for j, r := range rs {
-			if !r.has(sid) {
-				t.Fatalf("Publish of %s from %d returned before instance %d applied it", sid, i%3, j)
-			}
-		}
-	}
-}
-
 // An instance that loses the log stops being Fresh within a lease, does
 // not hold publishers up beyond it, and on recovery applies what it missed
 // before it is Fresh again.
+func TestMemLog(t *testing.T) {
+	logbustest.Run(t, func(t *testing.T) func() logbus.Log {
+		l := &logbus.MemLog{}
+		return func() logbus.Log { return l }
+	})
+}
+
 func TestLostLogCatchUp(t *testing.T) {
 	shared := &logbus.MemLog{}
 	a, _ := subscribe(t, shared, "A")
@@ -132,78 +118,6 @@ func TestLostLogCatchUp(t *testing.T) {
 	}
 	if !rb.has("ses_missed") {
 		t.Fatal("B is Fresh again without the revocation it missed")
-	}
-}
-
-// A registered instance that is alive but does not apply makes Publish fail
-// rather than claim the revocation reached it.
-func TestUnconfirmedPublishFails(t *testing.T) {
-	log := &logbus.MemLog{}
-	stuck := logbus.New(log, logbus.Options{InstanceID: "stuck", Poll: 10 * time.Millisecond, Lease: time.Hour})
-	if err := stuck.Subscribe(func(signoff.Revocation) {}); err != nil {
-		t.Fatal(err)
-	}
-	stuck.StopReadingForTest()
-	defer stuck.Close()
-	pub := logbus.New(log, logbus.Options{Poll: 10 * time.Millisecond, AckTimeout: 100 * time.Millisecond})
-	if err := pub.Publish(ctx, signoff.Revocation{SessionID: "s", Until: until()}); err == nil {
-		t.Fatal("Publish with an instance that never applied: want an error")
-	}
-}
-
-// Three Managers sharing one store and one log stand for three instances:
-// a logout on one is final on all when it returns (I1, R51), in both modes,
-// although the other two had the credential in their memory.
-func TestThreeInstancesLogout_I1_R51(t *testing.T) {
-	for _, mode := range []signoff.Mode{signoff.ModeSession, signoff.ModeJWT} {
-		t.Run(mode.String(), func(t *testing.T) {
-			store, log := memstore.New(), &logbus.MemLog{}
-			var keys signoff.Config // the first Manager's keys, shared
-			var ms []*signoff.Manager
-			for _, id := range []string{"A", "B", "C"} {
-				bus := logbus.New(log, opts(id))
-				t.Cleanup(func() { bus.Close() })
-				m, err := signoff.New(signoff.Config{Mode: mode, Store: store, Bus: bus, Keys: keys.Keys, RefreshKey: keys.RefreshKey})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { m.Close() })
-				if keys.Keys == nil {
-					keys = m.Config()
-				}
-				ms = append(ms, m)
-			}
-			for i := range 30 {
-				rec := httptest.NewRecorder()
-				res, err := ms[i%3].Login(rec, httptest.NewRequest("POST", "https://app.test/login", nil), "usr_1", signoff.LoginOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				req := func(method string) *http.Request {
-					r := httptest.NewRequest(method, "https://app.test/api", nil)
-					for _, c := range rec.Result().Cookies() {
-						r.AddCookie(c)
-					}
-					if res.Tokens != nil {
-						r.Header.Set("Authorization", "Bearer "+res.Tokens.AccessToken.Reveal())
-					}
-					return r
-				}
-				for _, m := range ms {
-					if _, err := m.Authenticate(req("GET")); err != nil {
-						t.Fatalf("session %d before logout: %v", i, err)
-					}
-				}
-				if err := ms[(i+1)%3].Logout(httptest.NewRecorder(), req("POST")); err != nil {
-					t.Fatal(err)
-				}
-				for j, m := range ms {
-					if _, err := m.Authenticate(req("GET")); err == nil {
-						t.Fatalf("session %d: instance %d accepted the credential after logout on instance %d returned", i, j, (i+1)%3)
-					}
-				}
-			}
-		})
 	}
 }
 

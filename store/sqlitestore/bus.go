@@ -18,8 +18,11 @@ type BusOptions = logbus.Options
 // is the log, the instances table the cursors and heartbeats, polled every
 // opt.Poll. See package logbus for the protocol.
 func (s *Store) NewBus(opt BusOptions) *logbus.Bus {
-	return logbus.New(busLog{s}, opt)
+	return logbus.New(BusLog(s), opt)
 }
+
+// BusLog is the logbus.Log that NewBus uses.
+func BusLog(s *Store) logbus.Log { return busLog{s} }
 
 // busLog is the logbus.Log on the revocations and instances tables. Reads
 // go through the reader pool, writes through the one writer.

@@ -7,12 +7,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/logbus"
+	"github.com/signoff/signoff/logbus/logbustest"
 	"github.com/signoff/signoff/store/sqlitestore"
 	"github.com/signoff/signoff/store/storetest"
 )
@@ -129,123 +129,13 @@ func fastBus(s *sqlitestore.Store, id string) *logbus.Bus {
 	return s.NewBus(sqlitestore.BusOptions{InstanceID: id, Poll: 10 * time.Millisecond, Lease: 500 * time.Millisecond, AckTimeout: 3 * time.Second})
 }
 
-// Publish returns only once every live instance has applied the revocation.
-func TestBusPublishWaitsForEveryInstance(t *testing.T) {
-	a, b := twoHandles(t)
-	busA, busB := fastBus(a, "A"), fastBus(b, "B")
-	defer busA.Close()
-	defer busB.Close()
-	var gotA, gotB atomic.Int64
-	if err := busA.Subscribe(func(r signoff.Revocation) {
-		if r.SessionID == "ses_x" {
-			gotA.Add(1)
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := busB.Subscribe(func(r signoff.Revocation) {
-		if r.SessionID == "ses_x" {
-			gotB.Add(1)
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := busB.Publish(ctx, signoff.Revocation{SessionID: "ses_x", UserID: "u", Until: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	if gotA.Load() != 1 || gotB.Load() != 1 {
-		t.Fatalf("after Publish returned: A applied %d, B applied %d; want 1 and 1", gotA.Load(), gotB.Load())
-	}
-	if !busA.Fresh() || !busB.Fresh() {
-		t.Fatal("both polling buses should be Fresh")
-	}
-}
-
-// A publish-only bus (the CLI) is no instance: it waits for subscribers, and
-// nobody waits for it.
-func TestBusPublishOnly(t *testing.T) {
-	a, b := twoHandles(t)
-	server := fastBus(a, "serve")
-	defer server.Close()
-	var got atomic.Int64
-	if err := server.Subscribe(func(signoff.Revocation) { got.Add(1) }); err != nil {
-		t.Fatal(err)
-	}
-	cli := b.NewBus(sqlitestore.BusOptions{})
-	defer cli.Close()
-	if cli.Fresh() {
-		t.Error("a bus that never subscribed cannot be Fresh")
-	}
-	if err := cli.Publish(ctx, signoff.Revocation{UserID: "u", AuthVersion: 3, Until: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	if got.Load() != 1 {
-		t.Fatalf("the serving instance applied %d revocations when Publish returned; want 1", got.Load())
-	}
-	// The server publishing waits for nobody else and returns at once.
-	if err := server.Publish(ctx, signoff.Revocation{UserID: "u", Until: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// An instance that stopped polling (a killed process) holds publishers up
-// for at most its lease, and is itself not Fresh, so it would read through.
-func TestBusDeadInstance(t *testing.T) {
-	a, b := twoHandles(t)
-	dead := fastBus(a, "dead")
-	if err := dead.Subscribe(func(signoff.Revocation) {}); err != nil {
-		t.Fatal(err)
-	}
-	dead.StopReadingForTest()
-	defer dead.Close()
-	live := fastBus(b, "live")
-	defer live.Close()
-	if err := live.Subscribe(func(signoff.Revocation) {}); err != nil {
-		t.Fatal(err)
-	}
-	if err := live.Publish(ctx, signoff.Revocation{SessionID: "s", Until: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatalf("publish with a dead instance past its lease: %v", err)
-	}
-	if dead.Fresh() {
-		t.Fatal("an instance that stopped polling is still Fresh")
-	}
-}
-
-// An instance whose heartbeat is live but which does not apply (stuck) makes
-// Publish fail rather than claim a logout that has not reached it.
-func TestBusUnconfirmed(t *testing.T) {
-	a, b := twoHandles(t)
-	stuck := a.NewBus(sqlitestore.BusOptions{InstanceID: "stuck", Poll: 10 * time.Millisecond, Lease: time.Hour})
-	if err := stuck.Subscribe(func(signoff.Revocation) {}); err != nil {
-		t.Fatal(err)
-	}
-	stuck.StopReadingForTest()
-	defer stuck.Close()
-	pub := b.NewBus(sqlitestore.BusOptions{Poll: 10 * time.Millisecond, Lease: time.Hour, AckTimeout: 200 * time.Millisecond})
-	defer pub.Close()
-	err := pub.Publish(ctx, signoff.Revocation{SessionID: "s", Until: time.Now().Add(time.Hour)})
-	if err == nil {
-		t.Fatal("Publish with an instance that never applied: want an error")
-	}
-}
-
-// Closing a bus removes its instance, so nobody waits for it.
-func TestBusCloseDeregisters(t *testing.T) {
-	a, b := twoHandles(t)
-	gone := a.NewBus(sqlitestore.BusOptions{InstanceID: "gone", Lease: time.Hour})
-	if err := gone.Subscribe(func(signoff.Revocation) {}); err != nil {
-		t.Fatal(err)
-	}
-	if err := gone.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if gone.Fresh() {
-		t.Error("a closed bus is Fresh")
-	}
-	pub := b.NewBus(sqlitestore.BusOptions{AckTimeout: 200 * time.Millisecond})
-	if err := pub.Publish(ctx, signoff.Revocation{SessionID: "s", Until: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatalf("Publish after the only instance closed: %v", err)
-	}
+// The bus protocol between processes: each handle opens the file again.
+func TestBusConformance(t *testing.T) {
+	logbustest.Run(t, func(t *testing.T) func() logbus.Log {
+		path := filepath.Join(t.TempDir(), "bus.db")
+		open(t, path)
+		return func() logbus.Log { return sqlitestore.BusLog(open(t, path)) }
+	})
 }
 
 // A bus whose store fails stops being Fresh within its lease.

@@ -1,0 +1,267 @@
+// Package logbustest is the conformance suite for a logbus.Log: the bus
+// protocol run on it, with several instances, as a store's own test calls it:
+//
+//	logbustest.Run(t, func(t *testing.T) func() logbus.Log { … })
+//
+// The constructor returns a function that opens one more handle on one
+// shared, empty log: each handle stands for another process.
+package logbustest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/logbus"
+	"github.com/signoff/signoff/store/memstore"
+)
+
+// Run runs every check; each gets a log of its own.
+func Run(t *testing.T, newLog func(t *testing.T) func() logbus.Log) {
+	checks := []struct {
+		name string
+		fn   func(*testing.T, func() logbus.Log)
+	}{
+		{"PublishWaitsForEveryInstance", testPublishWaits},
+		{"PublishOnlyIsNoInstance", testPublishOnly},
+		{"DeadInstanceHoldsNobodyUp", testDeadInstance},
+		{"UnconfirmedPublishFails", testUnconfirmed},
+		{"CloseDeregisters", testCloseDeregisters},
+		{"OrderUnderConcurrentPublishers", testOrder},
+		{"ThreeManagersLogout", testThreeManagers},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) { c.fn(t, newLog(t)) })
+	}
+}
+
+var ctx = context.Background()
+
+// Options are fast timings for tests.
+func Options(id string) logbus.Options {
+	return logbus.Options{InstanceID: id, Poll: 20 * time.Millisecond, Lease: 500 * time.Millisecond, AckTimeout: 3 * time.Second}
+}
+
+type recorder struct {
+	mu  sync.Mutex
+	got []signoff.Revocation
+}
+
+func (r *recorder) apply(x signoff.Revocation) {
+	r.mu.Lock()
+	r.got = append(r.got, x)
+	r.mu.Unlock()
+}
+
+func (r *recorder) sessions() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, x := range r.got {
+		out = append(out, x.SessionID)
+	}
+	return out
+}
+
+func (r *recorder) has(sid string) bool {
+	for _, s := range r.sessions() {
+		if s == sid {
+			return true
+		}
+	}
+	return false
+}
+
+func subscribe(t *testing.T, l logbus.Log, opt logbus.Options) (*logbus.Bus, *recorder) {
+	t.Helper()
+	b := logbus.New(l, opt)
+	t.Cleanup(func() { b.Close() })
+	r := &recorder{}
+	if err := b.Subscribe(r.apply); err != nil {
+		t.Fatal(err)
+	}
+	return b, r
+}
+
+func until() time.Time { return time.Now().Add(time.Hour) }
+
+func testPublishWaits(t *testing.T, open func() logbus.Log) {
+	var buses []*logbus.Bus
+	var rs []*recorder
+	for _, id := range []string{"A", "B", "C"} {
+		b, r := subscribe(t, open(), Options(id))
+		buses, rs = append(buses, b), append(rs, r)
+	}
+	for i := range 12 {
+		sid := "ses_" + string(rune('a'+i))
+		if err := buses[i%3].Publish(ctx, signoff.Revocation{SessionID: sid, UserID: "u", Until: until()}); err != nil {
+			t.Fatal(err)
+		}
+		for j, r := range rs {
+			if !r.has(sid) {
+				t.Fatalf("Publish of %s from instance %d returned before instance %d applied it", sid, i%3, j)
+			}
+		}
+	}
+	if !buses[0].Fresh() {
+		t.Fatal("a reading instance is not Fresh")
+	}
+}
+
+func testPublishOnly(t *testing.T, open func() logbus.Log) {
+	_, r := subscribe(t, open(), Options("serve"))
+	cli := logbus.New(open(), logbus.Options{})
+	defer cli.Close()
+	if cli.Fresh() {
+		t.Error("a bus that never subscribed is Fresh")
+	}
+	if err := cli.Publish(ctx, signoff.Revocation{UserID: "u", AuthVersion: 3, Until: until()}); err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.got) != 1 || r.got[0].AuthVersion != 3 {
+		t.Fatalf("the serving instance applied %+v when Publish returned", r.got)
+	}
+}
+
+func testDeadInstance(t *testing.T, open func() logbus.Log) {
+	dead, _ := subscribe(t, open(), Options("dead"))
+	dead.StopReadingForTest()
+	live, _ := subscribe(t, open(), Options("live"))
+	if err := live.Publish(ctx, signoff.Revocation{SessionID: "s", Until: until()}); err != nil {
+		t.Fatalf("Publish with a dead instance: %v; want success once its lease lapses", err)
+	}
+	if dead.Fresh() {
+		t.Fatal("an instance that stopped reading is still Fresh")
+	}
+}
+
+func testUnconfirmed(t *testing.T, open func() logbus.Log) {
+	opt := Options("stuck")
+	opt.Lease = time.Hour
+	stuck, _ := subscribe(t, open(), opt)
+	stuck.StopReadingForTest()
+	pub := logbus.New(open(), logbus.Options{Poll: 10 * time.Millisecond, Lease: time.Hour, AckTimeout: 150 * time.Millisecond})
+	defer pub.Close()
+	if err := pub.Publish(ctx, signoff.Revocation{SessionID: "s", Until: until()}); err == nil {
+		t.Fatal("Publish with a live instance that never applied: want an error")
+	}
+}
+
+func testCloseDeregisters(t *testing.T, open func() logbus.Log) {
+	opt := Options("gone")
+	opt.Lease = time.Hour
+	gone := logbus.New(open(), opt)
+	if err := gone.Subscribe(func(signoff.Revocation) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := gone.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if gone.Fresh() {
+		t.Error("a closed bus is Fresh")
+	}
+	pub := logbus.New(open(), logbus.Options{AckTimeout: 150 * time.Millisecond})
+	defer pub.Close()
+	if err := pub.Publish(ctx, signoff.Revocation{SessionID: "s", Until: until()}); err != nil {
+		t.Fatalf("Publish after the only instance closed: %v", err)
+	}
+}
+
+// Every instance applies every entry exactly once, in one order, however
+// many publish at once.
+func testOrder(t *testing.T, open func() logbus.Log) {
+	_, r := subscribe(t, open(), Options("reader"))
+	var pubs []*logbus.Bus
+	for range 3 {
+		p := logbus.New(open(), logbus.Options{Poll: 20 * time.Millisecond, AckTimeout: 5 * time.Second})
+		t.Cleanup(func() { p.Close() })
+		pubs = append(pubs, p)
+	}
+	var wg sync.WaitGroup
+	for i, p := range pubs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 10 {
+				sid := "ses_" + string(rune('A'+i)) + string(rune('a'+j))
+				if err := p.Publish(ctx, signoff.Revocation{SessionID: sid, Until: until()}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got := r.sessions()
+	seen := map[string]bool{}
+	for _, s := range got {
+		if seen[s] {
+			t.Fatalf("%s applied twice", s)
+		}
+		seen[s] = true
+	}
+	if len(seen) != 30 {
+		t.Fatalf("the reader applied %d of 30 revocations", len(seen))
+	}
+}
+
+// Three Managers on one store, each with its own handle on the log: a
+// logout on one is final on all three when it returns (I1, R51).
+func testThreeManagers(t *testing.T, open func() logbus.Log) {
+	for _, mode := range []signoff.Mode{signoff.ModeSession, signoff.ModeJWT} {
+		t.Run(mode.String(), func(t *testing.T) {
+			store := memstore.New()
+			var first signoff.Config
+			var ms []*signoff.Manager
+			for _, id := range []string{"A", "B", "C"} {
+				bus := logbus.New(open(), Options(id+mode.String()))
+				t.Cleanup(func() { bus.Close() })
+				m, err := signoff.New(signoff.Config{Mode: mode, Store: store, Bus: bus, Keys: first.Keys, RefreshKey: first.RefreshKey})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { m.Close() })
+				if first.Keys == nil {
+					first = m.Config()
+				}
+				ms = append(ms, m)
+			}
+			for i := range 9 {
+				rec := httptest.NewRecorder()
+				res, err := ms[i%3].Login(rec, httptest.NewRequest("POST", "https://app.test/login", nil), "usr_1", signoff.LoginOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				req := func(method string) *http.Request {
+					r := httptest.NewRequest(method, "https://app.test/api", nil)
+					for _, c := range rec.Result().Cookies() {
+						r.AddCookie(c)
+					}
+					if res.Tokens != nil {
+						r.Header.Set("Authorization", "Bearer "+res.Tokens.AccessToken.Reveal())
+					}
+					return r
+				}
+				for j, m := range ms {
+					if _, err := m.Authenticate(req("GET")); err != nil {
+						t.Fatalf("session %d on instance %d before logout: %v", i, j, err)
+					}
+				}
+				if err := ms[(i+1)%3].Logout(httptest.NewRecorder(), req("POST")); err != nil {
+					t.Fatal(err)
+				}
+				for j, m := range ms {
+					if _, err := m.Authenticate(req("GET")); err == nil {
+						t.Fatalf("session %d: instance %d accepted the credential after the logout on instance %d returned", i, j, (i+1)%3)
+					}
+				}
+			}
+		})
+	}
+}
