@@ -260,7 +260,8 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	f := newFlags("serve", "serve [flags]", stdio)
 	cfg := server.Config{Mode: signoff.ModeSession, RateLimit: server.DefaultRate}
 	f.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "`address` to listen on")
-	f.StringVar(&cfg.Store, "store", server.DefaultStore, "where users and sessions live: sqlite:PATH")
+	f.StringVar(&cfg.Store, "store", server.DefaultStore, storeUsage)
+	f.StringVar(&cfg.Sessions, "sessions", "", sessionsUsage)
 	f.Var(modeValue{&cfg.Mode}, "mode", "session (opaque cookie; the default) or jwt (access + refresh tokens)")
 	f.Var(rateValue{&cfg.RateLimit, &cfg.RateLimitSet}, "rate-limit", "login, register and refresh attempts per account (10× per client IP), as N/s, N/min or N/h; off disables (default "+server.DefaultRate.String()+")")
 	f.BoolVar(&cfg.NoRegister, "no-register", false, "turn POST /register off")
@@ -302,7 +303,7 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 			cfg.ClearSiteData = append(cfg.ClearSiteData, strings.Trim(strings.TrimSpace(d), `"`))
 		}
 	}
-	if _, err := server.SQLitePath(cfg.Store); err != nil {
+	if err := (server.Stores{Store: cfg.Store, Sessions: cfg.Sessions}).Check(); err != nil {
 		return usageError{err.Error()}
 	}
 	if err := cfg.CheckAddr(); err != nil {
@@ -326,9 +327,13 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
+	where := server.Redact(cfg.Store)
+	if cfg.Sessions != "" {
+		where += ", sessions " + server.Redact(cfg.Sessions)
+	}
 	fmt.Fprintf(stdio.Stdout, "signoff %s: %s mode, store %s\nopen %s://%s/ in a browser (Ctrl-C stops)\n",
-		Version(), cfg.Mode, cfg.Store, scheme, browserAddr(ln.Addr().String()))
-	log.Info("serving", "addr", ln.Addr().String(), "mode", cfg.Mode.String(), "store", cfg.Store, "rate_limit", cfg.RateLimit.String())
+		Version(), cfg.Mode, where, scheme, browserAddr(ln.Addr().String()))
+	log.Info("serving", "addr", ln.Addr().String(), "mode", cfg.Mode.String(), "store", where, "rate_limit", cfg.RateLimit.String())
 	if err := srv.Serve(ctx, ln); err != nil {
 		return err
 	}
@@ -348,42 +353,46 @@ func browserAddr(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
-func storeFlag(f *flags) *string {
-	return f.String("store", server.DefaultStore, "where users and sessions live: sqlite:PATH")
+const (
+	storeUsage    = "where users (and sessions, unless --sessions) live: sqlite:PATH or postgres://…"
+	sessionsUsage = "keep sessions, refresh tokens and the revocation bus in this Redis: redis://…"
+)
+
+func storeFlag(f *flags) *server.Stores {
+	st := &server.Stores{}
+	f.StringVar(&st.Store, "store", server.DefaultStore, storeUsage)
+	f.StringVar(&st.Sessions, "sessions", "", sessionsUsage)
+	return st
 }
 
 func migrate(ctx context.Context, args []string, env Env, stdio IO) error {
-	f := newFlags("migrate", "migrate [--store sqlite:PATH]", stdio)
+	f := newFlags("migrate", "migrate [--store sqlite:PATH|postgres://…]", stdio)
 	store := storeFlag(f)
 	if _, err := f.parse(args, env, 0, ""); err != nil {
 		return err
 	}
-	if _, err := server.SQLitePath(*store); err != nil {
+	if err := store.Check(); err != nil {
 		return usageError{err.Error()}
 	}
-	st, _, err := server.OpenSQLite(ctx, *store)
+	out, err := server.Migrate(ctx, *store)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	v, err := st.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdio.Stdout, "%s is at schema version %d\n", *store, v)
+	fmt.Fprintln(stdio.Stdout, out)
 	return nil
 }
 
-// admin opens the store named by --store for an admin command.
-func admin(ctx context.Context, store string, stdio IO) (*server.Admin, error) {
-	if _, err := server.SQLitePath(store); err != nil {
+// admin opens the stores named by --store and --sessions for an admin
+// command.
+func admin(ctx context.Context, st server.Stores, stdio IO) (*server.Admin, error) {
+	if err := st.Check(); err != nil {
 		return nil, usageError{err.Error()}
 	}
-	return server.OpenAdmin(ctx, store, slog.New(slog.NewTextHandler(stdio.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	return server.OpenAdmin(ctx, st, slog.New(slog.NewTextHandler(stdio.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
 
 func usersAdd(ctx context.Context, args []string, env Env, stdio IO) error {
-	f := newFlags("users add", "users add [--store sqlite:PATH] EMAIL", stdio)
+	f := newFlags("users add", "users add [--store sqlite:PATH|postgres://…] [--sessions redis://…] EMAIL", stdio)
 	store := storeFlag(f)
 	pos, err := f.parse(args, env, 1, "an EMAIL")
 	if err != nil {
@@ -462,7 +471,7 @@ func userByEmail(ctx context.Context, a *server.Admin, raw string) (*signoff.Use
 }
 
 func usersLogoutAll(ctx context.Context, args []string, env Env, stdio IO) error {
-	f := newFlags("users logout-all", "users logout-all [--store sqlite:PATH] EMAIL", stdio)
+	f := newFlags("users logout-all", "users logout-all [--store sqlite:PATH|postgres://…] [--sessions redis://…] EMAIL", stdio)
 	store := storeFlag(f)
 	pos, err := f.parse(args, env, 1, "an EMAIL")
 	if err != nil {
@@ -480,7 +489,7 @@ func usersLogoutAll(ctx context.Context, args []string, env Env, stdio IO) error
 
 // withUser opens the store for an admin command, finds the user with that
 // email and runs fn, closing the store after.
-func withUser(ctx context.Context, store, email string, stdio IO, fn func(*server.Admin, *signoff.User) error) error {
+func withUser(ctx context.Context, store server.Stores, email string, stdio IO, fn func(*server.Admin, *signoff.User) error) error {
 	a, err := admin(ctx, store, stdio)
 	if err != nil {
 		return err
@@ -494,7 +503,7 @@ func withUser(ctx context.Context, store, email string, stdio IO, fn func(*serve
 }
 
 func sessionsList(ctx context.Context, args []string, env Env, stdio IO) error {
-	f := newFlags("sessions list", "sessions list [--store sqlite:PATH] --user EMAIL", stdio)
+	f := newFlags("sessions list", "sessions list [--store sqlite:PATH|postgres://…] [--sessions redis://…] --user EMAIL", stdio)
 	store := storeFlag(f)
 	user := f.String("user", "", "the user's `email`")
 	if _, err := f.parse(args, env, 0, ""); err != nil {
@@ -529,7 +538,7 @@ func agent(s string) string {
 }
 
 func sessionsRevoke(ctx context.Context, args []string, env Env, stdio IO) error {
-	f := newFlags("sessions revoke", "sessions revoke [--store sqlite:PATH] ID", stdio)
+	f := newFlags("sessions revoke", "sessions revoke [--store sqlite:PATH|postgres://…] [--sessions redis://…] ID", stdio)
 	store := storeFlag(f)
 	pos, err := f.parse(args, env, 1, "a session ID (from 'signoff sessions list')")
 	if err != nil {

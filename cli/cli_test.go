@@ -59,9 +59,19 @@ func TestUsageErrors(t *testing.T) {
 	oneLineError(t, run(t, map[string]string{"SIGNOFF_MODE": "cookie"}, "", "serve"), 2, "SIGNOFF_MODE")
 	oneLineError(t, run(t, nil, "", "serve", "--rate-limit", "lots"), 2, "N/UNIT")
 	oneLineError(t, run(t, nil, "", "serve", "--store", "signoff.db"), 2, "sqlite:PATH")
-	oneLineError(t, run(t, nil, "", "serve", "--store", "postgres://u:secretpw@db/x"), 2, "not in this build")
-	if r := run(t, nil, "", "serve", "--store", "postgres://u:secretpw@db/x"); strings.Contains(r.stderr, "secretpw") {
-		t.Fatal("the store URL's password was printed")
+	oneLineError(t, run(t, nil, "", "serve", "--store", "redis://127.0.0.1:1"), 2, "cannot hold users")
+	oneLineError(t, run(t, nil, "", "serve", "--store", db, "--sessions", "postgres://127.0.0.1:1/x"), 2, "want redis://")
+	// Nothing listens on port 1: the open fails, in one line, without the password.
+	for _, args := range [][]string{
+		{"serve", "--store", "postgres://u:secretpw@127.0.0.1:1/x"},
+		{"migrate", "--store", "postgres://u:secretpw@127.0.0.1:1/x"},
+		{"serve", "--store", db, "--sessions", "redis://:secretpw@127.0.0.1:1/0"},
+	} {
+		r := run(t, nil, "", args...)
+		oneLineError(t, r, 1, "127.0.0.1:1")
+		if strings.Contains(r.stderr+r.stdout, "secretpw") {
+			t.Fatalf("%v: the store URL's password was printed", args)
+		}
 	}
 	oneLineError(t, run(t, nil, "", "serve", "--addr", "0.0.0.0:0", "--store", db), 2, "--behind-proxy")
 	oneLineError(t, run(t, nil, "", "serve", "--tls-cert", "x.pem", "--store", db), 2, "go together")

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/signoff/signoff"
-	"github.com/signoff/signoff/store/sqlitestore"
 )
 
 // Admin is what the CLI's admin commands work with: the store, and a Manager
@@ -21,20 +20,19 @@ type Admin struct {
 	closers []io.Closer
 }
 
-// OpenAdmin opens (and migrates) the store for an admin command.
-func OpenAdmin(ctx context.Context, store string, log *slog.Logger) (*Admin, error) {
-	st, _, err := OpenSQLite(ctx, store)
+// OpenAdmin opens (and migrates) the stores for an admin command. Its bus
+// only publishes: the command is not an instance that others wait for.
+func OpenAdmin(ctx context.Context, st Stores, log *slog.Logger) (*Admin, error) {
+	o, err := open(ctx, st, log, nil)
 	if err != nil {
 		return nil, err
 	}
-	bus := st.NewBus(sqlitestore.BusOptions{Logger: log}) // publish-only: never subscribes
-	mgr, err := signoff.New(signoff.Config{Store: st, Bus: bus, Logger: log})
+	mgr, err := signoff.New(signoff.Config{Store: o.Sessions, Bus: o.Bus, Logger: log})
 	if err != nil {
-		bus.Close()
-		st.Close()
+		o.Close()
 		return nil, err
 	}
-	return &Admin{Users: st, Manager: mgr, closers: []io.Closer{mgr, bus, st}}, nil
+	return &Admin{Users: o.Users, Manager: mgr, closers: []io.Closer{mgr, o}}, nil
 }
 
 // Close releases what OpenAdmin opened.

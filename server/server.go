@@ -28,9 +28,12 @@ import (
 type Config struct {
 	// Addr is where Run listens. Default 127.0.0.1:8080.
 	Addr string
-	// Store is where users and sessions live: sqlite:PATH. Default
-	// sqlite:signoff.db.
+	// Store is where users and sessions live: sqlite:PATH or
+	// postgres://…. Default sqlite:signoff.db.
 	Store string
+	// Sessions, when set (redis://…), keeps sessions, refresh tokens and
+	// the revocation bus in Redis, while users stay in Store.
+	Sessions string
 	// Mode is session (the default) or jwt.
 	Mode signoff.Mode
 	// RateLimit limits login, register and refresh attempts per account; each
@@ -179,14 +182,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if b := cfg.Backend; b != nil {
 		s.store, s.users, s.bus = b.Sessions, b.Users, b.Bus
 	} else {
-		st, path, err := OpenSQLite(ctx, cfg.Store)
+		o, err := open(ctx, Stores{Store: cfg.Store, Sessions: cfg.Sessions}, cfg.Logger, cfg.Now)
 		if err != nil {
 			return nil, err
 		}
-		s.closers = append(s.closers, st)
-		bus := st.NewBus(sqlitestore.BusOptions{Logger: cfg.Logger, Now: cfg.Now})
-		s.closers = append(s.closers, bus)
-		s.store, s.users, s.bus, dbPath = st, st, bus, path
+		s.closers = append(s.closers, o)
+		s.store, s.users, s.bus, dbPath = o.Sessions, o.Users, o.Bus, o.sqlite
 	}
 
 	mc := signoff.Config{
@@ -209,7 +210,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		path := cfg.KeysFile
 		if path == "" {
 			if dbPath == "" {
-				return nil, errors.New("jwt mode needs a key file: set KeysFile")
+				return nil, errors.New("jwt mode with a shared store needs --keys FILE: the same key file on every instance")
 			}
 			path = strings.TrimSuffix(dbPath, filepath.Ext(dbPath)) + ".keys.json"
 		}

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+)
+
+// Three signoff serve processes share PostgreSQL (then PostgreSQL for users
+// and Redis for sessions). Sessions are spread across them and warmed on all
+// three; each is logged out through one, and its old credentials are
+// replayed on all three at once: not one may succeed (I1, R51).
+// SIGNOFF_TEST_SESSIONS sets how many sessions (default 150).
+func TestThreeInstances_R51(t *testing.T) {
+	pg := os.Getenv("SIGNOFF_TEST_POSTGRES")
+	if pg == "" {
+		t.Skip("SIGNOFF_TEST_POSTGRES is not set: set it (and SIGNOFF_TEST_REDIS) to run three instances on real stores")
+	}
+	n := 150
+	if v, err := strconv.Atoi(os.Getenv("SIGNOFF_TEST_SESSIONS")); err == nil && v > 0 {
+		n = v
+	}
+	backends := map[string]func(t *testing.T) []string{
+		"postgres": func(t *testing.T) []string { return []string{"--store", pgSchema(t, pg)} },
+		"postgres+redis": func(t *testing.T) []string {
+			rd := os.Getenv("SIGNOFF_TEST_REDIS")
+			if rd == "" {
+				t.Skip("SIGNOFF_TEST_REDIS is not set")
+			}
+			return []string{"--store", pgSchema(t, pg), "--sessions", redisPrefix(t, rd)}
+		},
+	}
+	for name, args := range backends {
+		for _, mode := range []string{"session", "jwt"} {
+			t.Run(name+"/"+mode, func(t *testing.T) {
+				a := append(args(t), "--mode", mode, "--keys", filepath.Join(t.TempDir(), "keys.json"))
+				first := serve(t, a...) // creates the key file the others share
+				ps := []*proc{first, serve(t, a...), serve(t, a...)}
+				threeInstances(t, ps, mode, n)
+			})
+		}
+	}
+}
+
+func threeInstances(t *testing.T, ps []*proc, mode string, n int) {
+	email := "multi@example.test"
+	if r := call(t, "POST", ps[0].url+"register", cred{}, `{"email":"`+email+`","password":"correct horse battery staple"}`); r.status != 201 {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	creds := make([]cred, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i := range creds {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			creds[i] = login(t, ps[i%3].url, email, mode)
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for i, c := range creds { // every instance has every credential in memory
+		for j, p := range ps {
+			if r := call(t, "GET", p.url+"api/me", c, ""); r.status != 200 {
+				t.Fatalf("session %d on instance %d before logout: %d", i, j, r.status)
+			}
+		}
+	}
+	var accepted, replays atomic.Int64
+	for i, c := range creds {
+		if r := call(t, "POST", ps[(i+1)%3].url+"logout", c, c.refreshBody()); r.status != 200 {
+			t.Fatalf("logout of session %d: %d %s", i, r.status, r.body)
+		}
+		var rw sync.WaitGroup
+		for _, p := range ps { // replay at once, on all three
+			rw.Add(1)
+			go func() {
+				defer rw.Done()
+				replays.Add(1)
+				if call(t, "GET", p.url+"api/me", c, "").status != 401 {
+					accepted.Add(1)
+				}
+				if c.rt != "" {
+					replays.Add(1)
+					if call(t, "POST", p.url+"refresh", cred{}, c.refreshBody()).status != 401 {
+						accepted.Add(1)
+					}
+				}
+			}()
+		}
+		rw.Wait()
+	}
+	if got := accepted.Load(); got != 0 {
+		t.Fatalf("%d replays of logged-out credentials were accepted across 3 instances (%d sessions)", got, n)
+	}
+	t.Logf("%d sessions logged out across 3 instances; 0 of %d replays accepted", n, replays.Load())
+
+	// The race: B and C keep serving the credential while A logs it out.
+	c := login(t, ps[0].url, email, mode)
+	for _, p := range ps[1:] {
+		if r := call(t, "GET", p.url+"api/me", c, ""); r.status != 200 {
+			t.Fatalf("before the race: %d", r.status)
+		}
+	}
+	var done atomic.Int64 // unix ns at which logout returned; 0 before
+	var late atomic.Int64
+	stop := make(chan struct{})
+	var hw sync.WaitGroup
+	for _, p := range ps[1:] {
+		for range 3 {
+			hw.Add(1)
+			go func() {
+				defer hw.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					began := time.Now().UnixNano()
+					st := call(t, "GET", p.url+"api/me", c, "").status
+					if d := done.Load(); d != 0 && began > d && st == 200 {
+						late.Add(1)
+					}
+				}
+			}()
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if r := call(t, "POST", ps[0].url+"logout", c, c.refreshBody()); r.status != 200 {
+		t.Fatalf("logout during the race: %d", r.status)
+	}
+	done.Store(time.Now().UnixNano())
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	hw.Wait()
+	if late.Load() != 0 {
+		t.Fatalf("%d requests that began after logout returned were served 200", late.Load())
+	}
+}
+
+// cred is what a client holds: a session cookie, or access and refresh
+// tokens. Tests print none of it.
+type cred struct{ cookie, at, rt string }
+
+func (c cred) refreshBody() string {
+	if c.rt == "" {
+		return ""
+	}
+	return `{"refresh_token":"` + c.rt + `"}`
+}
+
+type reply struct {
+	status int
+	body   string
+	h      http.Header
+}
+
+var client = &http.Client{Timeout: 20 * time.Second}
+
+func call(t *testing.T, method, u string, c cred, body string) reply {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		t.Error(err)
+		return reply{}
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.cookie != "" {
+		req.Header.Set("Cookie", c.cookie)
+	}
+	if c.at != "" {
+		req.Header.Set("Authorization", "Bearer "+c.at)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Errorf("%s %s: %v", method, u, err)
+		return reply{}
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<16))
+	return reply{status: res.StatusCode, body: redactBody(b), h: res.Header}
+}
+
+// redactBody keeps a response printable: tokens become "…".
+func redactBody(b []byte) string {
+	var m map[string]any
+	if json.Unmarshal(b, &m) == nil {
+		for _, k := range []string{"access_token", "refresh_token"} {
+			if _, ok := m[k]; ok {
+				m[k] = "…"
+			}
+		}
+		b, _ = json.Marshal(m)
+	}
+	return string(b)
+}
+
+func login(t *testing.T, base, email, mode string) cred {
+	body := `{"email":"` + email + `","password":"correct horse battery staple"`
+	if mode == "jwt" {
+		body += `,"client":"native"`
+	}
+	req, _ := http.NewRequest("POST", base+"login", strings.NewReader(body+"}"))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		t.Errorf("login: %v", err)
+		return cred{}
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		t.Errorf("login at %s: %d %s", base, res.StatusCode, redactBody(raw))
+		return cred{}
+	}
+	var c cred
+	for _, ck := range res.Cookies() {
+		if ck.Name == "__Host-session" {
+			c.cookie = ck.Name + "=" + ck.Value
+		}
+	}
+	var tok struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	json.Unmarshal(raw, &tok)
+	c.at, c.rt = tok.AccessToken, tok.RefreshToken
+	if c.cookie == "" && c.at == "" {
+		t.Errorf("login at %s gave no credential", base)
+	}
+	return c
+}
+
+func rnd(prefix string) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// pgSchema creates an empty schema, dropped when the test ends, and returns
+// the store URL that puts the instances in it.
+func pgSchema(t *testing.T, base string) string {
+	t.Helper()
+	name := rnd("signoff_m_")
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // after the instances are killed (cleanups run last first)
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(ctx)
+		conn.Exec(ctx, "DROP SCHEMA "+name+" CASCADE")
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// redisPrefix returns the sessions URL with a key prefix of this test's own.
+func redisPrefix(t *testing.T, base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := rnd("signoffm") + ":"
+	opt, err := redis.ParseURL(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // the bus's keys have no TTL
+		c := redis.NewClient(opt)
+		defer c.Close()
+		ctx := context.Background()
+		it := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		for it.Next(ctx) {
+			c.Del(ctx, it.Val())
+		}
+	})
+	q := u.Query()
+	q.Set("prefix", prefix)
+	u.RawQuery = q.Encode()
+	return u.String()
+}

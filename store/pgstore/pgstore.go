@@ -1,0 +1,364 @@
+// Package pgstore is a signoff.Store and signoff.UserStore on PostgreSQL,
+// through a pgx connection pool. Several signoff instances share one
+// database; every rule of signoff.Store holds between them, not only inside
+// one process.
+//
+// The schema is embedded and applied by Migrate, which signoff migrate and
+// signoff serve call at start. Tables are created unqualified, in the first
+// schema of the connection's search_path.
+//
+// Concurrency rests on row locks taken in one order everywhere: a user's row,
+// then a session's row, then its refresh tokens. Statements run under READ
+// COMMITTED (the PostgreSQL default); a statement that waited for a lock is
+// followed, where it matters, by a separate statement that sees what the
+// lock holder committed. RotateRefreshToken explains the one that matters
+// most.
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/signoff/signoff"
+)
+
+// Store is a signoff.Store and signoff.UserStore on PostgreSQL. It is safe
+// for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+	own  bool // Close closes pool
+}
+
+var (
+	_ signoff.Store     = (*Store)(nil)
+	_ signoff.UserStore = (*Store)(nil)
+)
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// DSN, as pgx reads them) and checks that it answers. It does not change the
+// schema: call Migrate. Unless the URL sets pool_max_conns, the pool holds
+// up to max(8, 2×GOMAXPROCS) connections: store calls are short, and the
+// database, not the pool, should be what queues them. Close closes the pool.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The parse error quotes the URL, and the URL may hold a password.
+		return nil, errors.New("pgstore: open: the database URL does not parse")
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = int32(max(8, 2*runtime.GOMAXPROCS(0)))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fail("open", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fail("open", err)
+	}
+	return &Store{pool: pool, own: true}, nil
+}
+
+// New returns a Store on a pool the caller opened and keeps: Close leaves it
+// open.
+func New(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool}
+}
+
+// Pool is the store's connection pool, for the revocation bus
+// (LISTEN/NOTIFY) and for tests.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool if Open made it. It waits for connections in use to
+// be released.
+func (s *Store) Close() {
+	if s.own {
+		s.pool.Close()
+	}
+}
+
+// Ping implements signoff.Store: it runs a query on a pooled connection.
+func (s *Store) Ping(ctx context.Context) error {
+	return fail("ping", s.pool.Ping(ctx))
+}
+
+// fail wraps a system error with the store's name and what it was doing.
+// PostgreSQL quotes row values (a token hash, an email) in an error's Detail
+// and Where; they are dropped, so no error of this package carries them even
+// to a caller that digs with errors.As. Queries bind hashes, never secrets.
+func fail(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		c := *pe
+		c.Detail, c.Hint, c.Where, c.InternalQuery = "", "", "", ""
+		err = &c
+	}
+	return fmt.Errorf("pgstore: %s: %w", op, err)
+}
+
+// isUnique reports whether err is a unique violation on the constraint
+// named constraint.
+func isUnique(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == constraint
+}
+
+// ts is the time as stored: PostgreSQL keeps microseconds, and pgx
+// truncates to them. Truncating first makes what the store returns equal to
+// what it stored.
+func ts(t time.Time) time.Time { return t.Truncate(time.Microsecond) }
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
+}
+
+func fromNull(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func nullHash(h signoff.Hash) any {
+	if h.IsZero() {
+		return nil
+	}
+	return h[:]
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+const sessionCols = `id, user_id, token_hash, auth_version, created_at, last_seen_at, expires_at, revoked_at, user_agent, ip`
+
+// sessionRow receives the columns of sessionCols.
+type sessionRow struct {
+	s       signoff.Session
+	hash    []byte
+	revoked *time.Time
+}
+
+func (r *sessionRow) dest() []any {
+	return []any{&r.s.ID, &r.s.UserID, &r.hash, &r.s.AuthVersion, &r.s.CreatedAt, &r.s.LastSeenAt,
+		&r.s.ExpiresAt, &r.revoked, &r.s.UserAgent, &r.s.IP}
+}
+
+func (r *sessionRow) session() *signoff.Session {
+	x := r.s
+	copy(x.TokenHash[:], r.hash)
+	x.CreatedAt, x.LastSeenAt, x.ExpiresAt = x.CreatedAt.UTC(), x.LastSeenAt.UTC(), x.ExpiresAt.UTC()
+	x.RevokedAt = fromNull(r.revoked)
+	return &x
+}
+
+const tokenCols = `jti, session_id, token_hash, issued_at, expires_at, revoked_at, replaced_by_jti`
+
+// tokenRow receives the columns of tokenCols. Every field is nullable so it
+// can also read the missing side of an outer join.
+type tokenRow struct {
+	jti, session, replaced   *string
+	hash                     []byte
+	issued, expires, revoked *time.Time
+}
+
+func (r *tokenRow) dest() []any {
+	return []any{&r.jti, &r.session, &r.hash, &r.issued, &r.expires, &r.revoked, &r.replaced}
+}
+
+// token returns the token read, or nil when the row was NULL.
+func (r *tokenRow) token() *signoff.RefreshToken {
+	if r.jti == nil {
+		return nil
+	}
+	t := &signoff.RefreshToken{JTI: *r.jti, IssuedAt: fromNull(r.issued), ExpiresAt: fromNull(r.expires), RevokedAt: fromNull(r.revoked)}
+	if r.session != nil {
+		t.SessionID = *r.session
+	}
+	if r.replaced != nil {
+		t.ReplacedBy = *r.replaced
+	}
+	copy(t.Hash[:], r.hash)
+	return t
+}
+
+// live is the SQL form of signoff.Session.Live, with now as $2.
+const live = `revoked_at IS NULL AND expires_at > $2`
+
+func (s *Store) oneSession(ctx context.Context, where string, key any, now time.Time) (*signoff.Session, error) {
+	var r sessionRow
+	err := s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE `+where+` = $1 AND `+live, key, ts(now)).Scan(r.dest()...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, signoff.ErrNotFound
+	}
+	if err != nil {
+		return nil, fail("read session", err)
+	}
+	return r.session(), nil
+}
+
+// SessionByToken implements signoff.Store.
+func (s *Store) SessionByToken(ctx context.Context, h signoff.Hash, now time.Time) (*signoff.Session, error) {
+	if h.IsZero() { // jwt-mode sessions store NULL, which nothing equals anyway
+		return nil, signoff.ErrNotFound
+	}
+	return s.oneSession(ctx, "token_hash", h[:], now)
+}
+
+// Session implements signoff.Store.
+func (s *Store) Session(ctx context.Context, id string, now time.Time) (*signoff.Session, error) {
+	return s.oneSession(ctx, "id", id, now)
+}
+
+// ListSessions implements signoff.Store.
+func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]*signoff.Session, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionCols+` FROM sessions WHERE user_id = $1 AND `+live+`
+		ORDER BY created_at DESC, id`, userID, ts(now))
+	if err != nil {
+		return nil, fail("list sessions", err)
+	}
+	defer rows.Close()
+	out := []*signoff.Session{}
+	var r sessionRow
+	for rows.Next() {
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, fail("list sessions", err)
+		}
+		out = append(out, r.session())
+	}
+	return out, fail("list sessions", rows.Err())
+}
+
+// CreateSession implements signoff.Store. One statement reads the user's
+// auth_version and inserts the session (and its first refresh token). It
+// reads the version through an upsert of the user's row, which locks it:
+// a RevokeUserSessions of the same user (which locks that row first) either
+// finished before, and the session gets the new version, or waits for this
+// insert to commit, and then revokes the session. Without the lock a login
+// racing a logout-everywhere could keep a live session at the old version.
+// The cost is that every user who signs in gets a row (with a NULL email
+// unless it is an account), as RevokeUserSessions gives one anyway.
+func (s *Store) CreateSession(ctx context.Context, sess *signoff.Session, rt *signoff.RefreshToken) error {
+	q := `WITH u AS (
+			INSERT INTO users (id, auth_version, created_at) VALUES ($2, 0, $4)
+			ON CONFLICT (id) DO UPDATE SET auth_version = users.auth_version
+			RETURNING auth_version
+		), s AS (
+			INSERT INTO sessions (` + sessionCols + `)
+			SELECT $1::text, $2::text, $3::bytea, u.auth_version, $4::timestamptz, $5::timestamptz, $6::timestamptz,
+				$7::timestamptz, $8::text, $9::text FROM u
+			RETURNING id, auth_version
+		)`
+	args := []any{sess.ID, sess.UserID, nullHash(sess.TokenHash), ts(sess.CreatedAt), ts(sess.LastSeenAt),
+		ts(sess.ExpiresAt), nullTime(sess.RevokedAt), sess.UserAgent, sess.IP}
+	if rt != nil {
+		q += `, t AS (
+			INSERT INTO refresh_tokens (` + tokenCols + `)
+			SELECT $10::text, s.id, $11::bytea, $12::timestamptz, $13::timestamptz, $14::timestamptz, $15::text FROM s
+		)`
+		args = append(args, rt.JTI, rt.Hash[:], ts(rt.IssuedAt), ts(rt.ExpiresAt), nullTime(rt.RevokedAt), nullString(rt.ReplacedBy))
+	}
+	var av int64
+	if err := s.pool.QueryRow(ctx, q+` SELECT auth_version FROM s`, args...).Scan(&av); err != nil {
+		return fail("create session", err)
+	}
+	sess.AuthVersion = av
+	return nil
+}
+
+// TouchSession implements signoff.Store.
+func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $2
+		WHERE id = $1 AND revoked_at IS NULL AND last_seen_at < $2`, id, ts(at))
+	return fail("touch session", err)
+}
+
+// revokeTokens revokes the refresh tokens of the sessions that $1 selects,
+// at $2. It runs as a statement of its own after the sessions were updated:
+// that update waited for any rotation holding a session's lock, so this
+// statement's snapshot, taken later, sees the child that rotation stored.
+const revokeTokens = `UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND session_id `
+
+// RevokeSession implements signoff.Store. It sends two statements in one
+// round trip, as one implicit transaction: the session's row first (the
+// lock every rotation of the family takes), then the family's tokens.
+func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, id, ts(at))
+	b.Queue(revokeTokens+`= $1`, id, ts(at))
+	return fail("revoke session", s.pool.SendBatch(ctx, b).Close())
+}
+
+// RevokeUserSessions implements signoff.Store. It sends three statements in
+// one round trip, as one implicit transaction: the upsert of the user's row
+// (which serialises it with CreateSession and with itself), the user's live
+// sessions, then their refresh tokens. The last picks the sessions by
+// revoked_at = at: those revoked here, and perhaps some revoked earlier at
+// the same instant, whose tokens are revoked already.
+func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.Time) (int, int64, error) {
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO users (id, auth_version, created_at) VALUES ($1, 1, $2)
+		ON CONFLICT (id) DO UPDATE SET auth_version = users.auth_version + 1
+		RETURNING auth_version`, userID, ts(at))
+	b.Queue(`UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND `+live, userID, ts(at))
+	b.Queue(revokeTokens+`IN (SELECT id FROM sessions WHERE user_id = $1 AND revoked_at = $2)`, userID, ts(at))
+	br := s.pool.SendBatch(ctx, b)
+	var (
+		av  int64
+		tag pgconn.CommandTag
+	)
+	err := br.QueryRow().Scan(&av)
+	if err == nil {
+		tag, err = br.Exec()
+	}
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, 0, fail("revoke user sessions", err)
+	}
+	return int(tag.RowsAffected()), av, nil
+}
+
+// AuthVersion implements signoff.Store.
+func (s *Store) AuthVersion(ctx context.Context, userID string) (int64, error) {
+	var av int64
+	err := s.pool.QueryRow(ctx, `SELECT auth_version FROM users WHERE id = $1`, userID).Scan(&av)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return av, fail("auth version", err)
+}
+
+// RefreshToken implements signoff.Store.
+func (s *Store) RefreshToken(ctx context.Context, h signoff.Hash) (*signoff.RefreshToken, error) {
+	var r tokenRow
+	err := s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM refresh_tokens WHERE token_hash = $1`, h[:]).Scan(r.dest()...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, signoff.ErrNotFound
+	}
+	if err != nil {
+		return nil, fail("read refresh token", err)
+	}
+	return r.token(), nil
+}

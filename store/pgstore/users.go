@@ -1,0 +1,67 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff/signoff"
+)
+
+// CreateUser implements signoff.UserStore. A row that carries only the
+// user's auth_version (a user logged out everywhere, or signed in through
+// the library, before the account existed) becomes the account and keeps
+// that auth_version. An email in use is ErrEmailTaken, found by the unique
+// constraint, so two concurrent registrations of one email cannot both win.
+func (s *Store) CreateUser(ctx context.Context, u *signoff.User) error {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO users (id, email, password_hash, auth_version, created_at)
+		VALUES ($1, $2, $3, 0, $4)
+		ON CONFLICT (id) DO UPDATE SET email = excluded.email, password_hash = excluded.password_hash,
+			created_at = excluded.created_at
+		WHERE users.email IS NULL`, u.ID, u.Email, u.PasswordHash, ts(u.CreatedAt))
+	switch {
+	case isUnique(err, "users_email_key"):
+		return signoff.ErrEmailTaken
+	case err != nil:
+		return fail("create user", err)
+	case tag.RowsAffected() == 1:
+		return nil
+	}
+	// The ID is an account already. Report a taken email first, as the
+	// contract names that case.
+	var taken bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)`, u.Email).Scan(&taken); err != nil {
+		return fail("create user", err)
+	}
+	if taken {
+		return signoff.ErrEmailTaken
+	}
+	return fail("create user", errors.New("duplicate user ID"))
+}
+
+const userCols = `id, email, coalesce(password_hash, ''), auth_version, created_at`
+
+func (s *Store) oneUser(ctx context.Context, col, key string) (*signoff.User, error) {
+	var u signoff.User
+	err := s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+col+` = $1 AND email IS NOT NULL`, key).
+		Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AuthVersion, &u.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, signoff.ErrNotFound
+	}
+	if err != nil {
+		return nil, fail("read user", err)
+	}
+	u.CreatedAt = u.CreatedAt.UTC()
+	return &u, nil
+}
+
+// UserByEmail implements signoff.UserStore.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*signoff.User, error) {
+	return s.oneUser(ctx, "email", email)
+}
+
+// UserByID implements signoff.UserStore.
+func (s *Store) UserByID(ctx context.Context, id string) (*signoff.User, error) {
+	return s.oneUser(ctx, "id", id)
+}
