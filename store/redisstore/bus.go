@@ -145,13 +145,6 @@ func (l *busLog) Behind(ctx context.Context, self string, seq int64, liveSince t
 func (l *busLog) Deregister(ctx context.Context, instance string) error {
 	err := l.c.HDel(ctx, l.inst, instance).Err()
 	l.c.Publish(ctx, l.ch, "gone")
-	l.mu.Lock()
-	stop, done := l.stop, l.done
-	l.mu.Unlock()
-	if stop != nil {
-		stop()
-		<-done
-	}
 	return err
 }
 
@@ -189,7 +182,18 @@ func (l *busLog) Wake() (<-chan struct{}, func()) {
 	return c, func() {
 		l.mu.Lock()
 		delete(l.wakers, c)
+		var stop context.CancelFunc
+		var done chan struct{}
+		if len(l.wakers) == 0 && l.listening {
+			// The last reader or publisher is gone: stop listening, so
+			// that no connection outlives the buses that used it.
+			l.listening, stop, done = false, l.stop, l.done
+		}
 		l.mu.Unlock()
+		if stop != nil {
+			stop()
+			<-done
+		}
 	}
 }
 
