@@ -511,12 +511,11 @@ func testConcurrentRevokeAndRotate(t *testing.T, s signoff.Store) {
 		sess, rt := newFamily(t, s, rnd("usr_"))
 		at := base.Add(time.Minute)
 		var wg sync.WaitGroup
-		revoked := make(chan struct{})
+		var revokeErr error // t.Fatal belongs to the test's own goroutine
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			ok(t, s.RevokeSession(ctx, sess.ID, at))
-			close(revoked)
+			revokeErr = s.RevokeSession(ctx, sess.ID, at)
 		}()
 		go func() {
 			defer wg.Done()
@@ -531,7 +530,7 @@ func testConcurrentRevokeAndRotate(t *testing.T, s signoff.Store) {
 			}
 		}()
 		wg.Wait()
-		<-revoked
+		ok(t, revokeErr)
 		_, err := s.Session(ctx, sess.ID, at)
 		notFound(t, fmt.Sprintf("round %d: session after revoke", round), err)
 		_, err = s.RotateRefreshToken(ctx, rt.Hash, child(at.Add(time.Second)), 10*time.Second)
