@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The load generator speaks HTTP/1.1 over raw keep-alive connections: it
+// writes a request prepared once and reads the response with a small
+// parser. net/http's client costs several times more CPU per request, and
+// on a two-core machine every cycle the generator spends is one the server
+// under test does not get.
+
+// Bounds on what one load run may ask for.
+const (
+	maxClients  = 256
+	maxDuration = time.Minute
+)
+
+// loadResult is what a load run counted during its measured window.
+type loadResult struct {
+	elapsed time.Duration
+	ok      int64 // 2xx responses
+	other   int64 // responses with another status
+	errs    int64 // connection or protocol errors (each one reconnects)
+}
+
+func (r loadResult) rate() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.ok) / r.elapsed.Seconds()
+}
+
+// loadCounter is one client's counts, padded to a cache line of its own.
+type loadCounter struct {
+	ok, other, errs atomic.Int64
+	_               [40]byte
+}
+
+// load drives GET base+path from k keep-alive clients: client i sends
+// headers[i%len(headers)] (for example a Cookie or an Authorization line,
+// without CRLF; none when headers is empty). It runs for warm, then counts
+// responses for d, then stops. base must be http://127.0.0.1:PORT/. mark,
+// when not nil, is called as the measured window begins and as it ends.
+func load(ctx context.Context, base, path string, headers []string, k int, warm, d time.Duration, mark func()) (loadResult, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return loadResult{}, err
+	}
+	if u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
+		return loadResult{}, fmt.Errorf("load: refusing to target %s: only http://127.0.0.1 is allowed", base)
+	}
+	if k < 1 || k > maxClients {
+		return loadResult{}, fmt.Errorf("load: %d clients: want 1 to %d", k, maxClients)
+	}
+	if d <= 0 || d > maxDuration || warm < 0 || warm > maxDuration {
+		return loadResult{}, fmt.Errorf("load: duration %v, warm-up %v: want at most %v each", d, warm, maxDuration)
+	}
+	if len(headers) == 0 {
+		headers = []string{""}
+	}
+	reqs := make([][]byte, len(headers))
+	for i, h := range headers {
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: signoff-bench-multi\r\n", path, u.Host)
+		if h != "" {
+			b.WriteString(h + "\r\n")
+		}
+		b.WriteString("\r\n")
+		reqs[i] = b.Bytes()
+	}
+
+	counts := make([]loadCounter, k)
+	var stop atomic.Bool
+	hardEnd := time.Now().Add(warm + d + 5*time.Second) // no connection outlives this
+	var wg sync.WaitGroup
+	for i := range k {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			drive(ctx, u.Host, reqs[i%len(reqs)], &counts[i], &stop, hardEnd)
+		}()
+	}
+	total := func() (r loadResult) {
+		for i := range counts {
+			r.ok += counts[i].ok.Load()
+			r.other += counts[i].other.Load()
+			r.errs += counts[i].errs.Load()
+		}
+		return r
+	}
+	wait := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	if mark == nil {
+		mark = func() {}
+	}
+	ok := wait(warm)
+	mark()
+	before, t0 := total(), time.Now()
+	ok = ok && wait(d)
+	after, t1 := total(), time.Now()
+	mark()
+	stop.Store(true)
+	wg.Wait()
+	if !ok {
+		return loadResult{}, ctx.Err()
+	}
+	return loadResult{
+		elapsed: t1.Sub(t0),
+		ok:      after.ok - before.ok,
+		other:   after.other - before.other,
+		errs:    after.errs - before.errs,
+	}, nil
+}
+
+// drive is one client: it sends req on one connection until stop, opening
+// a new connection after an error or a Connection: close.
+func drive(ctx context.Context, host string, req []byte, c *loadCounter, stop *atomic.Bool, hardEnd time.Time) {
+	var conn net.Conn
+	var br *bufio.Reader
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	dialer := net.Dialer{Timeout: 5 * time.Second}
+	for !stop.Load() && ctx.Err() == nil && time.Now().Before(hardEnd) {
+		if conn == nil {
+			var err error
+			conn, err = dialer.DialContext(ctx, "tcp", host)
+			if err != nil {
+				c.errs.Add(1)
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			conn.SetDeadline(hardEnd)
+			br = bufio.NewReaderSize(conn, 8<<10)
+		}
+		status, closing, err := exchange(conn, br, req)
+		switch {
+		case err != nil:
+			c.errs.Add(1)
+		case status >= 200 && status < 300:
+			c.ok.Add(1)
+		default:
+			c.other.Add(1)
+		}
+		if err != nil || closing {
+			conn.Close()
+			conn = nil
+		}
+	}
+}
+
+// exchange writes req and reads one response, discarding its body.
+func exchange(w io.Writer, br *bufio.Reader, req []byte) (status int, closing bool, err error) {
+	if _, err := w.Write(req); err != nil {
+		return 0, true, err
+	}
+	return readResponse(br)
+}
+
+var errProtocol = errors.New("load: malformed HTTP response")
+
+// readResponse reads one HTTP/1.1 response from br, discards its body
+// (Content-Length or chunked), and returns its status and whether the
+// server will close the connection.
+func readResponse(br *bufio.Reader) (status int, closing bool, err error) {
+	line, err := readLine(br)
+	if err != nil {
+		return 0, true, err
+	}
+	// "HTTP/1.1 200 OK"
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+		return 0, true, errProtocol
+	}
+	status, err = strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, true, errProtocol
+	}
+	length, chunked := -1, false
+	for {
+		h, err := readLine(br)
+		if err != nil {
+			return status, true, err
+		}
+		if len(h) == 0 {
+			break
+		}
+		colon := bytes.IndexByte(h, ':')
+		if colon < 0 {
+			return status, true, errProtocol
+		}
+		name, value := h[:colon], bytes.TrimSpace(h[colon+1:])
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			length, err = strconv.Atoi(string(value))
+			if err != nil || length < 0 {
+				return status, true, errProtocol
+			}
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			chunked = bytes.EqualFold(value, []byte("chunked"))
+		case bytes.EqualFold(name, []byte("Connection")):
+			closing = bytes.EqualFold(value, []byte("close"))
+		}
+	}
+	switch {
+	case chunked:
+		err = discardChunked(br)
+	case length >= 0:
+		_, err = br.Discard(length)
+	case status == 204 || status == 304 || status < 200:
+	default:
+		return status, true, errProtocol // body until close: not worth supporting
+	}
+	return status, closing, err
+}
+
+func discardChunked(br *bufio.Reader) error {
+	for {
+		line, err := readLine(br)
+		if err != nil {
+			return err
+		}
+		if i := bytes.IndexByte(line, ';'); i >= 0 {
+			line = line[:i]
+		}
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 32)
+		if err != nil || n < 0 {
+			return errProtocol
+		}
+		if n == 0 { // trailers, then an empty line
+			for {
+				t, err := readLine(br)
+				if err != nil {
+					return err
+				}
+				if len(t) == 0 {
+					return nil
+				}
+			}
+		}
+		if _, err := br.Discard(int(n)); err != nil {
+			return err
+		}
+		if crlf, err := readLine(br); err != nil || len(crlf) != 0 {
+			return errProtocol
+		}
+	}
+}
+
+// readLine returns one line without its CRLF. The slice is valid until the
+// next read.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return nil, errProtocol
+		}
+		return nil, err
+	}
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil
+}
