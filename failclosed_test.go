@@ -188,3 +188,26 @@ func TestBusFreshnessReadsThrough(t *testing.T) {
 		})
 	}
 }
+
+// A token first seen while the bus is not fresh is verified once and
+// remembered, but every request still asks the store: a revocation the bus
+// never delivered (here: written to the store behind the Manager's back) is
+// seen at once, and stays seen when the bus is fresh again.
+func TestTokenFirstSeenWhileNotFresh(t *testing.T) {
+	var fresh atomic.Bool
+	h := newHarness(t, signoff.ModeJWT, func(c *signoff.Config) { c.Bus = &funcBus{FreshFunc: fresh.Load} })
+	c := h.newClient()
+	h.login(c, "alice", true)
+	p := h.mustAuth(c, "first sight, bus not fresh")
+	h.mustAuth(c, "again, bus not fresh")
+	if err := h.store.RevokeSession(context.Background(), p.SessionID, h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.auth(c); err == nil {
+		t.Fatal("a session revoked in the store was accepted while the bus was not fresh")
+	}
+	fresh.Store(true)
+	if _, err := h.auth(c); err == nil {
+		t.Fatal("a session revoked in the store was accepted once the bus was fresh again")
+	}
+}
