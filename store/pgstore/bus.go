@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,17 +32,14 @@ func (s *Store) NewBus(opt logbus.Options) *logbus.Bus {
 
 // BusLog is the logbus.Log that NewBus uses.
 func BusLog(s *Store) logbus.Log {
-	return &busLog{s: s, wakers: map[chan struct{}]struct{}{}}
+	l := &busLog{s: s}
+	l.Waiters = logbus.NewWaiters(l.listen)
+	return l
 }
 
 type busLog struct {
 	s *Store
-
-	mu        sync.Mutex
-	wakers    map[chan struct{}]struct{}
-	listening bool
-	stop      context.CancelFunc
-	done      chan struct{}
+	*logbus.Waiters
 }
 
 func (l *busLog) Append(ctx context.Context, origin string, r signoff.Revocation) (int64, error) {
@@ -112,52 +108,11 @@ func (l *busLog) Trim(ctx context.Context, until, silentSince time.Time) error {
 	return errors.Join(err1, err2)
 }
 
-// Wake implements logbus.Waker: the first call starts one LISTEN
-// connection, which reconnects after a failure.
-func (l *busLog) Wake() (<-chan struct{}, func()) {
-	c := make(chan struct{}, 1)
-	l.mu.Lock()
-	l.wakers[c] = struct{}{}
-	if !l.listening {
-		l.listening = true
-		ctx, cancel := context.WithCancel(context.Background())
-		l.stop, l.done = cancel, make(chan struct{})
-		go l.listen(ctx)
-	}
-	l.mu.Unlock()
-	return c, func() {
-		l.mu.Lock()
-		delete(l.wakers, c)
-		var stop context.CancelFunc
-		var done chan struct{}
-		if len(l.wakers) == 0 && l.listening {
-			// The last reader or publisher is gone: stop listening, so
-			// that no connection outlives the buses that used it.
-			l.listening, stop, done = false, l.stop, l.done
-		}
-		l.mu.Unlock()
-		if stop != nil {
-			stop()
-			<-done
-		}
-	}
-}
-
-func (l *busLog) poke() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for c := range l.wakers {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
-	}
-}
-
-func (l *busLog) listen(ctx context.Context) {
-	defer close(l.done)
+// listen keeps one LISTEN connection, reconnecting after a failure, until
+// ctx ends.
+func (l *busLog) listen(ctx context.Context, poke func()) {
 	for ctx.Err() == nil {
-		if err := l.listenOnce(ctx); err != nil && ctx.Err() == nil {
+		if err := l.listenOnce(ctx, poke); err != nil && ctx.Err() == nil {
 			select { // readers poll meanwhile; retry soon
 			case <-ctx.Done():
 			case <-time.After(200 * time.Millisecond):
@@ -166,7 +121,7 @@ func (l *busLog) listen(ctx context.Context) {
 	}
 }
 
-func (l *busLog) listenOnce(ctx context.Context) error {
+func (l *busLog) listenOnce(ctx context.Context, poke func()) error {
 	conn, err := l.s.Pool().Acquire(ctx)
 	if err != nil {
 		return err
@@ -183,7 +138,7 @@ func (l *busLog) listenOnce(ctx context.Context) error {
 		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
 			return err
 		}
-		l.poke()
+		poke()
 	}
 }
 

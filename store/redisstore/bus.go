@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,19 +33,15 @@ func (s *Store) NewBus(opt logbus.Options) *logbus.Bus {
 // BusLog is the logbus.Log that NewBus uses.
 func BusLog(s *Store) logbus.Log {
 	p := s.k.prefix + "{bus}"
-	return &busLog{c: s.c, seq: p + ":seq", log: p + ":log", until: p + ":until", inst: p + ":inst", ch: p,
-		wakers: map[chan struct{}]struct{}{}}
+	l := &busLog{c: s.c, seq: p + ":seq", log: p + ":log", until: p + ":until", inst: p + ":inst", ch: p}
+	l.Waiters = logbus.NewWaiters(l.listen)
+	return l
 }
 
 type busLog struct {
 	c                         redis.UniversalClient
 	seq, log, until, inst, ch string
-
-	mu        sync.Mutex
-	wakers    map[chan struct{}]struct{}
-	listening bool
-	stop      context.CancelFunc
-	done      chan struct{}
+	*logbus.Waiters
 }
 
 type wireEntry struct {
@@ -167,41 +162,12 @@ func (l *busLog) Trim(ctx context.Context, until, silentSince time.Time) error {
 	return errors.Join(err, err2)
 }
 
-// Wake implements logbus.Waker with one pub/sub subscription.
-func (l *busLog) Wake() (<-chan struct{}, func()) {
-	c := make(chan struct{}, 1)
-	l.mu.Lock()
-	l.wakers[c] = struct{}{}
-	if !l.listening {
-		l.listening = true
-		ctx, cancel := context.WithCancel(context.Background())
-		l.stop, l.done = cancel, make(chan struct{})
-		go l.listen(ctx)
-	}
-	l.mu.Unlock()
-	return c, func() {
-		l.mu.Lock()
-		delete(l.wakers, c)
-		var stop context.CancelFunc
-		var done chan struct{}
-		if len(l.wakers) == 0 && l.listening {
-			// The last reader or publisher is gone: stop listening, so
-			// that no connection outlives the buses that used it.
-			l.listening, stop, done = false, l.stop, l.done
-		}
-		l.mu.Unlock()
-		if stop != nil {
-			stop()
-			<-done
-		}
-	}
-}
-
-func (l *busLog) listen(ctx context.Context) {
-	defer close(l.done)
+// listen holds one pub/sub subscription (go-redis reconnects and
+// resubscribes by itself) until ctx ends.
+func (l *busLog) listen(ctx context.Context, poke func()) {
 	ps := l.c.Subscribe(ctx, l.ch)
 	defer ps.Close()
-	msgs := ps.Channel() // go-redis reconnects and resubscribes by itself
+	msgs := ps.Channel()
 	for {
 		select {
 		case <-ctx.Done():
@@ -210,14 +176,7 @@ func (l *busLog) listen(ctx context.Context) {
 			if !ok {
 				return
 			}
-			l.mu.Lock()
-			for c := range l.wakers {
-				select {
-				case c <- struct{}{}:
-				default:
-				}
-			}
-			l.mu.Unlock()
+			poke()
 		}
 	}
 }
