@@ -104,7 +104,7 @@ func publicDetail(err error) string {
 	case http.StatusInternalServerError:
 		return "internal error; see the server log"
 	case http.StatusServiceUnavailable:
-		return "the session store cannot be reached; nothing was changed, try again"
+		return "the session store or the revocation bus did not answer; try again"
 	}
 	return err.Error()
 }

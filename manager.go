@@ -853,15 +853,30 @@ func (m *Manager) revoke(ctx context.Context, id, user string, until time.Time) 
 	}
 	// Access tokens carry their own exp; hold the revocation at least that long.
 	until = maxTime(until, now.Add(m.cfg.AccessTokenTTL+m.cfg.Leeway))
-	if err := m.store.RevokeSession(ctx, id, now); err != nil {
-		return unavailable("revoke session", err)
-	}
+	// A client that hangs up must not leave a revocation half done.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	defer cancel()
+	// Publish first, then write the store. The other order can fail
+	// between the two steps and leave the store revoked while every other
+	// instance keeps the session in its memory, for good: a retried session
+	// logout no longer finds the session (the store hides revoked ones), so
+	// it would never publish again. In this order a failure leaves the
+	// session live in the store, the client gets 503 and retries, and any
+	// instance that already applied the revocation refuses the session
+	// meanwhile: the error is on the side of refusing.
 	if err := m.bus.Publish(ctx, Revocation{SessionID: id, UserID: user, Until: until}); err != nil {
 		return unavailable("publish revocation", err)
+	}
+	if err := m.store.RevokeSession(ctx, id, now); err != nil {
+		return unavailable("revoke session", err)
 	}
 	m.log.Info("session.revoked", "session", id, "user", user)
 	return nil
 }
+
+// revokeTimeout bounds a revocation once begun: the bus's acknowledgements
+// (5 s by default) and the store write.
+const revokeTimeout = 15 * time.Second
 
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
@@ -929,6 +944,12 @@ func (m *Manager) LogoutAll(w http.ResponseWriter, r *http.Request) (int, error)
 // revoked.
 func (m *Manager) RevokeUser(ctx context.Context, userID string) (int, error) {
 	now := m.now()
+	// The new auth_version comes from the store, so the store goes first
+	// here; a failure to publish is safe to retry, because every call bumps
+	// the version again and publishes it. Only a client hanging up between
+	// the two steps could strand it: it cannot.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	defer cancel()
 	n, av, err := m.store.RevokeUserSessions(ctx, userID, now)
 	if err != nil {
 		return 0, unavailable("revoke user sessions", err)
