@@ -56,7 +56,8 @@ type Log interface {
 	// of the log, and returns that cursor.
 	Register(ctx context.Context, instance string, at time.Time) (int64, error)
 	// Heartbeat records that instance has applied everything up to cursor,
-	// at at. It fails if the instance is not registered (it was expired).
+	// at at. It fails with ErrNotRegistered if the instance is not
+	// registered (it was trimmed, or the log lost its state).
 	Heartbeat(ctx context.Context, instance string, cursor int64, at time.Time) error
 	// Behind counts the instances other than self whose heartbeat is after
 	// liveSince and whose cursor is before seq.
@@ -67,6 +68,10 @@ type Log interface {
 	// heartbeat is before silentSince.
 	Trim(ctx context.Context, until, silentSince time.Time) error
 }
+
+// ErrNotRegistered is what Log.Heartbeat wraps when the instance is not in
+// the log.
+var ErrNotRegistered = errors.New("logbus: instance not registered")
 
 // Waker is implemented by Logs that can push. Wake returns a channel that
 // receives, without blocking the sender, whenever an entry may have been
@@ -108,6 +113,7 @@ type Bus struct {
 
 	fresh  atomic.Int64 // wall-clock unix ns; see the package doc
 	closed atomic.Bool
+	lost   atomic.Bool // the log restarted behind this instance
 	stop   chan struct{}
 	done   chan struct{}
 
@@ -179,7 +185,7 @@ func (b *Bus) Subscribe(apply func(signoff.Revocation)) error {
 
 // Fresh implements signoff.Bus.
 func (b *Bus) Fresh() bool {
-	if b.closed.Load() {
+	if b.closed.Load() || b.lost.Load() {
 		return false
 	}
 	last := b.fresh.Load()
@@ -243,7 +249,10 @@ func (b *Bus) read(ctx context.Context) error {
 	if last != b.cursor || start.Sub(b.beat) >= b.opt.Lease/4 {
 		now := wallMicros()
 		if err := b.log.Heartbeat(ctx, b.opt.InstanceID, last, now); err != nil {
-			return err
+			if errors.Is(err, ErrNotRegistered) {
+				b.reregister(ctx, last)
+			}
+			return err // not Fresh from this read: the next one proves it
 		}
 		b.cursor, b.beat = last, now
 	}
@@ -252,6 +261,25 @@ func (b *Bus) read(ctx context.Context) error {
 		b.log.Trim(ctx, b.opt.Now(), time.Now().Add(-time.Hour)) // best effort
 	}
 	return nil
+}
+
+// reregister puts the instance back in the log after it was dropped (it
+// was silent past the trim, or the log's state was lost), keeping its own
+// cursor: the next read applies everything after what it has applied. If
+// the log now ends before that cursor, it restarted empty and its numbers
+// mean something else: nothing it says can be matched with this memory, so
+// the bus stays not Fresh (reading through) until the process restarts.
+func (b *Bus) reregister(ctx context.Context, applied int64) {
+	end, err := b.log.Register(ctx, b.opt.InstanceID, wallMicros())
+	switch {
+	case err != nil:
+		return
+	case end < applied:
+		b.lost.Store(true)
+		b.logr.Error("revocation bus: the log restarted behind this instance; it reads every credential through to the store until restarted", "instance", b.opt.InstanceID)
+	default:
+		b.logr.Warn("revocation bus: registered again after being dropped", "instance", b.opt.InstanceID)
+	}
 }
 
 func (b *Bus) deliver(rs ...signoff.Revocation) {

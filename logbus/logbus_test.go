@@ -3,6 +3,7 @@ package logbus_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -179,5 +180,39 @@ func TestLogoutRace_R51(t *testing.T) {
 	wg.Wait()
 	if n := late.Load(); n != 0 {
 		t.Fatalf("%d requests that began after logout returned were accepted", n)
+	}
+}
+
+// An instance dropped from the log (silent past the trim, or the log lost
+// its state) registers again by itself, keeps its own cursor, and is Fresh
+// again only after it has applied what was published meanwhile.
+func TestDroppedInstanceRegistersAgain(t *testing.T) {
+	log := &logbus.MemLog{}
+	a, _ := subscribe(t, log, "A")
+	b, rb := subscribe(t, log, "B")
+	if err := log.Deregister(ctx, "B"); err != nil {
+		t.Fatal(err)
+	}
+	// Published while B is not registered: A does not wait for B.
+	if err := a.Publish(ctx, signoff.Revocation{SessionID: "ses_meanwhile", Until: until()}); err != nil {
+		t.Fatal(err)
+	}
+	registered := func() bool { // B is in the log again: A's publishes wait for it
+		n, err := log.Behind(ctx, "A", math.MaxInt64, time.Now().Add(-time.Minute))
+		return err == nil && n == 1
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !rb.has("ses_meanwhile") || !b.Fresh() || !registered() {
+		if time.Now().After(deadline) {
+			t.Fatalf("B did not recover: applied %v, Fresh %v, registered %v", rb.has("ses_meanwhile"), b.Fresh(), registered())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Registered again: a publish waits for B once more.
+	if err := a.Publish(ctx, signoff.Revocation{SessionID: "ses_after", Until: until()}); err != nil {
+		t.Fatal(err)
+	}
+	if !rb.has("ses_after") {
+		t.Fatal("Publish returned before the re-registered B applied it")
 	}
 }

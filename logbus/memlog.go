@@ -2,7 +2,7 @@ package logbus
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -117,7 +117,7 @@ func (l *MemLog) Heartbeat(_ context.Context, instance string, cursor int64, at 
 	}
 	defer l.mu.Unlock()
 	if _, ok := l.instances[instance]; !ok {
-		return errors.New("logbus: instance " + instance + " is no longer registered")
+		return fmt.Errorf("%w: %s", ErrNotRegistered, instance)
 	}
 	l.instances[instance] = memInstance{cursor: cursor, beat: at}
 	l.poke()

@@ -84,7 +84,7 @@ func (l *busLog) Heartbeat(ctx context.Context, instance string, cursor int64, a
 			UPDATE instances SET applied_seq = $2, heartbeat_at = $3 WHERE id = $1 RETURNING id)
 		SELECT id, pg_notify($4, '') FROM u`, instance, cursor, at.UTC(), busChannel).Scan(&id, nil)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("instance %s is no longer registered", instance)
+		return fmt.Errorf("%w: %s", logbus.ErrNotRegistered, instance)
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ return 1`)
 func (l *busLog) Heartbeat(ctx context.Context, instance string, cursor int64, at time.Time) error {
 	ok, err := heartbeatScript.Run(ctx, l.c, []string{l.inst, l.ch}, instance, cursor, at.UnixMicro()).Int()
 	if err == nil && ok == 0 {
-		err = errors.New("instance " + instance + " is no longer registered")
+		err = fmt.Errorf("%w: %s", logbus.ErrNotRegistered, instance)
 	}
 	return err
 }

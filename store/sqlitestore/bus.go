@@ -72,7 +72,10 @@ func (l busLog) Heartbeat(ctx context.Context, instance string, cursor int64, at
 		return err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return errors.Join(err, fmt.Errorf("instance %s is no longer registered", instance))
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %s", logbus.ErrNotRegistered, instance)
 	}
 	return nil
 }
