@@ -25,13 +25,13 @@ import (
 // and Redis for sessions). Sessions are spread across them and warmed on all
 // three; each is logged out through one, and its old credentials are
 // replayed on all three at once: not one may succeed (I1, R51).
-// SIGNOFF_TEST_SESSIONS sets how many sessions (default 150).
+// SIGNOFF_TEST_SESSIONS sets how many sessions (default 1,000, as the issue asks).
 func TestThreeInstances_R51(t *testing.T) {
 	pg := os.Getenv("SIGNOFF_TEST_POSTGRES")
 	if pg == "" {
 		t.Skip("SIGNOFF_TEST_POSTGRES is not set: set it (and SIGNOFF_TEST_REDIS) to run three instances on real stores")
 	}
-	n := 150
+	n := 1000
 	if v, err := strconv.Atoi(os.Getenv("SIGNOFF_TEST_SESSIONS")); err == nil && v > 0 {
 		n = v
 	}
