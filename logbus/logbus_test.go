@@ -41,41 +41,9 @@ func (f *flaky) Heartbeat(ctx context.Context, id string, c int64, at time.Time)
 	return f.MemLog.Heartbeat(ctx, id, c, at)
 }
 
-type recorder struct {
-	mu  sync.Mutex
-	got []signoff.Revocation
-}
-
-func (r *recorder) apply(x signoff.Revocation) {
-	r.mu.Lock()
-	r.got = append(r.got, x)
-	r.mu.Unlock()
-}
-
-func (r *recorder) has(sid string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, x := range r.got {
-		if x.SessionID == sid {
-			return true
-		}
-	}
-	return false
-}
-
-func opts(id string) logbus.Options {
-	return logbus.Options{InstanceID: id, Poll: 20 * time.Millisecond, Lease: 300 * time.Millisecond, AckTimeout: 3 * time.Second}
-}
-
-func subscribe(t *testing.T, l logbus.Log, id string) (*logbus.Bus, *recorder) {
+func subscribe(t *testing.T, l logbus.Log, id string) (*logbus.Bus, *logbustest.Recorder) {
 	t.Helper()
-	b := logbus.New(l, opts(id))
-	t.Cleanup(func() { b.Close() })
-	r := &recorder{}
-	if err := b.Subscribe(r.apply); err != nil {
-		t.Fatal(err)
-	}
-	return b, r
+	return logbustest.Subscribe(t, l, logbustest.Options(id))
 }
 
 func until() time.Time { return time.Now().Add(time.Hour) }
@@ -107,7 +75,7 @@ func TestLostLogCatchUp(t *testing.T) {
 	if err := a.Publish(ctx, signoff.Revocation{SessionID: "ses_missed", Until: until()}); err != nil {
 		t.Fatalf("Publish with B's lease lapsed: %v", err)
 	}
-	if rb.has("ses_missed") {
+	if rb.Has("ses_missed") {
 		t.Fatal("B applied a revocation while its log was down")
 	}
 	fb.down.Store(false)
@@ -117,7 +85,7 @@ func TestLostLogCatchUp(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if !rb.has("ses_missed") {
+	if !rb.Has("ses_missed") {
 		t.Fatal("B is Fresh again without the revocation it missed")
 	}
 }
@@ -128,7 +96,7 @@ func TestLogoutRace_R51(t *testing.T) {
 	store, log := memstore.New(), &logbus.MemLog{}
 	var ms []*signoff.Manager
 	for _, id := range []string{"A", "B", "C"} {
-		bus := logbus.New(log, opts(id))
+		bus := logbus.New(log, logbustest.Options(id))
 		t.Cleanup(func() { bus.Close() })
 		m, err := signoff.New(signoff.Config{Store: store, Bus: bus})
 		if err != nil {
@@ -202,9 +170,9 @@ func TestDroppedInstanceRegistersAgain(t *testing.T) {
 		return err == nil && n == 1
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for !rb.has("ses_meanwhile") || !b.Fresh() || !registered() {
+	for !rb.Has("ses_meanwhile") || !b.Fresh() || !registered() {
 		if time.Now().After(deadline) {
-			t.Fatalf("B did not recover: applied %v, Fresh %v, registered %v", rb.has("ses_meanwhile"), b.Fresh(), registered())
+			t.Fatalf("B did not recover: applied %v, Fresh %v, registered %v", rb.Has("ses_meanwhile"), b.Fresh(), registered())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -212,7 +180,7 @@ func TestDroppedInstanceRegistersAgain(t *testing.T) {
 	if err := a.Publish(ctx, signoff.Revocation{SessionID: "ses_after", Until: until()}); err != nil {
 		t.Fatal(err)
 	}
-	if !rb.has("ses_after") {
+	if !rb.Has("ses_after") {
 		t.Fatal("Publish returned before the re-registered B applied it")
 	}
 }

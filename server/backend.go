@@ -37,10 +37,10 @@ func (st Stores) Check() error {
 	case "redis":
 		return errors.New("--store redis://… cannot hold users: use --store sqlite:PATH or postgres://… with --sessions redis://…")
 	default:
-		return fmt.Errorf("--store: want sqlite:PATH or postgres://…, got %q", redact(st.Store))
+		return fmt.Errorf("--store: want sqlite:PATH or postgres://…, got %q", Redact(st.Store))
 	}
 	if st.Sessions != "" && kind(st.Sessions) != "redis" {
-		return fmt.Errorf("--sessions: want redis://…, got %q", redact(st.Sessions))
+		return fmt.Errorf("--sessions: want redis://…, got %q", Redact(st.Sessions))
 	}
 	return nil
 }
@@ -73,9 +73,7 @@ func splitPrefix(raw string) (url, prefix string) {
 
 // Redact shows a store string with the password of a URL replaced: what
 // may be printed or logged.
-func Redact(s string) string { return redact(s) }
-
-func redact(s string) string {
+func Redact(s string) string {
 	i := strings.Index(s, "://")
 	if i < 0 {
 		return s
@@ -110,9 +108,9 @@ func Migrate(ctx context.Context, st Stores) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out := fmt.Sprintf("%s is at schema version %d", redact(st.Store), v)
+	out := fmt.Sprintf("%s is at schema version %d", Redact(st.Store), v)
 	if st.Sessions != "" {
-		out += fmt.Sprintf("; %s needs no migrations", redact(st.Sessions))
+		out += fmt.Sprintf("; %s needs no migrations", Redact(st.Sessions))
 	}
 	return out, nil
 }
@@ -159,7 +157,7 @@ func open(ctx context.Context, st Stores, log *slog.Logger, now func() time.Time
 	case "postgres":
 		s, err := pgstore.Open(ctx, st.Store)
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", redact(st.Store), err)
+			return nil, fmt.Errorf("open %s: %w", Redact(st.Store), err)
 		}
 		o.closers = append(o.closers, closeFunc(func() error { s.Close(); return nil }))
 		if _, err := s.Migrate(ctx); err != nil {
@@ -174,7 +172,7 @@ func open(ctx context.Context, st Stores, log *slog.Logger, now func() time.Time
 		url, prefix := splitPrefix(st.Sessions)
 		r, err := redisstore.Open(ctx, url, redisstore.Options{Prefix: prefix})
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", redact(st.Sessions), err)
+			return nil, fmt.Errorf("open %s: %w", Redact(st.Sessions), err)
 		}
 		o.closers = append(o.closers, r)
 		o.Sessions = r

@@ -186,14 +186,21 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, action, account s
 // account is not empty, one from the account's. An empty bucket is a 429
 // *signoff.RequestError that says when to come back.
 func (s *Server) rateCheck(r *http.Request, action, account string) error {
-	ok, wait := s.limIP.allow(action + " ip " + s.clientIP(r))
-	if ok && account != "" {
-		ok, wait = s.limAcct.allow(action + " account " + account)
+	if ok, wait := s.limIP.allow(action + " ip " + s.clientIP(r)); !ok {
+		return s.tooMany(action, r, wait)
 	}
-	if ok {
+	if account == "" {
 		return nil
 	}
-	return s.tooMany(action, r, wait)
+	return s.accountCheck(r, action, account)
+}
+
+// accountCheck takes one token from the account's bucket for action.
+func (s *Server) accountCheck(r *http.Request, action, account string) error {
+	if ok, wait := s.limAcct.allow(action + " account " + account); !ok {
+		return s.tooMany(action, r, wait)
+	}
+	return nil
 }
 
 // tooMany is the 429 for action: its detail and Retry-After say when to come

@@ -199,11 +199,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		ClientIP: s.clientIP,
 		RefreshLimit: func(r *http.Request, userID string) error {
 			// the IP's token was taken before the body was read
-			ok, wait := s.limAcct.allow("refresh account " + userID)
-			if ok {
-				return nil
-			}
-			return s.tooMany("refresh", r, wait)
+			return s.accountCheck(r, "refresh", userID)
 		},
 	}
 	if cfg.Mode == signoff.ModeJWT {

@@ -51,3 +51,13 @@ func Load(fsys fs.FS, dir string) ([]Step, error) {
 	}
 	return out, nil
 }
+
+// Latest is the version the steps in dir of fsys lead to, 0 if they cannot
+// be read.
+func Latest(fsys fs.FS, dir string) int {
+	steps, err := Load(fsys, dir)
+	if err != nil {
+		return 0
+	}
+	return steps[len(steps)-1].Version
+}

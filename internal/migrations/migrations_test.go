@@ -12,6 +12,9 @@ func TestLoad(t *testing.T) {
 		"m/README":     {Data: []byte("not a step")},
 	}
 	steps, err := Load(good, "m")
+	if Latest(good, "m") != 2 || Latest(fstest.MapFS{}, "m") != 0 {
+		t.Fatal("Latest")
+	}
 	if err != nil || len(steps) != 2 || steps[0].Version != 1 || steps[1].SQL != "B" || steps[0].Name != "0001_a.sql" {
 		t.Fatalf("Load = %+v, %v", steps, err)
 	}

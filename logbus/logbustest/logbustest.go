@@ -46,18 +46,21 @@ func Options(id string) logbus.Options {
 	return logbus.Options{InstanceID: id, Poll: 20 * time.Millisecond, Lease: 500 * time.Millisecond, AckTimeout: 3 * time.Second}
 }
 
-type recorder struct {
+// Recorder keeps the revocations a subscriber was given.
+type Recorder struct {
 	mu  sync.Mutex
 	got []signoff.Revocation
 }
 
-func (r *recorder) apply(x signoff.Revocation) {
+// Apply is the subscriber.
+func (r *Recorder) Apply(x signoff.Revocation) {
 	r.mu.Lock()
 	r.got = append(r.got, x)
 	r.mu.Unlock()
 }
 
-func (r *recorder) sessions() []string {
+// Sessions lists the session IDs applied, in order.
+func (r *Recorder) Sessions() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []string
@@ -67,8 +70,9 @@ func (r *recorder) sessions() []string {
 	return out
 }
 
-func (r *recorder) has(sid string) bool {
-	for _, s := range r.sessions() {
+// Has reports whether sid was applied.
+func (r *Recorder) Has(sid string) bool {
+	for _, s := range r.Sessions() {
 		if s == sid {
 			return true
 		}
@@ -76,12 +80,14 @@ func (r *recorder) has(sid string) bool {
 	return false
 }
 
-func subscribe(t *testing.T, l logbus.Log, opt logbus.Options) (*logbus.Bus, *recorder) {
+// Subscribe starts a Bus on l that records what it applies; it is closed
+// when the test ends.
+func Subscribe(t *testing.T, l logbus.Log, opt logbus.Options) (*logbus.Bus, *Recorder) {
 	t.Helper()
 	b := logbus.New(l, opt)
 	t.Cleanup(func() { b.Close() })
-	r := &recorder{}
-	if err := b.Subscribe(r.apply); err != nil {
+	r := &Recorder{}
+	if err := b.Subscribe(r.Apply); err != nil {
 		t.Fatal(err)
 	}
 	return b, r
@@ -91,9 +97,9 @@ func until() time.Time { return time.Now().Add(time.Hour) }
 
 func testPublishWaits(t *testing.T, open func() logbus.Log) {
 	var buses []*logbus.Bus
-	var rs []*recorder
+	var rs []*Recorder
 	for _, id := range []string{"A", "B", "C"} {
-		b, r := subscribe(t, open(), Options(id))
+		b, r := Subscribe(t, open(), Options(id))
 		buses, rs = append(buses, b), append(rs, r)
 	}
 	for i := range 12 {
@@ -102,7 +108,7 @@ func testPublishWaits(t *testing.T, open func() logbus.Log) {
 			t.Fatal(err)
 		}
 		for j, r := range rs {
-			if !r.has(sid) {
+			if !r.Has(sid) {
 				t.Fatalf("Publish of %s from instance %d returned before instance %d applied it", sid, i%3, j)
 			}
 		}
@@ -113,7 +119,7 @@ func testPublishWaits(t *testing.T, open func() logbus.Log) {
 }
 
 func testPublishOnly(t *testing.T, open func() logbus.Log) {
-	_, r := subscribe(t, open(), Options("serve"))
+	_, r := Subscribe(t, open(), Options("serve"))
 	cli := logbus.New(open(), logbus.Options{})
 	defer cli.Close()
 	if cli.Fresh() {
@@ -130,9 +136,9 @@ func testPublishOnly(t *testing.T, open func() logbus.Log) {
 }
 
 func testDeadInstance(t *testing.T, open func() logbus.Log) {
-	dead, _ := subscribe(t, open(), Options("dead"))
+	dead, _ := Subscribe(t, open(), Options("dead"))
 	dead.StopReadingForTest()
-	live, _ := subscribe(t, open(), Options("live"))
+	live, _ := Subscribe(t, open(), Options("live"))
 	if err := live.Publish(ctx, signoff.Revocation{SessionID: "s", Until: until()}); err != nil {
 		t.Fatalf("Publish with a dead instance: %v; want success once its lease lapses", err)
 	}
@@ -144,7 +150,7 @@ func testDeadInstance(t *testing.T, open func() logbus.Log) {
 func testUnconfirmed(t *testing.T, open func() logbus.Log) {
 	opt := Options("stuck")
 	opt.Lease = time.Hour
-	stuck, _ := subscribe(t, open(), opt)
+	stuck, _ := Subscribe(t, open(), opt)
 	stuck.StopReadingForTest()
 	pub := logbus.New(open(), logbus.Options{Poll: 10 * time.Millisecond, Lease: time.Hour, AckTimeout: 150 * time.Millisecond})
 	defer pub.Close()
@@ -176,7 +182,7 @@ func testCloseDeregisters(t *testing.T, open func() logbus.Log) {
 // Every instance applies every entry exactly once, in one order, however
 // many publish at once.
 func testOrder(t *testing.T, open func() logbus.Log) {
-	_, r := subscribe(t, open(), Options("reader"))
+	_, r := Subscribe(t, open(), Options("reader"))
 	var pubs []*logbus.Bus
 	for range 3 {
 		p := logbus.New(open(), logbus.Options{Poll: 20 * time.Millisecond, AckTimeout: 5 * time.Second})
@@ -198,7 +204,7 @@ func testOrder(t *testing.T, open func() logbus.Log) {
 		}()
 	}
 	wg.Wait()
-	got := r.sessions()
+	got := r.Sessions()
 	seen := map[string]bool{}
 	for _, s := range got {
 		if seen[s] {

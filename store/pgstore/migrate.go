@@ -24,13 +24,7 @@ func loadMigrations() ([]migrations.Step, error) {
 }
 
 // LatestVersion is the schema version this build's migrations lead to.
-func LatestVersion() int {
-	ms, err := loadMigrations()
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].Version
-}
+func LatestVersion() int { return migrations.Latest(migrationFiles, "migrations") }
 
 // migrateLock is the statement every migration transaction begins with. The
 // transaction-scoped advisory lock serialises Migrate across processes (three

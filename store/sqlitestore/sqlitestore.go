@@ -89,13 +89,7 @@ func loadMigrations() ([]migrations.Step, error) {
 }
 
 // LatestVersion is the schema version this build's migrations lead to.
-func LatestVersion() int {
-	ms, err := loadMigrations()
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].Version
-}
+func LatestVersion() int { return migrations.Latest(migrationFiles, "migrations") }
 
 // Migrate applies every embedded migration the database lacks, each in its
 // own transaction, and returns how many it applied. A database written by a
@@ -340,8 +334,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error
 	return s.fail("touch session", err)
 }
 
-// revoke revokes one session and its refresh tokens inside tx. It reports
-// whether the session was live before.
+// revoke revokes one session and its refresh tokens inside tx.
 func revoke(ctx context.Context, tx *sql.Tx, id string, at time.Time) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, us(at), id); err != nil {
 		return err
@@ -362,29 +355,20 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.T
 		av int64
 	)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM sessions WHERE user_id = ? AND `+live, userID, us(at))
+		// Tokens first, while their sessions are still live.
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE revoked_at IS NULL
+			AND session_id IN (SELECT id FROM sessions WHERE user_id = ? AND `+live+`)`, us(at), userID, us(at)); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND `+live, us(at), userID, us(at))
 		if err != nil {
 			return err
 		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		revoked, err := res.RowsAffected()
+		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			if err := revoke(ctx, tx, id, at); err != nil {
-				return err
-			}
-		}
-		n = len(ids)
+		n = int(revoked)
 		// A user the store has never seen gets a row with no email: it
 		// carries the auth_version of an application's own user.
 		return tx.QueryRowContext(ctx, `INSERT INTO users (id, auth_version, created_at) VALUES (?, 1, ?)
