@@ -56,6 +56,7 @@ Usage:
   signoff users logout-all EMAIL        sign a user out everywhere
   signoff sessions list --user EMAIL    list a user's live sessions
   signoff sessions revoke ID            end one session
+  signoff check URL                     audit a site's logout from outside (exit 1 on a FAIL)
   signoff migrate                       create or upgrade the database
   signoff version                       print the version
 
@@ -72,6 +73,10 @@ func Main(ctx context.Context, args []string, env Env, stdio IO) int {
 		return ExitOK
 	case errors.Is(err, flag.ErrHelp):
 		return ExitOK
+	}
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code)
 	}
 	fmt.Fprintf(stdio.Stderr, "signoff: %s\n", oneLine(err.Error()))
 	var ue usageError
@@ -96,6 +101,8 @@ func run(ctx context.Context, args []string, env Env, stdio IO) error {
 		return serve(ctx, rest, env, stdio)
 	case "migrate":
 		return migrate(ctx, rest, env, stdio)
+	case "check":
+		return checkCmd(ctx, rest, env, stdio)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdio.Stdout, "signoff %s (%s)\n", Version(), goVersion())
 		return nil

@@ -1,0 +1,295 @@
+package check
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// cookieChecks inspects how sign-in sets each credential cookie (R15–R18,
+// R20). R17's body scan is finished in finish.
+func (r *runner) cookieChecks(login *resp) {
+	if len(r.names) == 0 {
+		for _, id := range []string{"R15", "R16", "R17", "R18", "R20", "R21", "R22", "R23"} {
+			r.add(id, Skip, "sign-in set no cookie (%s)", r.creds)
+		}
+		return
+	}
+	var r15, r16, r16w, r17, r18, r20, r20w, ok15, ok16, ok17, ok18, ok20 []string
+	for _, n := range r.names {
+		ck := r.set[n]
+		hostP, secureP := strings.HasPrefix(n, "__Host-"), strings.HasPrefix(n, "__Secure-")
+		switch {
+		case !ck.Secure:
+			r15 = append(r15, n+" has no Secure")
+		case !hostP && !secureP:
+			r15 = append(r15, n+" is Secure but has neither a __Host- nor a __Secure- name")
+		default:
+			ok15 = append(ok15, n+" Secure")
+		}
+		switch {
+		case hostP && (!ck.Secure || ck.Path != "/" || ck.Domain != ""):
+			r16 = append(r16, fmt.Sprintf("%s is set with %s: browsers refuse it", n, attrs(ck)))
+		case hostP:
+			ok16 = append(ok16, n+" "+attrs(ck))
+		case secureP:
+			r16w = append(r16w, n+" is __Secure-, which allows Domain and Path: a sibling subdomain can shadow it")
+		default:
+			r16 = append(r16, n+" has no __Host- prefix: a sibling subdomain can set a cookie that shadows it")
+		}
+		if ck.HttpOnly {
+			ok17 = append(ok17, n+" HttpOnly")
+		} else {
+			r17 = append(r17, n+" has no HttpOnly: any script can read it")
+		}
+		switch ck.SameSite {
+		case http.SameSiteLaxMode, http.SameSiteStrictMode:
+			ok18 = append(ok18, n+" "+sameSite(ck.SameSite))
+		case http.SameSiteNoneMode:
+			r18 = append(r18, n+" is SameSite=None")
+		default:
+			r18 = append(r18, n+" has no SameSite")
+		}
+		if why := r.personal(ck.Value); why != "" {
+			r20 = append(r20, n+" "+why)
+		}
+		if life, ok := lifetime(ck); ok && life > r.cfg.MaxLifetime {
+			r20w = append(r20w, fmt.Sprintf("%s lives %s in the browser, longer than --max-lifetime %s", n, roundDur(life), roundDur(r.cfg.MaxLifetime)))
+		} else if ok {
+			ok20 = append(ok20, fmt.Sprintf("%s opaque, %s", n, roundDur(life)))
+		} else {
+			ok20 = append(ok20, n+" opaque, a browser-session cookie")
+		}
+	}
+	verdict := func(id string, bad, warn, good []string) {
+		switch {
+		case len(bad) > 0:
+			r.add(id, Fail, "%s", strings.Join(bad, "; "))
+		case len(warn) > 0:
+			r.add(id, Warn, "%s", strings.Join(warn, "; "))
+		default:
+			r.add(id, Pass, "%s", strings.Join(good, "; "))
+		}
+	}
+	verdict("R15", r15, nil, ok15)
+	verdict("R16", r16, r16w, ok16)
+	if len(r17) > 0 {
+		r.add("R17", Fail, "%s", strings.Join(r17, "; "))
+	} else {
+		r.r17ok = strings.Join(ok17, "; ")
+	}
+	verdict("R18", r18, nil, ok18)
+	verdict("R20", r20, r20w, ok20)
+	_ = login
+}
+
+// personal says what a cookie value gives away, or "".
+func (r *runner) personal(v string) string {
+	dec := []string{v}
+	if u, err := url.QueryUnescape(v); err == nil {
+		dec = append(dec, u)
+	}
+	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.StdEncoding} {
+		if b, err := enc.DecodeString(strings.TrimRight(v, "=")); err == nil {
+			dec = append(dec, string(b))
+		}
+	}
+	if _, claims, ok := jwtParts(v); ok {
+		b, _ := json.Marshal(claims)
+		dec = append(dec, string(b))
+	}
+	user := strings.ToLower(r.cfg.User)
+	for _, d := range dec {
+		t := strings.TrimSpace(d)
+		switch {
+		case user != "" && strings.Contains(strings.ToLower(d), user):
+			return "carries the user's name " + r.cfg.User
+		case strings.HasPrefix(t, "{") && json.Valid([]byte(t)):
+			return "carries JSON data, not an opaque ID"
+		}
+	}
+	return ""
+}
+
+// lifetime is how long the browser keeps a cookie, if it is persistent.
+func lifetime(ck *http.Cookie) (time.Duration, bool) {
+	if ck.MaxAge > 0 {
+		return time.Duration(ck.MaxAge) * time.Second, true
+	}
+	if !ck.Expires.IsZero() {
+		return time.Until(ck.Expires), true
+	}
+	return 0, false
+}
+
+// attrs describes a cookie's scope attributes: "Path=/, Secure, host-only".
+func attrs(ck *http.Cookie) string {
+	p := ck.Path
+	if p == "" {
+		p = "(none)"
+	}
+	parts := []string{"Path=" + p}
+	if ck.Domain != "" {
+		parts = append(parts, "Domain="+ck.Domain)
+	} else {
+		parts = append(parts, "host-only")
+	}
+	if ck.Secure {
+		parts = append(parts, "Secure")
+	} else {
+		parts = append(parts, "no Secure")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sameSite(s http.SameSite) string {
+	switch s {
+	case http.SameSiteLaxMode:
+		return "SameSite=Lax"
+	case http.SameSiteStrictMode:
+		return "SameSite=Strict"
+	case http.SameSiteNoneMode:
+		return "SameSite=None"
+	}
+	return "no SameSite"
+}
+
+// defaultPath is the Path a browser gives a cookie set without one by an
+// answer to reqPath (RFC 6265bis §5.1.4).
+func defaultPath(reqPath string) string {
+	if !strings.HasPrefix(reqPath, "/") {
+		return "/"
+	}
+	i := strings.LastIndex(reqPath, "/")
+	if i <= 0 {
+		return "/"
+	}
+	return reqPath[:i]
+}
+
+// deletionChecks compares logout's deletions with how the cookies were set
+// (R21, R22).
+func (r *runner) deletionChecks(out *resp) {
+	if len(r.names) == 0 {
+		return
+	}
+	csd := strings.Contains(out.header.Get("Clear-Site-Data"), `"cookies"`) || strings.Contains(out.header.Get("Clear-Site-Data"), `"*"`)
+	var bad21, warn21, ok21, bad22, warn22, ok22 []string
+	for _, n := range r.names {
+		set, del := r.set[n], out.setCookie(n)
+		if del == nil {
+			if csd {
+				warn21 = append(warn21, n+" is not deleted; only Clear-Site-Data clears it, and not every browser supports it")
+			} else {
+				bad21 = append(bad21, n+" is not deleted: the browser keeps the dead cookie")
+			}
+			continue
+		}
+		setPath, delPath := set.Path, del.Path
+		if setPath == "" {
+			setPath = defaultPath(r.setAt[n])
+		}
+		if delPath == "" {
+			delPath = defaultPath(r.cfg.Logout)
+		}
+		var diff []string
+		if !strings.EqualFold(strings.TrimPrefix(set.Domain, "."), strings.TrimPrefix(del.Domain, ".")) {
+			diff = append(diff, fmt.Sprintf("Domain %q, not %q", del.Domain, set.Domain))
+		}
+		if delPath != setPath {
+			diff = append(diff, fmt.Sprintf("Path=%s, not %s", delPath, setPath))
+		}
+		if (strings.HasPrefix(n, "__Host-") || strings.HasPrefix(n, "__Secure-")) && !del.Secure {
+			diff = append(diff, "no Secure, which a "+strings.SplitAfter(n, "-")[0]+" cookie needs")
+		}
+		if strings.HasPrefix(n, "__Host-") && del.Domain != "" && set.Domain == "" {
+			diff = append(diff, "a Domain, which a __Host- cookie must not have")
+		}
+		if len(diff) > 0 {
+			bad21 = append(bad21, fmt.Sprintf("login set %s with %s; logout deletes it with %s: the browser ignores the deletion", n, attrs(set), strings.Join(diff, ", ")))
+		} else {
+			ok21 = append(ok21, n+" deleted with "+attrs(del))
+		}
+		maxAge0 := del.MaxAge < 0
+		past := !del.Expires.IsZero() && del.Expires.Before(time.Now())
+		switch {
+		case del.Value != "" && !maxAge0 && !past:
+			bad22 = append(bad22, n+" is set to a new value, not deleted")
+		case maxAge0 && past:
+			ok22 = append(ok22, n+" empty, Max-Age=0, Expires "+del.Expires.UTC().Format("2006"))
+		case maxAge0:
+			warn22 = append(warn22, n+" has Max-Age=0 but no Expires in the past (old browsers keep it)")
+		case past:
+			warn22 = append(warn22, n+" has an Expires in the past but no Max-Age=0")
+		default:
+			bad22 = append(bad22, n+" is emptied but neither Max-Age=0 nor a past Expires removes it")
+		}
+	}
+	pick := func(id string, bad, warn, good []string) {
+		switch {
+		case len(bad) > 0:
+			r.add(id, Fail, "%s", strings.Join(bad, "; "))
+		case len(warn) > 0:
+			r.add(id, Warn, "%s", strings.Join(warn, "; "))
+		default:
+			r.add(id, Pass, "%s", strings.Join(good, "; "))
+		}
+	}
+	pick("R21", bad21, warn21, ok21)
+	if len(bad22)+len(warn22)+len(ok22) == 0 {
+		r.add("R22", Skip, "logout deletes no cookie (R21)")
+	} else {
+		pick("R22", bad22, warn22, ok22)
+	}
+}
+
+// clearSiteData checks logout's Clear-Site-Data (R26): values must be
+// quoted strings or browsers ignore the header.
+func (r *runner) clearSiteData(out *resp) {
+	v := out.header.Get("Clear-Site-Data")
+	if v == "" {
+		r.add("R26", Warn, "POST %s sends no Clear-Site-Data: the browser keeps cached pages and storage", r.cfg.Logout)
+		return
+	}
+	var unquoted []string
+	for _, d := range strings.Split(v, ",") {
+		d = strings.TrimSpace(d)
+		if len(d) < 2 || d[0] != '"' || d[len(d)-1] != '"' {
+			unquoted = append(unquoted, d)
+		}
+	}
+	if len(unquoted) > 0 {
+		r.add("R26", Fail, "Clear-Site-Data: %s has unquoted values (%s): browsers ignore the header", v, strings.Join(unquoted, ", "))
+		return
+	}
+	r.add("R26", Pass, "Clear-Site-Data: %s", v)
+}
+
+// hasDirective reports whether a Cache-Control value holds directive d.
+func hasDirective(v, d string) bool {
+	for _, part := range strings.Split(v, ",") {
+		name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+		if strings.EqualFold(name, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// randomValue is a fresh random credential-looking value: 32 bytes,
+// base64url.
+func randomValue() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func jsonBody(fields map[string]string) []byte {
+	b, _ := json.Marshal(fields)
+	return b
+}

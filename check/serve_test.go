@@ -1,0 +1,182 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/server"
+)
+
+// testUser signs in to every site under test.
+const (
+	testUser     = "ada@example.test"
+	testPassword = "correct horse battery staple"
+)
+
+// serve starts a real `signoff serve` on 127.0.0.1:0 with its default
+// settings but for a cheap password hash, over the SQLite file db (a fresh
+// one if ""), and registers testUser if it is not there yet. It returns
+// the base URL.
+func serve(t *testing.T, mode signoff.Mode, db string, mods ...func(*server.Config)) string {
+	t.Helper()
+	if db == "" {
+		db = filepath.Join(t.TempDir(), "signoff.db")
+	}
+	cfg := server.Config{
+		Store:  "sqlite:" + db,
+		Mode:   mode,
+		Argon2: server.Argon2Params{Memory: 1024, Time: 1, Threads: 1},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		cancel()
+		t.Fatalf("server.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		srv.Close()
+	})
+	url := "http://" + ln.Addr().String()
+	res, err := http.Post(url+"/register", "application/json", strings.NewReader(`{"email":"`+testUser+`","password":"`+testPassword+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated && res.StatusCode != http.StatusConflict {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+	return url
+}
+
+func testConfig(target string) Config {
+	return Config{Target: target, User: testUser, Password: signoff.NewSecret(testPassword)}
+}
+
+// TestServe runs the checker against two `signoff serve` instances sharing
+// one SQLite file, in both modes, with serve's default settings (rate
+// limits on): every check passes or is SKIP for a reason that is not a
+// defect, and the text report and the diagram match their golden files.
+func TestServe(t *testing.T) {
+	for _, mode := range []signoff.Mode{signoff.ModeSession, signoff.ModeJWT} {
+		t.Run(mode.String(), func(t *testing.T) {
+			t.Parallel()
+			db := filepath.Join(t.TempDir(), "signoff.db")
+			a := serve(t, mode, db)
+			b := serve(t, mode, db)
+			cfg := testConfig(a)
+			cfg.Second = b
+			rep, seen, err := run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, res := range rep.Results {
+				if res.Verdict == Fail || res.Verdict == Warn {
+					t.Errorf("%s %s: %s", res.Verdict, res.ID, res.Evidence)
+				}
+			}
+			wantSkip := map[string]bool{"R26b": true}
+			if mode == signoff.ModeSession {
+				for _, id := range []string{"R5", "R33", "R34", "R34b", "R40", "R41"} {
+					wantSkip[id] = true
+				}
+			} else {
+				wantSkip["R23"] = true
+			}
+			for _, res := range rep.Results {
+				if (res.Verdict == Skip) != wantSkip[res.ID] {
+					t.Errorf("%s %s: %s", res.Verdict, res.ID, res.Evidence)
+				}
+			}
+			text, diagram := renderNorm(t, rep, a, b)
+			golden(t, "golden/serve-"+mode.String()+".txt", text)
+			golden(t, "golden/serve-"+mode.String()+".mmd", diagram)
+			noSecrets(t, rep, seen, text, diagram)
+		})
+	}
+}
+
+var (
+	fpRe  = regexp.MustCompile(`fp:[0-9a-f]{12}`)
+	sesRe = regexp.MustCompile(`ses_[0-9a-f]{32}`)
+)
+
+// renderNorm writes the text report and the diagram, normalised so that a
+// golden file holds: the i-th distinct fingerprint is fp:#i, session IDs
+// are ses_#i, the base URLs are TARGET and SECOND.
+func renderNorm(t *testing.T, rep *Report, target, second string) (text, diagram []byte) {
+	t.Helper()
+	var tb, db bytes.Buffer
+	if err := WriteText(&tb, rep, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDiagram(&db, rep); err != nil {
+		t.Fatal(err)
+	}
+	norm := func(b []byte) []byte {
+		s := string(b)
+		s = strings.ReplaceAll(s, target, "http://TARGET")
+		if second != "" {
+			s = strings.ReplaceAll(s, second, "http://SECOND")
+		}
+		for prefix, re := range map[string]*regexp.Regexp{"fp:": fpRe, "ses_": sesRe} {
+			seen := map[string]string{}
+			s = re.ReplaceAllStringFunc(s, func(m string) string {
+				if _, ok := seen[m]; !ok {
+					seen[m] = fmt.Sprintf("%s#%d", prefix, len(seen)+1)
+				}
+				return seen[m]
+			})
+		}
+		return []byte(s)
+	}
+	return norm(tb.Bytes()), norm(db.Bytes())
+}
+
+// noSecrets fails if a raw credential the checker saw, or the password,
+// appears in any output format.
+func noSecrets(t *testing.T, rep *Report, raws []string, outputs ...[]byte) {
+	t.Helper()
+	var js, ju bytes.Buffer
+	if err := WriteJSON(&js, rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJUnit(&ju, rep); err != nil {
+		t.Fatal(err)
+	}
+	outputs = append(outputs, js.Bytes(), ju.Bytes())
+	if len(raws) == 0 {
+		t.Fatal("no credentials to look for")
+	}
+	raws = append(raws, testPassword)
+	for _, out := range outputs {
+		for _, raw := range raws {
+			if bytes.Contains(out, []byte(raw)) {
+				t.Fatalf("a raw credential (%s) appears in the output", signoff.NewSecret(raw))
+			}
+		}
+	}
+}

@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/check"
+)
+
+// exitCode ends a command with a status and no message: the command has
+// already said what there was to say (a report with a FAIL exits 1).
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// listValue is a repeatable flag.
+type listValue struct{ l *[]string }
+
+func (v listValue) String() string {
+	if v.l == nil {
+		return ""
+	}
+	return strings.Join(*v.l, ", ")
+}
+
+func (v listValue) Set(s string) error {
+	*v.l = append(*v.l, s)
+	return nil
+}
+
+const checkSynopsis = "check [flags] URL"
+
+func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
+	f := newFlags("check", checkSynopsis, stdio)
+	var cfg check.Config
+	var password, passwordFile, format, diagram, color, configFile string
+	var cookies, headers, fields []string
+	f.StringVar(&configFile, "config", "", "read flags from this JSON `file` ({\"user\": …, \"logout\": …}); the command line and SIGNOFF_* win over it")
+	f.StringVar(&cfg.User, "user", "", "sign in as this user (the value of --user-field)")
+	f.StringVar(&passwordFile, "password-file", "", "read the password from the first line of this `file` (- for stdin)")
+	f.StringVar(&password, "password", "", "the password; prefer SIGNOFF_PASSWORD or --password-file, which stay out of ps and shell history")
+	f.StringVar(&cfg.Second, "second", "", "`URL` of another instance of the same site, to check that logout on one is seen on the other (R51)")
+	f.StringVar(&cfg.LoginMethod, "login-method", "POST", "sign-in method")
+	f.StringVar(&cfg.LoginPath, "login", check.DefaultLoginPath, "sign-in `path`")
+	f.StringVar(&cfg.LoginFormat, "login-format", "json", "sign-in body: json or form")
+	f.StringVar(&cfg.UserField, "user-field", "email", "sign-in body field for the user")
+	f.StringVar(&cfg.PasswordField, "password-field", "password", "sign-in body field for the password")
+	f.Var(listValue{&fields}, "login-field", "extra sign-in body field as `NAME=VALUE` (repeatable)")
+	f.StringVar(&cfg.Protected, "protected", check.DefaultProtected, "a `path` that needs sign-in (2xx with a credential, 401/403/redirect without)")
+	f.StringVar(&cfg.Logout, "logout", check.DefaultLogout, "sign-out `path` (POST)")
+	f.StringVar(&cfg.Refresh, "refresh", check.DefaultRefresh, "refresh-token `path`, or off")
+	f.StringVar(&cfg.LogoutAll, "logout-all", check.DefaultLogoutAll, "sign-out-everywhere `path`, or off")
+	f.StringVar(&cfg.Sessions, "sessions", check.DefaultSessions, "sessions list `path` (GET; DELETE path/{id} ends one), or off")
+	f.StringVar(&cfg.TokenField, "token-field", "access_token", "JSON field holding an access token in sign-in and refresh answers")
+	f.StringVar(&cfg.RefreshField, "refresh-field", "refresh_token", "JSON field holding a refresh token in sign-in and refresh answers")
+	f.Var(listValue{&cookies}, "cookie", "a credential cookie `NAME` (repeatable; default: every cookie sign-in sets)")
+	f.Var(listValue{&headers}, "header", "send this header with every request, as `'NAME: VALUE'` (repeatable)")
+	f.DurationVar(&cfg.Timeout, "timeout", check.DefaultTimeout, "time limit for each request")
+	f.IntVar(&cfg.MaxRequests, "max-requests", check.DefaultMaxRequests, "stop after this many requests")
+	f.DurationVar(&cfg.MaxWait, "max-wait", check.DefaultMaxWait, "longest total time to wait out 429 Retry-After answers")
+	f.DurationVar(&cfg.MaxLifetime, "max-lifetime", check.DefaultMaxLifetime, "longest a credential cookie may live in the browser (R20)")
+	f.BoolVar(&cfg.Insecure, "insecure", false, "accept any TLS certificate (self-signed staging sites)")
+	f.StringVar(&format, "format", "text", "report format: text, json or junit")
+	f.StringVar(&diagram, "diagram", "", "also write a Mermaid sequence diagram of the exchange to this `file`")
+	f.StringVar(&color, "color", "auto", "colour the text report: auto (when stdout is a terminal and NO_COLOR is unset), always or never")
+
+	if err := applyConfigFile(f, args, env); err != nil {
+		return err
+	}
+	pos, err := f.parse(args, env, 1, "the site's base URL, e.g. signoff check https://staging.example.com")
+	if err != nil {
+		return err
+	}
+	cfg.Target = strings.TrimRight(pos[0], "/")
+	cfg.Cookies = cookies
+	switch format {
+	case "text", "json", "junit":
+	default:
+		return usagef("--format: want text, json or junit, got %q", format)
+	}
+	if len(fields) > 0 {
+		cfg.LoginExtra = map[string]string{}
+		for _, kv := range fields {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return usagef("--login-field: want NAME=VALUE, got %q", kv)
+			}
+			cfg.LoginExtra[k] = v
+		}
+	}
+	if len(headers) > 0 {
+		cfg.Header = http.Header{}
+		for _, h := range headers {
+			k, v, ok := strings.Cut(h, ":")
+			if !ok || strings.TrimSpace(k) == "" {
+				return usagef("--header: want 'NAME: VALUE', got %q", h)
+			}
+			cfg.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+	}
+	pw, err := checkPassword(password, passwordFile, stdio)
+	if err != nil {
+		return err
+	}
+	cfg.Password = pw
+	useColor, err := wantColor(color, env, stdio)
+	if err != nil {
+		return err
+	}
+
+	rep, err := check.Run(ctx, cfg)
+	if err != nil {
+		// A bad configuration, an unreachable site or a refused sign-in:
+		// one line, exit 2. Run never puts a secret in an error.
+		return usageError{strings.TrimPrefix(err.Error(), check.ErrUsage.Error()+": ")}
+	}
+	if diagram != "" {
+		if err := writeDiagram(diagram, rep); err != nil {
+			return usagef("--diagram: %v", err)
+		}
+	}
+	if err := check.Write(stdio.Stdout, rep, format, useColor); err != nil {
+		return err
+	}
+	if rep.Failed() {
+		return exitCode(ExitError)
+	}
+	return nil
+}
+
+// applyConfigFile sets flags from the JSON file named by --config (or
+// SIGNOFF_CONFIG) before the environment and the command line are applied.
+// Keys are flag names; lists set repeatable flags. A password is refused:
+// config files end up in repositories.
+func applyConfigFile(f *flags, args []string, env Env) error {
+	name := env(EnvName("config"))
+	for i, a := range args {
+		a = "-" + strings.TrimLeft(a, "-")
+		if a == "-config" && i+1 < len(args) {
+			name = args[i+1]
+		} else if v, ok := strings.CutPrefix(a, "-config="); ok {
+			name = v
+		}
+	}
+	if name == "" {
+		return nil
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return usagef("--config: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return usagef("--config %s: not a JSON object of flags: %v", name, err)
+	}
+	for k, v := range m {
+		if k == "password" {
+			return usagef("--config %s: a password does not belong in a config file; use SIGNOFF_PASSWORD or password-file", name)
+		}
+		if k == "config" || f.Lookup(k) == nil {
+			return usagef("--config %s: unknown flag %q (run 'signoff check -h')", name, k)
+		}
+		var vals []string
+		switch v := v.(type) {
+		case string:
+			vals = []string{v}
+		case bool, float64:
+			vals = []string{fmt.Sprint(v)}
+		case []any:
+			for _, e := range v {
+				s, ok := e.(string)
+				if !ok {
+					return usagef("--config %s: %q: want a list of strings", name, k)
+				}
+				vals = append(vals, s)
+			}
+		default:
+			return usagef("--config %s: %q: want a string, number, boolean or list of strings", name, k)
+		}
+		for _, s := range vals {
+			if err := f.Set(k, s); err != nil {
+				return usagef("--config %s: %q: %v", name, k, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkPassword takes the password from --password (or SIGNOFF_PASSWORD),
+// or from --password-file.
+func checkPassword(flagValue, file string, stdio IO) (signoff.Secret, error) {
+	switch {
+	case flagValue != "" && file != "":
+		return signoff.Secret{}, usagef("give the password once: --password (SIGNOFF_PASSWORD) or --password-file")
+	case flagValue != "":
+		return signoff.NewSecret(flagValue), nil
+	case file == "-":
+		pw, err := readPassword(IO{Stdin: stdio.Stdin, Stderr: stdio.Stderr})
+		return signoff.NewSecret(pw), err
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return signoff.Secret{}, usagef("--password-file: %v", errors.Unwrap(err))
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		line = strings.TrimRight(line, "\r")
+		if line == "" {
+			return signoff.Secret{}, usagef("--password-file %s: the first line is empty", file)
+		}
+		return signoff.NewSecret(line), nil
+	}
+	return signoff.Secret{}, usagef("no password: set SIGNOFF_PASSWORD, or use --password-file FILE (- for stdin)")
+}
+
+func wantColor(mode string, env Env, stdio IO) (bool, error) {
+	switch mode {
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	case "auto":
+		f, ok := stdio.Stdout.(*os.File)
+		return ok && term.IsTerminal(int(f.Fd())) && env("NO_COLOR") == "" && env("TERM") != "dumb", nil
+	}
+	return false, usagef("--color: want auto, always or never, got %q", mode)
+}
+
+func writeDiagram(name string, rep *check.Report) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := check.WriteDiagram(f, rep); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
