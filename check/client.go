@@ -34,6 +34,7 @@ type client struct {
 	bases map[string]*url.URL // "A" and, with Config.Second, "B"
 
 	mu      sync.Mutex
+	story   bool // mark every exchange as part of the story
 	ex      []Exchange
 	waited  time.Duration
 	secrets map[string]bool // every raw credential seen, for scrub
@@ -286,7 +287,10 @@ func (c *client) send(ctx context.Context, k call, seq int) *resp {
 	if inst == "" {
 		inst = "A"
 	}
-	ex := Exchange{Seq: seq, Step: k.step, Instance: inst, Method: k.method, Path: redactQuery(k.path), Story: k.story}
+	c.mu.Lock()
+	story := k.story || c.story
+	c.mu.Unlock()
+	ex := Exchange{Seq: seq, Step: k.step, Instance: inst, Method: k.method, Path: redactQuery(k.path), Story: story}
 	out := &resp{seq: seq}
 	defer func() {
 		c.mu.Lock()
@@ -405,6 +409,20 @@ func (c *client) note(seq int, text string) {
 	} else {
 		*n += "; " + text
 	}
+}
+
+// setStory makes every exchange from now on part of the story, or not.
+func (c *client) setStory(on bool) {
+	c.mu.Lock()
+	c.story = on
+	c.mu.Unlock()
+}
+
+// last is the sequence number of the latest exchange.
+func (c *client) last() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.ex)
 }
 
 // unstory takes exchanges out of the diagram.

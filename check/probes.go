@@ -497,11 +497,16 @@ func (r *runner) instances(ctx context.Context) error {
 		r.add("R51", Skip, "no second instance given (--second URL)")
 		return nil
 	}
+	r.c.setStory(true)
+	defer r.c.setStory(false)
 	c, err := r.relogin(ctx, "sign in on A", cred{}, nil)
 	if err != nil {
 		return err
 	}
 	st, how, c := r.alive(ctx, "B", "use it on B", c)
+	if st == accepted {
+		r.c.note(r.c.last(), "B reads the same store")
+	}
 	if st != accepted {
 		r.add("R51", Skip, "B did not honour a fresh credential from A (%s): are they instances of one site?", how)
 		return nil
@@ -512,6 +517,19 @@ func (r *runner) instances(ctx context.Context) error {
 		return nil
 	}
 	st, how, _ = r.alive(ctx, "B", "replay on B", c)
+	if st == accepted {
+		// Not an instance problem if A honours it too: that is R4.
+		if ast, ahow, _ := r.alive(ctx, "A", "replay on A", c); ast == accepted {
+			r.add("R51", Skip, "signed out on A (%d), yet on A too %s: logout does not revoke at all (R4)", out.status, ahow)
+			return nil
+		}
+	}
+	switch st {
+	case accepted:
+		r.c.note(r.c.last(), "B still honours "+r.sessionFP(c))
+	case rejected:
+		r.c.note(r.c.last(), "B knows "+r.sessionFP(c)+" is revoked")
+	}
 	switch st {
 	case accepted:
 		r.add("R51", Fail, "signed out on A (%d), then on B %s: B did not hear of the logout", out.status, how)

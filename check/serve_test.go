@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -114,6 +115,7 @@ func TestServe(t *testing.T) {
 			text, diagram := renderNorm(t, rep, a, b)
 			golden(t, "golden/serve-"+mode.String()+".txt", text)
 			golden(t, "golden/serve-"+mode.String()+".mmd", diagram)
+			readmeDiagram(t, mode.String(), diagram)
 			noSecrets(t, rep, seen, text, diagram)
 		})
 	}
@@ -124,9 +126,6 @@ var (
 	sesRe = regexp.MustCompile(`ses_[0-9a-f]{32}`)
 )
 
-// renderNorm writes the text report and the diagram, normalised so that a
-// golden file holds: the i-th distinct fingerprint is fp:#i, session IDs
-// are ses_#i, the base URLs are TARGET and SECOND.
 func renderNorm(t *testing.T, rep *Report, target, second string) (text, diagram []byte) {
 	t.Helper()
 	var tb, db bytes.Buffer
@@ -138,15 +137,15 @@ func renderNorm(t *testing.T, rep *Report, target, second string) (text, diagram
 	}
 	norm := func(b []byte) []byte {
 		s := string(b)
-		s = strings.ReplaceAll(s, target, "http://TARGET")
+		s = strings.ReplaceAll(s, target, "http://127.0.0.1:8080")
 		if second != "" {
-			s = strings.ReplaceAll(s, second, "http://SECOND")
+			s = strings.ReplaceAll(s, second, "http://127.0.0.1:8081")
 		}
 		for prefix, re := range map[string]*regexp.Regexp{"fp:": fpRe, "ses_": sesRe} {
 			seen := map[string]string{}
 			s = re.ReplaceAllStringFunc(s, func(m string) string {
 				if _, ok := seen[m]; !ok {
-					seen[m] = fmt.Sprintf("%s#%d", prefix, len(seen)+1)
+					seen[m] = prefix + fmt.Sprintf("%0*d", len(m)-len(prefix), len(seen)+1)
 				}
 				return seen[m]
 			})
@@ -178,5 +177,38 @@ func noSecrets(t *testing.T, rep *Report, raws []string, outputs ...[]byte) {
 				t.Fatalf("a raw credential (%s) appears in the output", signoff.NewSecret(raw))
 			}
 		}
+	}
+}
+
+// readmeDiagram keeps the README's sequence diagram for mode equal to the
+// one the checker draws against signoff serve: the fenced block after the
+// marker line. With -update it rewrites the block.
+func readmeDiagram(t *testing.T, mode string, diagram []byte) {
+	t.Helper()
+	const path = "../README.md"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := "<!-- signoff check --diagram against signoff serve --mode " + mode + " -->\n```mermaid\n"
+	start := bytes.Index(b, []byte(marker))
+	if start < 0 {
+		t.Fatalf("README.md has no %q", marker)
+	}
+	start += len(marker)
+	end := bytes.Index(b[start:], []byte("```\n"))
+	if end < 0 {
+		t.Fatal("README.md: the diagram's fence is not closed")
+	}
+	end += start
+	if *update {
+		out := append(append(append([]byte{}, b[:start]...), diagram...), b[end:]...)
+		if err := os.WriteFile(path, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if !bytes.Equal(b[start:end], diagram) {
+		t.Errorf("README.md's %s-mode diagram is not what signoff check draws; run go test ./check -run TestServe -update", mode)
 	}
 }
