@@ -19,8 +19,10 @@ import (
 	"github.com/signoff/signoff"
 )
 
-// errBudget is returned once the run has made Config.MaxRequests requests.
-var errBudget = errors.New("check: request budget spent")
+// budgetSpent is the panic value that ends a run once it has made
+// Config.MaxRequests requests; Run recovers it and reports the checks not
+// reached as SKIP.
+type budgetSpent struct{ max int }
 
 // maxBody bounds how much of a response body the checker reads.
 const maxBody = 1 << 20
@@ -202,27 +204,25 @@ func (c *client) fp(raw string) string {
 }
 
 // reserve takes the next n sequence numbers, so that requests sent at once
-// are numbered in the order they were started.
-func (c *client) reserve(n int) (int, error) {
+// are numbered in the order they were started. Past the request budget it
+// panics with budgetSpent.
+func (c *client) reserve(n int) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.ex)+n > c.cfg.MaxRequests {
-		return 0, errBudget
+		panic(budgetSpent{c.cfg.MaxRequests})
 	}
 	first := len(c.ex) + 1
 	for i := 0; i < n; i++ {
 		c.ex = append(c.ex, Exchange{Seq: first + i})
 	}
-	return first, nil
+	return first
 }
 
 // do sends a request, waiting out a 429 within the run's budget.
 func (c *client) do(ctx context.Context, k call) *resp {
 	for {
-		seq, err := c.reserve(1)
-		if err != nil {
-			return &resp{err: err}
-		}
+		seq := c.reserve(1)
 		r := c.send(ctx, k, seq)
 		if r.err != nil || r.status != http.StatusTooManyRequests {
 			return r
@@ -249,13 +249,7 @@ func (c *client) do(ctx context.Context, k call) *resp {
 // doAll sends the calls at the same time and returns the answers in order.
 func (c *client) doAll(ctx context.Context, ks ...call) []*resp {
 	out := make([]*resp, len(ks))
-	first, err := c.reserve(len(ks))
-	if err != nil {
-		for i := range out {
-			out[i] = &resp{err: err}
-		}
-		return out
-	}
+	first := c.reserve(len(ks))
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i, k := range ks {

@@ -199,8 +199,21 @@ func (r *runner) stop(why string) error {
 
 var errStopped = errors.New("check: stopped")
 
-func (r *runner) run(ctx context.Context) error {
-	err := r.steps(ctx)
+func (r *runner) run(ctx context.Context) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			b, ok := v.(budgetSpent)
+			if !ok {
+				panic(v)
+			}
+			r.stopped = fmt.Sprintf("the request budget (--max-requests %d) is spent", b.max)
+			err = nil
+			if r.names == nil {
+				err = fmt.Errorf("%w: --max-requests %d is too few to sign in", ErrUsage, b.max)
+			}
+		}
+	}()
+	err = r.steps(ctx)
 	if errors.Is(err, errStopped) {
 		return nil
 	}
@@ -297,8 +310,6 @@ func (r *runner) login(ctx context.Context, step string, present cred, planted [
 	}
 	res := r.c.do(ctx, k)
 	switch {
-	case errors.Is(res.err, errBudget):
-		return cred{}, res, r.stop(fmt.Sprintf("the request budget (%d) is spent", cfg.MaxRequests))
 	case res.err != nil:
 		return cred{}, res, fmt.Errorf("sign-in: %s %s: %s", cfg.LoginMethod, cfg.LoginPath, cleanErr(res.err))
 	case res.status == http.StatusTooManyRequests && r.names != nil:

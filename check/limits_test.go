@@ -1,0 +1,161 @@
+package check
+
+import (
+	"context"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signoff/signoff/check/fixture"
+)
+
+func correctSite(t *testing.T, wrap func(http.Handler) http.Handler) *httptest.Server {
+	t.Helper()
+	h := fixture.New(fixture.Options{Mode: fixture.Session, Email: testUser, Password: testPassword}).Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A run stops at --max-requests: no more requests than that, and the
+// checks it did not reach are SKIP with the reason, never FAIL.
+func TestMaxRequests(t *testing.T) {
+	var hits atomic.Int32
+	srv := correctSite(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1); h.ServeHTTP(w, r) })
+	})
+	cfg := testConfig(srv.URL)
+	cfg.MaxRequests = 12
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := hits.Load(); n > 12 || len(rep.Exchanges) > 12 {
+		t.Fatalf("%d requests reached the site, %d recorded; the budget is 12", n, len(rep.Exchanges))
+	}
+	skipped := 0
+	for _, res := range rep.Results {
+		if res.Verdict == Fail || res.Verdict == Warn {
+			t.Errorf("%s %s: %s", res.Verdict, res.ID, res.Evidence)
+		}
+		if res.Verdict == Skip && strings.Contains(res.Evidence, "request budget (--max-requests 12)") {
+			skipped++
+		}
+	}
+	if skipped == 0 {
+		t.Fatal("no check says the budget stopped it")
+	}
+	cfg.MaxRequests = 1
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "too few to sign in") {
+		t.Fatalf("a budget of 1: %v", err)
+	}
+}
+
+// Every request has a time limit; a site that hangs is a connection error.
+func TestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := correctSite(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/login" {
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	defer close(release)
+	cfg := testConfig(srv.URL)
+	cfg.Timeout = 100 * time.Millisecond
+	_, err := Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "sign-in: POST /login: timed out") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// Self-signed certificates are refused unless Insecure says otherwise.
+func TestInsecure(t *testing.T) {
+	app := fixture.New(fixture.Options{Mode: fixture.Session, Email: testUser, Password: testPassword})
+	srv := httptest.NewUnstartedServer(app.Handler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+	srv.StartTLS()
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("without Insecure: %v", err)
+	}
+	cfg.Insecure = true
+	rep, err := Run(context.Background(), cfg)
+	if err != nil || rep.Failed() {
+		t.Fatalf("with Insecure: %v, failed %v", err, rep != nil && rep.Failed())
+	}
+}
+
+// The checker never follows a redirect, so a site cannot send it (and the
+// credentials it carries) to another host.
+func TestNoRedirectOffHost(t *testing.T) {
+	var evilHits atomic.Int32
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { evilHits.Add(1) }))
+	defer evil.Close()
+	srv := correctSite(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/api/me" && r.Header.Get("Cookie") == "" && r.Header.Get("Authorization") == "" {
+				http.Redirect(w, r, evil.URL+"/login", http.StatusFound)
+				return
+			}
+			if r.URL.Path == "/logout" && r.Method == http.MethodGet {
+				http.Redirect(w, r, evil.URL+"/bye", http.StatusSeeOther)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	rep, err := Run(context.Background(), testConfig(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := evilHits.Load(); n != 0 {
+		t.Fatalf("the checker followed %d redirects to another host", n)
+	}
+	if rep.Failed() {
+		t.Fatal("a redirect to sign-in was taken for a failure")
+	}
+}
+
+// A 429 is waited out (Retry-After) within MaxWait, and the diagram says so.
+func TestRateLimitIsWaitedOut(t *testing.T) {
+	var first atomic.Bool
+	srv := correctSite(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/login" && first.CompareAndSwap(false, true) {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	rep, err := Run(context.Background(), testConfig(srv.URL))
+	if err != nil || rep.Failed() {
+		t.Fatalf("%v, failed %v", err, rep != nil && rep.Failed())
+	}
+	if rep.Exchanges[1].Status != http.StatusTooManyRequests || !strings.Contains(rep.Exchanges[1].Note, "waited 1s") {
+		t.Fatalf("exchange 2: %+v", rep.Exchanges[1])
+	}
+	cfg := testConfig(srv.URL)
+	cfg.MaxWait = time.Millisecond
+	first.Store(false)
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "429") {
+		t.Fatalf("beyond MaxWait: %v", err)
+	}
+}
