@@ -66,25 +66,15 @@ func (r *runner) cookieChecks(login *resp) {
 			ok20 = append(ok20, n+" opaque, a browser-session cookie")
 		}
 	}
-	verdict := func(id string, bad, warn, good []string) {
-		switch {
-		case len(bad) > 0:
-			r.add(id, Fail, "%s", strings.Join(bad, "; "))
-		case len(warn) > 0:
-			r.add(id, Warn, "%s", strings.Join(warn, "; "))
-		default:
-			r.add(id, Pass, "%s", strings.Join(good, "; "))
-		}
-	}
-	verdict("R15", r15, nil, ok15)
-	verdict("R16", r16, r16w, ok16)
+	r.verdict("R15", r15, nil, ok15)
+	r.verdict("R16", r16, r16w, ok16)
 	if len(r17) > 0 {
 		r.add("R17", Fail, "%s", strings.Join(r17, "; "))
 	} else {
 		r.r17ok = strings.Join(ok17, "; ")
 	}
-	verdict("R18", r18, nil, ok18)
-	verdict("R20", r20, r20w, ok20)
+	r.verdict("R18", r18, nil, ok18)
+	r.verdict("R20", r20, r20w, ok20)
 	_ = login
 }
 
@@ -230,21 +220,11 @@ func (r *runner) deletionChecks(out *resp) {
 			bad22 = append(bad22, n+" is emptied but neither Max-Age=0 nor a past Expires removes it")
 		}
 	}
-	pick := func(id string, bad, warn, good []string) {
-		switch {
-		case len(bad) > 0:
-			r.add(id, Fail, "%s", strings.Join(bad, "; "))
-		case len(warn) > 0:
-			r.add(id, Warn, "%s", strings.Join(warn, "; "))
-		default:
-			r.add(id, Pass, "%s", strings.Join(good, "; "))
-		}
-	}
-	pick("R21", bad21, warn21, ok21)
+	r.verdict("R21", bad21, warn21, ok21)
 	if len(bad22)+len(warn22)+len(ok22) == 0 {
 		r.add("R22", Skip, "logout deletes no cookie (R21)")
 	} else {
-		pick("R22", bad22, warn22, ok22)
+		r.verdict("R22", bad22, warn22, ok22)
 	}
 }
 
@@ -292,4 +272,17 @@ func randomValue() string {
 func jsonBody(fields map[string]string) []byte {
 	b, _ := json.Marshal(fields)
 	return b
+}
+
+// verdict records id as FAIL with the bad findings, else WARN with the
+// warnings, else PASS with the good ones.
+func (r *runner) verdict(id string, bad, warn, good []string) {
+	switch {
+	case len(bad) > 0:
+		r.add(id, Fail, "%s", strings.Join(bad, "; "))
+	case len(warn) > 0:
+		r.add(id, Warn, "%s", strings.Join(warn, "; "))
+	default:
+		r.add(id, Pass, "%s", strings.Join(good, "; "))
+	}
 }

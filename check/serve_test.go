@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/servetest"
 	"github.com/signoff/signoff/server"
 )
 
@@ -42,26 +42,8 @@ func serve(t *testing.T, mode signoff.Mode, db string, mods ...func(*server.Conf
 	for _, m := range mods {
 		m(&cfg)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatalf("server.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		srv.Close()
-	})
-	url := "http://" + ln.Addr().String()
+	_, host := servetest.Start(t, cfg)
+	url := "http://" + host
 	res, err := http.Post(url+"/register", "application/json", strings.NewReader(`{"email":"`+testUser+`","password":"`+testPassword+`"}`))
 	if err != nil {
 		t.Fatal(err)

@@ -2,11 +2,9 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/servetest"
 	"github.com/signoff/signoff/internal/syncbuf"
 	"github.com/signoff/signoff/server"
 )
@@ -54,26 +53,8 @@ func newEnv(t *testing.T, mode signoff.Mode, mods ...func(*server.Config)) *env 
 
 func startEnv(t *testing.T, cfg server.Config, logs *syncbuf.Buffer) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatalf("server.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		srv.Close()
-	})
-	return &env{t: t, URL: "http://" + ln.Addr().String(), host: ln.Addr().String(), cfg: cfg, srv: srv, logs: logs}
+	srv, host := servetest.Start(t, cfg)
+	return &env{t: t, URL: "http://" + host, host: host, cfg: cfg, srv: srv, logs: logs}
 }
 
 // response is a finished exchange.
