@@ -159,3 +159,22 @@ func TestRateLimitIsWaitedOut(t *testing.T) {
 		t.Fatalf("beyond MaxWait: %v", err)
 	}
 }
+
+// A site whose error detail echoes the password does not get it printed.
+func TestErrorsAreScrubbed(t *testing.T) {
+	srv := correctSite(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/login" {
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(http.StatusUnauthorized)
+				io.WriteString(w, `{"detail":"wrong password `+testPassword+`"}`)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	_, err := Run(context.Background(), testConfig(srv.URL))
+	if err == nil || strings.Contains(err.Error(), testPassword) || !strings.Contains(err.Error(), "wrong password (password)") {
+		t.Fatalf("got %v", err)
+	}
+}

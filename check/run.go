@@ -79,7 +79,10 @@ func run(ctx context.Context, cfg Config) (*Report, []string, error) {
 		return nil, nil, err
 	}
 	r := &runner{cfg: cfg, c: c, set: map[string]*http.Cookie{}, setAt: map[string]string{}}
-	err = r.run(ctx)
+	if err = r.run(ctx); err != nil {
+		// A site's error detail may echo what it was sent.
+		err = &scrubbed{msg: c.scrubber()(err.Error()), err: err}
+	}
 	rep := r.report()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -89,6 +92,16 @@ func run(ctx context.Context, cfg Config) (*Report, []string, error) {
 	}
 	return rep, raws, err
 }
+
+// scrubbed is an error whose message has had every credential replaced by
+// its fingerprint.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
 
 // state is what a probe found out about a credential.
 type state int
@@ -314,12 +327,11 @@ func (r *runner) login(ctx context.Context, step string, present cred, planted [
 		return cred{}, res, fmt.Errorf("sign-in: %s %s: %s", cfg.LoginMethod, cfg.LoginPath, cleanErr(res.err))
 	case res.status == http.StatusTooManyRequests && r.names != nil:
 		return cred{}, res, r.stop(fmt.Sprintf("sign-in was rate limited (429) beyond --max-wait %v", cfg.MaxWait))
+	case res.status >= 400 && r.names != nil:
+		// A later sign-in: report what was found so far.
+		return cred{}, res, r.stop(fmt.Sprintf("a later sign-in (%s) answered %s%s", step, res.describe(), suffix(res.problem())))
 	case res.status >= 400:
-		detail := res.problem()
-		if detail != "" {
-			detail = ": " + detail
-		}
-		return cred{}, res, fmt.Errorf("sign-in failed: %s %s answered %d%s", cfg.LoginMethod, cfg.LoginPath, res.status, detail)
+		return cred{}, res, fmt.Errorf("sign-in failed: %s %s answered %d%s", cfg.LoginMethod, cfg.LoginPath, res.status, suffix(res.problem()))
 	}
 	if r.names == nil {
 		r.learnCookies(res)
