@@ -74,6 +74,10 @@ type Config struct {
 	MaxLifetime time.Duration
 	// Insecure accepts any TLS certificate (self-signed staging sites).
 	Insecure bool
+	// Ignore lists check IDs whose findings are reported as SKIP, with what
+	// they found: for a plain-HTTP development server, say, where R15 and
+	// R16 cannot pass. The checks still run.
+	Ignore []string
 	// Client is the HTTP client to use, for tests; default one built from
 	// Timeout and Insecure. Its redirect policy is replaced: the checker
 	// never follows redirects, so it can never be led off the target host.
@@ -157,6 +161,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.LoginFormat != "json" && c.LoginFormat != "form" {
 		return bad("the login format must be json or form, got %q", c.LoginFormat)
+	}
+	for _, id := range c.Ignore {
+		known := false
+		for _, ck := range checks {
+			known = known || ck.id == id
+		}
+		if !known {
+			return bad("--ignore: no check %q", id)
+		}
 	}
 	if c.User == "" {
 		return bad("no user to sign in as (--user)")

@@ -178,3 +178,23 @@ func TestErrorsAreScrubbed(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Ignored checks still run and say what they found, as SKIP.
+func TestIgnore(t *testing.T) {
+	app := fixture.New(fixture.Options{Mode: fixture.Session, Fault: fixture.NoNoStore, Email: testUser, Password: testPassword})
+	srv := httptest.NewServer(app.Handler())
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.Ignore = []string{"R25"}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil || rep.Failed() {
+		t.Fatalf("%v, failed %v", err, rep != nil && rep.Failed())
+	}
+	if r := rep.Find("R25"); len(r) != 1 || r[0].Verdict != Skip || !strings.HasPrefix(r[0].Evidence, "ignored (--ignore R25), found FAIL: no Cache-Control: no-store") {
+		t.Fatalf("R25: %+v", r)
+	}
+	cfg.Ignore = []string{"R99"}
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), `no check "R99"`) {
+		t.Fatalf("unknown ID: %v", err)
+	}
+}

@@ -156,6 +156,10 @@ func (r *runner) forgedTokens(ctx context.Context, live cred) {
 // unsafeGet sends GET to the logout path with a live session (R27). It
 // returns a live credential to go on with.
 func (r *runner) unsafeGet(ctx context.Context, live cred) (cred, error) {
+	if r.logoutFails {
+		r.add("R27", Skip, "logout does not end the session even as a POST (R4): a surviving session proves nothing")
+		return live, nil
+	}
 	res := r.c.do(ctx, call{step: "GET the logout path", method: http.MethodGet, path: r.cfg.Logout, cookies: live.cookies, bearer: live.at})
 	st, how, live := r.alive(ctx, "A", "check the session survived the GET", live)
 	switch st {
@@ -185,9 +189,13 @@ func allowHeader(res *resp) string {
 // with Sec-Fetch-Site: cross-site (R28), then with only a foreign Origin
 // (R29). It returns a live credential to go on with.
 func (r *runner) crossOrigin(ctx context.Context, live cred) (cred, error) {
-	if len(live.cookies) == 0 {
-		r.add("R28", Skip, "the credentials are not cookies: a cross-site page cannot send them")
-		r.add("R29", Skip, "the credentials are not cookies: a cross-site page cannot send them")
+	if len(live.cookies) == 0 || r.logoutFails {
+		why := "the credentials are not cookies: a cross-site page cannot send them"
+		if r.logoutFails {
+			why = "logout does not end the session even from the site itself (R4): a surviving session proves nothing"
+		}
+		r.add("R28", Skip, "%s", why)
+		r.add("R29", Skip, "%s", why)
 		return live, nil
 	}
 	var err error
@@ -204,7 +212,7 @@ func (r *runner) crossOrigin(ctx context.Context, live cred) (cred, error) {
 		st, how, live = r.alive(ctx, "A", "check the session survived", live)
 		switch st {
 		case rejected:
-			r.add(t.id, Fail, "%s to %s → %s ended the session (%s)", t.what, r.cfg.Logout, res.describe(), how)
+			r.add(t.id, Fail, "%s to %s → %s ended the session (%s)%s", t.what, r.cfg.Logout, res.describe(), how, r.sameSiteNote())
 			if live, err = r.relogin(ctx, "sign in again: a cross-site request ended the session", cred{}, nil); err != nil {
 				return live, err
 			}
@@ -219,6 +227,18 @@ func (r *runner) crossOrigin(ctx context.Context, live cred) (cred, error) {
 
 const evilOrigin = "https://evil.test"
 
+// sameSiteNote qualifies a cross-origin finding for SameSite cookies:
+// browsers keep them off cross-site POSTs, but not off same-site ones from
+// a sibling subdomain or another port.
+func (r *runner) sameSiteNote() string {
+	for _, n := range r.names {
+		if ss := r.set[n].SameSite; ss == http.SameSiteLaxMode || ss == http.SameSiteStrictMode {
+			return "; " + sameSite(ss) + " keeps the cookie off cross-site requests in browsers, but not off a sibling subdomain's or another port's"
+		}
+	}
+	return ""
+}
+
 // newSessionOnLogin signs in while presenting a live session (R1): sign-in
 // must mint new values and end the presented session.
 func (r *runner) newSessionOnLogin(ctx context.Context, old cred) (cred, error) {
@@ -227,10 +247,15 @@ func (r *runner) newSessionOnLogin(ctx context.Context, old cred) (cred, error) 
 		return fresh, err
 	}
 	for _, kv := range fresh.cookies {
-		if kv.value == old.cookie(kv.name) {
-			r.add("R1", Fail, "sign-in with %s=%s present set the same value again: the session ID is not renewed", kv.name, r.c.fp(kv.value))
-			return fresh, nil
+		if kv.value != old.cookie(kv.name) {
+			continue
 		}
+		how := "set the same value again"
+		if res.setCookie(kv.name) == nil {
+			how = "set no new cookie"
+		}
+		r.add("R1", Fail, "sign-in with %s=%s present %s: the session ID is not renewed, so an ID planted before sign-in is signed in", kv.name, r.c.fp(kv.value), how)
+		return fresh, nil
 	}
 	st, how, _ := r.alive(ctx, "A", "check the presented session ended", old)
 	switch st {
@@ -265,7 +290,7 @@ func (r *runner) deviceRevoke(ctx context.Context, first cred) (cred, error) {
 			}
 		}
 		if adopted != "" {
-			r.add("R2", Fail, "sign-in with a made-up %s kept that value: session fixation", adopted)
+			r.add("R2", Fail, "sign-in with a made-up %s kept that value (no new Set-Cookie for it): session fixation", adopted)
 		} else {
 			prefix := ""
 			if r.r2 != "" {
@@ -290,7 +315,11 @@ func (r *runner) deviceRevoke(ctx context.Context, first cred) (cred, error) {
 	}
 	r.credentialed("GET "+r.cfg.Sessions, list)
 	id := currentID(list.json)
-	if id == "" {
+	switch {
+	case list.json == nil:
+		r.add("R8", Skip, "GET %s → %d but not a JSON object (a page for every path?); set --sessions or --sessions off", r.cfg.Sessions, list.status)
+		return first, nil
+	case id == "":
 		r.add("R8", Skip, "GET %s → %d, but no entry with \"current\": true and an \"id\"", r.cfg.Sessions, list.status)
 		return first, nil
 	}

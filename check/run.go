@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -129,6 +130,7 @@ type runner struct {
 	refresh     state // does the refresh endpoint exist (accepted) or not (absent)
 	rotates     bool  // refresh handed out a new refresh token
 	atImmediate bool  // access tokens die at logout (R5 PASS)
+	logoutFails bool  // logout does not end the session even when asked properly (R4 FAIL)
 
 	noStore    []string // credentialed answers without no-store (R25)
 	bodies     []*resp  // answers whose bodies must not hold a cookie value (R17)
@@ -187,6 +189,10 @@ func (r *runner) report() *Report {
 	rep := &Report{Target: r.cfg.Target, Second: r.cfg.Second, Credentials: r.creds, Exchanges: r.c.exchanges()}
 	for _, res := range r.res {
 		res.Evidence = scrub(res.Evidence)
+		if slices.Contains(r.cfg.Ignore, res.ID) && res.Verdict != Skip {
+			res.Evidence = "ignored (--ignore " + res.ID + "), found " + string(res.Verdict) + ": " + res.Evidence
+			res.Verdict = Skip
+		}
 		rep.Results = append(rep.Results, res)
 	}
 	for i := range rep.Exchanges {
@@ -330,13 +336,23 @@ func (r *runner) login(ctx context.Context, step string, present cred, planted [
 	case res.status >= 400 && r.names != nil:
 		// A later sign-in: report what was found so far.
 		return cred{}, res, r.stop(fmt.Sprintf("a later sign-in (%s) answered %s%s", step, res.describe(), suffix(res.problem())))
+	case res.status == http.StatusNotFound || res.status == http.StatusMethodNotAllowed:
+		return cred{}, res, fmt.Errorf("sign-in failed: %s %s answered %d; set --login (and --login-method) to the site's sign-in endpoint", cfg.LoginMethod, cfg.LoginPath, res.status)
 	case res.status >= 400:
-		return cred{}, res, fmt.Errorf("sign-in failed: %s %s answered %d%s", cfg.LoginMethod, cfg.LoginPath, res.status, suffix(res.problem()))
+		return cred{}, res, fmt.Errorf("sign-in failed: %s %s answered %d%s to %s fields %s and %s; check --user and the password, or set --user-field, --password-field, --login-format", cfg.LoginMethod, cfg.LoginPath, res.status, suffix(res.problem()), cfg.LoginFormat, cfg.UserField, cfg.PasswordField)
 	}
 	if r.names == nil {
 		r.learnCookies(res)
 	}
-	got := r.merge(cred{}, res)
+	// As in a browser, the cookies sent stay unless the answer replaces
+	// them: a site that keeps the presented session ID sets no cookie.
+	var sent []nv
+	for _, kv := range k.cookies {
+		if slices.Contains(r.names, kv.name) {
+			sent = append(sent, kv)
+		}
+	}
+	got := r.merge(cred{cookies: sent}, res)
 	if len(got.cookies) == 0 && got.at == "" {
 		return cred{}, res, fmt.Errorf("sign-in answered %d but set no cookie and returned no %q; is %s the sign-in endpoint?", res.status, cfg.TokenField, cfg.LoginPath)
 	}
@@ -639,6 +655,7 @@ func (r *runner) logoutAndReplay(ctx context.Context, c cred) {
 	cfg := r.cfg
 	out := r.c.do(ctx, r.logoutCall("sign out", c, true))
 	if !out.ok() {
+		r.logoutFails = true
 		r.add("R4", Fail, "POST %s answered %s%s: the user cannot sign out", cfg.Logout, out.describe(), suffix(out.problem()))
 		return
 	}
@@ -648,10 +665,22 @@ func (r *runner) logoutAndReplay(ctx context.Context, c cred) {
 
 	var bad, good []string
 	var notes []string
+	var cookieLives, rtLives bool
+	// Later checks ask "is the session still alive?" the way alive does;
+	// if logout itself leaves that credential alive, they prove nothing.
+	defer func() {
+		switch {
+		case r.cookieAuth:
+			r.logoutFails = cookieLives
+		case r.bearerAuth && !r.atImmediate && r.refresh == accepted:
+			r.logoutFails = rtLives
+		}
+	}()
 	if r.cookieAuth || (!r.bearerAuth && len(c.cookies) > 0) {
 		res := r.probe(ctx, "replay the old cookie", c, sendCookies, true)
 		switch r.classify(res) {
 		case accepted:
+			cookieLives = true
 			bad = append(bad, "the old cookie "+r.c.fp(c.cookies[0].value)+" → "+res.describe())
 			notes = append(notes, "session still valid")
 			r.c.note(res.seq, "the store still honours "+r.sessionFP(c))
@@ -666,6 +695,7 @@ func (r *runner) logoutAndReplay(ctx context.Context, c cred) {
 		st, res, _ := r.refreshOnce(ctx, "A", "replay the old refresh token", c, true)
 		switch st {
 		case accepted:
+			rtLives = true
 			bad = append(bad, "the old refresh token "+r.c.fp(c.refreshKey())+" still refreshes ("+res.describe()+")")
 			r.c.note(res.seq, "the refresh family is still alive")
 		case rejected:

@@ -42,7 +42,7 @@ func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
 	f := newFlags("check", checkSynopsis, stdio)
 	var cfg check.Config
 	var password, passwordFile, format, diagram, color, configFile string
-	var cookies, headers, fields []string
+	var cookies, headers, fields, ignore []string
 	f.StringVar(&configFile, "config", "", "read flags from this JSON `file` ({\"user\": …, \"logout\": …}); the command line and SIGNOFF_* win over it")
 	f.StringVar(&cfg.User, "user", "", "sign in as this user (the value of --user-field)")
 	f.StringVar(&passwordFile, "password-file", "", "read the password from the first line of this `file` (- for stdin)")
@@ -68,6 +68,7 @@ func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
 	f.DurationVar(&cfg.MaxWait, "max-wait", check.DefaultMaxWait, "longest total time to wait out 429 Retry-After answers")
 	f.DurationVar(&cfg.MaxLifetime, "max-lifetime", check.DefaultMaxLifetime, "longest a credential cookie may live in the browser (R20)")
 	f.BoolVar(&cfg.Insecure, "insecure", false, "accept any TLS certificate (self-signed staging sites)")
+	f.Var(listValue{&ignore}, "ignore", "report these check `IDs` as SKIP with what they found, e.g. R15,R16 on a plain-HTTP dev server (repeatable, comma-separated)")
 	f.StringVar(&format, "format", "text", "report format: text, json or junit")
 	f.StringVar(&diagram, "diagram", "", "also write a Mermaid sequence diagram of the exchange to this `file`")
 	f.StringVar(&color, "color", "auto", "colour the text report: auto (when stdout is a terminal and NO_COLOR is unset), always or never")
@@ -81,6 +82,13 @@ func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
 	}
 	cfg.Target = strings.TrimRight(pos[0], "/")
 	cfg.Cookies = cookies
+	for _, ids := range ignore {
+		for _, id := range strings.Split(ids, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				cfg.Ignore = append(cfg.Ignore, id)
+			}
+		}
+	}
 	switch format {
 	case "text", "json", "junit":
 	default:
