@@ -194,3 +194,30 @@ func readmeDiagram(t *testing.T, mode string, diagram []byte) {
 		t.Errorf("README.md's %s-mode diagram is not what signoff check draws; run go test ./check -run TestServe -update", mode)
 	}
 }
+
+// TestServeNative checks signoff serve's native clients, whose refresh
+// token travels in JSON bodies rather than a cookie: the body-token paths
+// of sign-in, refresh, rotation and logout.
+func TestServeNative(t *testing.T) {
+	cfg := testConfig(serve(t, signoff.ModeJWT, ""))
+	cfg.LoginExtra = map[string]string{"client": "native"}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Credentials != "access token (JWT, EdDSA) + refresh token in the body" {
+		t.Errorf("credentials: %s", rep.Credentials)
+	}
+	for _, res := range rep.Results {
+		if res.Verdict == Fail || res.Verdict == Warn {
+			t.Errorf("%s %s: %s", res.Verdict, res.ID, res.Evidence)
+		}
+	}
+	for _, id := range []string{"R1", "R4", "R5", "R6", "R8", "R33", "R34", "R34b", "R36", "R40", "R41"} {
+		for _, res := range rep.Find(id) {
+			if res.Verdict != Pass {
+				t.Errorf("%s %s: %s", res.Verdict, id, res.Evidence)
+			}
+		}
+	}
+}
