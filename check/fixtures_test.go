@@ -14,7 +14,7 @@ import (
 // in exactly one way. Each must fail exactly the checks its fault targets,
 // with no warning elsewhere; the correct site must fail nothing in either
 // mode. Every site runs as two instances, so R51 is checked too. The text
-// reports are golden files.
+// reports and diagrams are golden files.
 func TestFixtures(t *testing.T) {
 	type site struct {
 		name string
@@ -64,8 +64,9 @@ func TestFixtures(t *testing.T) {
 				}
 				t.Errorf("failed %v, want exactly %v", failed, want)
 			}
-			text, _ := renderNorm(t, rep, a.URL, b.URL)
+			text, diagram := renderNorm(t, rep, a.URL, b.URL)
 			golden(t, "golden/fixture-"+s.name+".txt", text)
+			golden(t, "golden/fixture-"+s.name+".mmd", diagram)
 			noSecrets(t, rep, app.Issued(), text)
 		})
 	}

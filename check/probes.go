@@ -546,6 +546,7 @@ func (r *runner) instances(ctx context.Context) error {
 		return nil
 	}
 	st, how, _ = r.alive(ctx, "B", "replay on B", c)
+	onB := r.c.last()
 	if st == accepted {
 		// Not an instance problem if A honours it too: that is R4.
 		if ast, ahow, _ := r.alive(ctx, "A", "replay on A", c); ast == accepted {
@@ -555,9 +556,9 @@ func (r *runner) instances(ctx context.Context) error {
 	}
 	switch st {
 	case accepted:
-		r.c.note(r.c.last(), "B still honours "+r.sessionFP(c))
+		r.c.note(onB, "B still honours "+r.sessionFP(c))
 	case rejected:
-		r.c.note(r.c.last(), "B knows "+r.sessionFP(c)+" is revoked")
+		r.c.note(onB, "B knows "+r.sessionFP(c)+" is revoked")
 	}
 	switch st {
 	case accepted:
