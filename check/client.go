@@ -139,9 +139,15 @@ type resp struct {
 	json    map[string]any
 	err     error
 	seq     int
+	pw      string // the password, kept out of what the site says back
 }
 
 func (r *resp) ok() bool { return r.err == nil && r.status >= 200 && r.status < 300 }
+
+// done reports whether a state-changing request (logout, logout
+// everywhere, ending a device) was carried out: 2xx, or a redirect, as
+// classic form sites answer. The replays decide whether it really was.
+func (r *resp) done() bool { return r.err == nil && r.status >= 200 && r.status < 400 }
 
 // setCookie returns the last Set-Cookie for name, or nil.
 func (r *resp) setCookie(name string) *http.Cookie {
@@ -167,21 +173,31 @@ func (r *resp) str(field string) string {
 func (r *resp) problem() string {
 	for _, f := range []string{"detail", "title", "error_description", "error", "message"} {
 		if s := r.str(f); s != "" {
-			return s
+			return r.hidePassword(s)
 		}
 	}
 	return ""
+}
+
+// hidePassword replaces the password in text the site sent back. Only
+// there: replacing it in the checker's own words would show where a short
+// password like "password" sits in them.
+func (r *resp) hidePassword(s string) string {
+	if r.pw == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, r.pw, "(password)")
 }
 
 // describe says what an answer was, in a few words: "401", "302 to /login",
 // "error: connection refused".
 func (r *resp) describe() string {
 	if r.err != nil {
-		return "error: " + r.err.Error()
+		return "error: " + r.hidePassword(cleanErr(r.err))
 	}
 	s := strconv.Itoa(r.status)
 	if loc := r.header.Get("Location"); loc != "" && r.status >= 300 && r.status < 400 {
-		s += " to " + loc
+		s += " to " + redactQuery(loc)
 	}
 	return s
 }
@@ -267,7 +283,7 @@ func (c *client) doAll(ctx context.Context, ks ...call) []*resp {
 
 func retryAfter(v string) time.Duration {
 	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
-		return time.Duration(max(n, 1)) * time.Second
+		return time.Duration(min(max(n, 1), 24*3600)) * time.Second // no overflow
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(time.Until(t), time.Second)
@@ -285,7 +301,7 @@ func (c *client) send(ctx context.Context, k call, seq int) *resp {
 	story := k.story || c.story
 	c.mu.Unlock()
 	ex := Exchange{Seq: seq, Step: k.step, Instance: inst, Method: k.method, Path: redactQuery(k.path), Story: story}
-	out := &resp{seq: seq}
+	out := &resp{seq: seq, pw: c.cfg.Password.Reveal()}
 	defer func() {
 		c.mu.Lock()
 		c.ex[seq-1] = ex
@@ -341,7 +357,7 @@ func (c *client) send(ctx context.Context, k call, seq int) *resp {
 	res, err := c.hc.Do(req)
 	if err != nil {
 		out.err = err
-		ex.Err = cleanErr(err)
+		ex.Err = out.hidePassword(cleanErr(err))
 		return out
 	}
 	defer res.Body.Close()
@@ -437,8 +453,9 @@ func (c *client) exchanges() []Exchange {
 	return append([]Exchange(nil), c.ex...)
 }
 
-// scrubber returns a function that replaces every raw credential seen, and
-// the password, by a fingerprint: the last line of defence for I9.
+// scrubber returns a function that replaces every raw credential seen by
+// its fingerprint: the last line of defence for I9. The password is kept
+// out where the site's words are captured (resp.hidePassword).
 func (c *client) scrubber() func(string) string {
 	c.mu.Lock()
 	raws := make([]string, 0, len(c.secrets))
@@ -447,12 +464,16 @@ func (c *client) scrubber() func(string) string {
 	}
 	c.mu.Unlock()
 	sort.Slice(raws, func(i, j int) bool { return len(raws[i]) > len(raws[j]) })
-	pairs := make([]string, 0, 2*len(raws)+2)
-	if pw := c.cfg.Password.Reveal(); pw != "" {
-		pairs = append(pairs, pw, "(password)")
-	}
+	pairs := make([]string, 0, 2*len(raws))
 	for _, s := range raws {
-		pairs = append(pairs, s, signoff.NewSecret(s).String())
+		fp := signoff.NewSecret(s).String()
+		pairs = append(pairs, s, fp)
+		// As a URL carries it, escaped once or twice.
+		for _, e := range []string{url.QueryEscape(s), url.QueryEscape(url.QueryEscape(s))} {
+			if e != s {
+				pairs = append(pairs, e, fp)
+			}
+		}
 	}
 	rep := strings.NewReplacer(pairs...)
 	return rep.Replace
@@ -467,16 +488,21 @@ func isDeletion(ck *http.Cookie) bool {
 // redactQuery replaces every query value by "…": a URL may carry a
 // credential (that is R24's point).
 func redactQuery(p string) string {
+	p, frag, hasFrag := strings.Cut(p, "#")
+	suffix := ""
+	if hasFrag && frag != "" {
+		suffix = "#…"
+	}
 	path, q, ok := strings.Cut(p, "?")
 	if !ok {
-		return p
+		return p + suffix
 	}
 	var parts []string
 	for _, kv := range strings.Split(q, "&") {
 		k, _, _ := strings.Cut(kv, "=")
 		parts = append(parts, k+"=…")
 	}
-	return path + "?" + strings.Join(parts, "&")
+	return path + "?" + strings.Join(parts, "&") + suffix
 }
 
 // cleanErr shortens a transport error to its cause, without the URL (which

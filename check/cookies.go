@@ -97,7 +97,7 @@ func (r *runner) personal(v string) string {
 	for _, d := range dec {
 		t := strings.TrimSpace(d)
 		switch {
-		case user != "" && strings.Contains(strings.ToLower(d), user):
+		case len(user) >= 5 && strings.Contains(strings.ToLower(d), user): // shorter names turn up in random bytes
 			return "carries the user's name " + r.cfg.User
 		case strings.HasPrefix(t, "{") && json.Valid([]byte(t)):
 			return "carries JSON data, not an opaque ID"

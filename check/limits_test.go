@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/check/fixture"
 )
 
@@ -196,5 +197,60 @@ func TestIgnore(t *testing.T) {
 	cfg.Ignore = []string{"R99"}
 	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), `no check "R99"`) {
 		t.Fatalf("unknown ID: %v", err)
+	}
+}
+
+// A logout that answers with a redirect, as classic form sites do, is a
+// logout: the replays decide whether it worked.
+func TestLogoutRedirect(t *testing.T) {
+	srv := correctSite(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/logout" || r.Method != http.MethodPost {
+				h.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			if rec.Code == http.StatusOK {
+				w.Header().Set("Location", "/")
+				w.WriteHeader(http.StatusSeeOther)
+				return
+			}
+			w.WriteHeader(rec.Code)
+		})
+	})
+	rep, err := Run(context.Background(), testConfig(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range rep.Results {
+		if res.Verdict == Fail || res.Verdict == Warn {
+			t.Errorf("%s %s: %s", res.Verdict, res.ID, res.Evidence)
+		}
+	}
+	if r := rep.Find("R4"); len(r) != 1 || r[0].Verdict != Pass {
+		t.Fatalf("R4: %+v", r)
+	}
+}
+
+// A weak password is kept out of what the site says back, without marking
+// where it sits in the checker's own words.
+func TestWeakPasswordNotMarked(t *testing.T) {
+	app := fixture.New(fixture.Options{Mode: fixture.Session, Email: testUser, Password: "password"})
+	srv := httptest.NewServer(app.Handler())
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.Password = signoff.NewSecret("password")
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	WriteJSON(&b, rep)
+	if strings.Contains(b.String(), "(password) (hidden)") || !strings.Contains(b.String(), "password (hidden)") {
+		t.Fatal("the checker's own words were rewritten around the password")
 	}
 }

@@ -325,7 +325,7 @@ func (r *runner) deviceRevoke(ctx context.Context, first cred) (cred, error) {
 	}
 	del := r.c.do(ctx, call{step: "end the second device from the first", method: http.MethodDelete,
 		path: strings.TrimRight(r.cfg.Sessions, "/") + "/" + url.PathEscape(id), cookies: first.cookies, bearer: first.at})
-	if !del.ok() {
+	if !del.done() {
 		r.add("R8", Fail, "DELETE %s/%s → %s%s", r.cfg.Sessions, id, del.describe(), suffix(del.problem()))
 		return first, nil
 	}
@@ -397,7 +397,7 @@ func (r *runner) logoutEverywhere(ctx context.Context, first cred) error {
 	case res.status == http.StatusNotFound || res.status == http.StatusMethodNotAllowed:
 		r.add("R6", Skip, "the site has no logout everywhere (POST %s → %d)", r.cfg.LogoutAll, res.status)
 		return nil
-	case !res.ok():
+	case !res.done():
 		r.add("R6", Fail, "POST %s with a live session → %s%s", r.cfg.LogoutAll, res.describe(), suffix(res.problem()))
 		return nil
 	}
@@ -485,6 +485,9 @@ func (r *runner) contentTypes(ctx context.Context) {
 	}
 	cfg := r.cfg
 	fields := map[string]string{cfg.UserField: cfg.User, cfg.PasswordField: cfg.Password.Reveal()}
+	for k, v := range cfg.LoginExtra {
+		fields[k] = v
+	}
 	vals := url.Values{}
 	for k, v := range fields {
 		vals.Set(k, v)
@@ -541,7 +544,7 @@ func (r *runner) instances(ctx context.Context) error {
 		return nil
 	}
 	out := r.c.do(ctx, r.logoutCall("sign out on A", c, false))
-	if !out.ok() {
+	if !out.done() {
 		r.add("R51", Warn, "POST %s on A → %s", r.cfg.Logout, out.describe())
 		return nil
 	}
