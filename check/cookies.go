@@ -13,7 +13,7 @@ import (
 
 // cookieChecks inspects how sign-in sets each credential cookie (R15–R18,
 // R20). R17's body scan is finished in finish.
-func (r *runner) cookieChecks(login *resp) {
+func (r *runner) cookieChecks() {
 	if len(r.names) == 0 {
 		for _, id := range []string{"R15", "R16", "R17", "R18", "R20", "R21", "R22", "R23"} {
 			r.add(id, Skip, "sign-in set no cookie (%s)", r.creds)
@@ -75,7 +75,6 @@ func (r *runner) cookieChecks(login *resp) {
 	}
 	r.verdict("R18", r18, nil, ok18)
 	r.verdict("R20", r20, r20w, ok20)
-	_ = login
 }
 
 // personal says what a cookie value gives away, or "".

@@ -11,7 +11,7 @@ import (
 // fixationProbe sends random values under the credential cookies' names
 // (R2, first half: a client-chosen ID opens nothing). The second half is in
 // plantedLogin.
-func (r *runner) fixationProbe(ctx context.Context, live cred) {
+func (r *runner) fixationProbe(ctx context.Context) {
 	if len(r.names) == 0 {
 		r.add("R2", Skip, "sign-in set no cookie: there is no session ID to plant")
 		return
@@ -36,7 +36,6 @@ func (r *runner) fixationProbe(ctx context.Context, live cred) {
 	default:
 		r.r2 = fmt.Sprintf("a made-up %s → %s (inconclusive)", planted[0].name, res.describe())
 	}
-	_ = live
 }
 
 // planted is a random value under every credential cookie name.

@@ -250,11 +250,11 @@ func (r *runner) steps(ctx context.Context) error {
 	}
 
 	// The story: sign in, use it, refresh, sign out, replay.
-	l1, lr, err := r.login(ctx, "sign in", cred{}, nil, true)
+	l1, _, err := r.login(ctx, "sign in", cred{}, nil, true)
 	if err != nil {
 		return err
 	}
-	r.cookieChecks(lr)
+	r.cookieChecks()
 	me := r.probe(ctx, "use the credential", l1, "", true)
 	if !me.ok() {
 		return fmt.Errorf("the credential from sign-in does not open %s (it answered %s); set --protected to a path this user may read", cfg.Protected, me.describe())
@@ -270,7 +270,7 @@ func (r *runner) steps(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.fixationProbe(ctx, l2)
+	r.fixationProbe(ctx)
 	r.duplicates(ctx, l2)
 	r.inURL(ctx, l2)
 	r.forgedTokens(ctx, l2)
@@ -606,9 +606,9 @@ func (r *runner) refreshPair(ctx context.Context, c cred) cred {
 		return c
 	}
 	r.refresh = accepted
-	win, lose, wres, lres := c0, c1, res[0], res[1]
+	win, wres, lres := c0, res[0], res[1]
 	if s0 != accepted {
-		win, lose, wres, lres = c1, c0, res[1], res[0]
+		win, wres, lres = c1, res[1], res[0]
 	}
 	r.rotates = win.refreshKey() != c.refreshKey()
 	switch {
@@ -624,7 +624,6 @@ func (r *runner) refreshPair(ctx context.Context, c cred) cred {
 	default:
 		r.add("R34b", Warn, "of two refreshes with %s at once, one got %s: no grace for a retry, so two tabs sign the user out", old, lres.describe())
 	}
-	_ = lose
 	// Go on with the winner, if the session survived.
 	if res := r.probe(ctx, "use the refreshed credential", win, sendAll, true); r.classify(res) == accepted {
 		return win
