@@ -8,16 +8,30 @@
 //     it (its cursor is at or past the entry), or fails after AckTimeout.
 //   - Each subscribing instance reads the log after its cursor, applies what
 //     it finds, and records its new cursor with a heartbeat. It reads when the
-//     Log wakes it (NOTIFY, pub/sub) and at least every Poll.
-//   - An instance is live while its heartbeat is younger than Lease;
-//     publishers wait only for live instances, so a crashed one holds a
-//     logout up for at most one lease.
-//   - An instance is Fresh (trusts its memory) only while its last complete
-//     read began less than a lease ago and no later than the heartbeat that
-//     publishers see. When it stops being Fresh it reads every credential
-//     through to the store; when it reads the log again it catches up on
-//     everything it missed, because entries stay in the log until no
-//     credential they name can still be valid.
+//     Log wakes it (NOTIFY, pub/sub) and at least every Poll. When it first
+//     subscribes it applies every entry the log still holds, so a revocation
+//     published just before it started, whose store write may land after it
+//     read the store, is never missing from its memory.
+//   - Liveness is judged on one clock, the log's (the database's now(),
+//     Redis TIME): the log stamps each heartbeat with its own time and
+//     compares it with its own time. An instance is live while its last
+//     heartbeat is younger than Lease; publishers wait only for live
+//     instances, so a crashed one holds a logout up for at most one lease.
+//     Hosts' clocks never meet, so a host whose clock is off is waited for
+//     like any other.
+//   - An instance is Fresh (trusts its memory) only from a complete read
+//     that began after a heartbeat of its own had been recorded, and for
+//     less than a lease (minus an eighth, for the log's clock to run a little
+//     fast) after that heartbeat was sent, measured on this process's
+//     monotonic clock. A publisher that appended after the read began saw
+//     that heartbeat or a later one, so it waits for this instance at least
+//     that long: either the entry was applied or the instance is no longer
+//     Fresh. A read that stalls (a slow database, a GC pause) therefore
+//     proves nothing beyond the heartbeat before it. When it is not Fresh
+//     an instance reads every credential through to the store; when it
+//     reads the log again it catches up on everything it missed, because
+//     entries stay in the log until no credential they name can still be
+//     valid.
 package logbus
 
 import (
@@ -42,7 +56,8 @@ type Entry struct {
 }
 
 // Log is the shared state a store provides. Every method is safe for
-// concurrent use; times are wall-clock (instances compare heartbeats).
+// concurrent use. The Log owns the clock that judges liveness: heartbeats
+// are stamped with its time and compared with its time, never a host's.
 type Log interface {
 	// Append adds r, published by origin, and returns its Seq. Entries
 	// must become visible in Seq order: once After shows Seq n, no entry
@@ -52,21 +67,23 @@ type Log interface {
 	Append(ctx context.Context, origin string, r signoff.Revocation) (int64, error)
 	// After returns the entries with Seq > after, in order.
 	After(ctx context.Context, after int64) ([]Entry, error)
-	// Register records instance as live at at, with its cursor at the end
-	// of the log, and returns that cursor.
-	Register(ctx context.Context, instance string, at time.Time) (int64, error)
+	// Register records a heartbeat of instance, now on the log's clock,
+	// and returns its cursor: for an instance the log does not know, the
+	// end of the log; for one it knows, the cursor it has.
+	Register(ctx context.Context, instance string) (int64, error)
 	// Heartbeat records that instance has applied everything up to cursor,
-	// at at. It fails with ErrNotRegistered if the instance is not
-	// registered (it was trimmed, or the log lost its state).
-	Heartbeat(ctx context.Context, instance string, cursor int64, at time.Time) error
-	// Behind counts the instances other than self whose heartbeat is after
-	// liveSince and whose cursor is before seq.
-	Behind(ctx context.Context, self string, seq int64, liveSince time.Time) (int, error)
+	// now on the log's clock. It fails with ErrNotRegistered if the
+	// instance is not registered (it was trimmed, or the log lost its
+	// state).
+	Heartbeat(ctx context.Context, instance string, cursor int64) error
+	// Behind counts the instances other than self whose last heartbeat is
+	// younger than lease on the log's clock and whose cursor is before seq.
+	Behind(ctx context.Context, self string, seq int64, lease time.Duration) (int, error)
 	// Deregister removes instance.
 	Deregister(ctx context.Context, instance string) error
 	// Trim deletes entries whose Until is before until, and instances whose
-	// heartbeat is before silentSince.
-	Trim(ctx context.Context, until, silentSince time.Time) error
+	// last heartbeat is older than silentFor on the log's clock.
+	Trim(ctx context.Context, until time.Time, silentFor time.Duration) error
 }
 
 // ErrNotRegistered is what Log.Heartbeat wraps when the instance is not in
@@ -88,14 +105,17 @@ type Options struct {
 	// Poll is the longest a subscriber goes without reading the log, and
 	// how often a publisher rechecks acknowledgements. Default 100ms.
 	Poll time.Duration
-	// Lease is how long a heartbeat counts. Default 2s.
+	// Lease is how long a heartbeat counts, on the log's clock. An instance
+	// trusts its memory for at most seven eighths of it after sending the
+	// heartbeat its last read relied on. Default 2s.
 	Lease time.Duration
 	// AckTimeout bounds how long Publish waits for live instances. Default 5s.
 	AckTimeout time.Duration
 	// Logger receives the bus's warnings. Default: discard.
 	Logger *slog.Logger
-	// Now is the clock that judges a revocation's Until, when its entry may
-	// be trimmed. Heartbeats always use the wall clock. Default time.Now.
+	// Now is the clock that judges a revocation's Until, when its entry
+	// may be trimmed: the Manager's. Liveness never reads it (see the
+	// package doc). Default time.Now.
 	Now func() time.Time
 }
 
@@ -111,7 +131,8 @@ type Bus struct {
 	subs    []func(signoff.Revocation)
 	started bool
 
-	fresh  atomic.Int64 // wall-clock unix ns; see the package doc
+	epoch  time.Time    // the origin of mono
+	fresh  atomic.Int64 // mono ns from which freshness counts; 0: never
 	closed atomic.Bool
 	lost   atomic.Bool // the log restarted behind this instance
 	stop   chan struct{}
@@ -119,7 +140,7 @@ type Bus struct {
 
 	// The poller's own state.
 	cursor int64
-	beat   time.Time
+	sent   int64 // mono ns when the last heartbeat known recorded was sent
 	reads  int
 }
 
@@ -145,7 +166,7 @@ func New(log Log, opt Options) *Bus {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	b := &Bus{log: log, opt: opt, logr: opt.Logger, stop: make(chan struct{}), done: make(chan struct{})}
+	b := &Bus{log: log, opt: opt, logr: opt.Logger, epoch: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	b.waker, _ = log.(Waker)
 	return b
 }
@@ -153,12 +174,13 @@ func New(log Log, opt Options) *Bus {
 // ID is the instance ID this bus subscribes under.
 func (b *Bus) ID() string { return b.opt.InstanceID }
 
-// wallMicros is the wall clock in whole microseconds, as every Log stores it.
-func wallMicros() time.Time { return time.UnixMicro(time.Now().UnixMicro()) }
+// mono is this process's monotonic clock, in ns since the Bus was made
+// (always positive once anything has happened).
+func (b *Bus) mono() int64 { return int64(time.Since(b.epoch)) + 1 }
 
-// Subscribe implements signoff.Bus. The first call registers the instance
-// at the end of the log (this process's memory holds nothing older) and
-// starts the reader.
+// Subscribe implements signoff.Bus. The first call registers the instance,
+// applies every entry the log holds (see the package doc) and starts the
+// reader; it returns once this instance is Fresh.
 func (b *Bus) Subscribe(apply func(signoff.Revocation)) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -171,13 +193,20 @@ func (b *Bus) Subscribe(apply func(signoff.Revocation)) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.opt.Lease)
 	defer cancel()
-	now := wallMicros() // one reading for the heartbeat and for freshness
-	cur, err := b.log.Register(ctx, b.opt.InstanceID, now)
+	sent := b.mono()
+	end, err := b.log.Register(ctx, b.opt.InstanceID)
 	if err != nil {
 		return fmt.Errorf("logbus: subscribe: %w", err)
 	}
-	b.cursor, b.beat = cur, now
-	b.fresh.Store(now.UnixNano())
+	// Registered: publishers wait for this instance from now on. Read the
+	// whole log, not only what follows end: an entry before end may be a
+	// revocation whose store write has not landed yet.
+	b.sent, b.cursor = sent, 0
+	if err := b.read(ctx, b.subs); err != nil {
+		b.log.Deregister(ctx, b.opt.InstanceID)
+		return fmt.Errorf("logbus: subscribe: read the log: %w", err)
+	}
+	b.cursor = max(b.cursor, end)
 	b.started = true
 	go b.run()
 	return nil
@@ -188,9 +217,12 @@ func (b *Bus) Fresh() bool {
 	if b.closed.Load() || b.lost.Load() {
 		return false
 	}
-	last := b.fresh.Load()
-	return last != 0 && time.Now().UnixNano()-last < int64(b.opt.Lease)
+	from := b.fresh.Load()
+	return from != 0 && b.mono()-from < b.trust()
 }
+
+// trust is how long a read's proof lasts: seven eighths of a lease.
+func (b *Bus) trust() int64 { return int64(b.opt.Lease - b.opt.Lease/8) }
 
 // wakeup returns a channel that the Log pokes, or nil (never ready).
 func (b *Bus) wakeup() (<-chan struct{}, func()) {
@@ -215,7 +247,7 @@ func (b *Bus) run() {
 		case <-wake:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), b.opt.Lease)
-		err := b.read(ctx)
+		err := b.read(ctx, nil)
 		cancel()
 		switch {
 		case err != nil && !failing:
@@ -230,9 +262,13 @@ func (b *Bus) run() {
 
 // read applies the entries after the cursor and records the new cursor
 // (at once when it moved: a publisher waits for it) and a heartbeat (every
-// quarter lease otherwise).
-func (b *Bus) read(ctx context.Context) error {
-	start := time.Now()
+// quarter lease otherwise). Freshness comes from the heartbeat that was
+// already recorded when the read began, never from the one it records:
+// publishers that appended while this read was under way judged this
+// instance by the older one. subs, when not nil, are the subscribers to
+// deliver to (b.mu is held by the caller); nil means b.subs.
+func (b *Bus) read(ctx context.Context, subs []func(signoff.Revocation)) error {
+	proof := b.sent
 	es, err := b.log.After(ctx, b.cursor)
 	if err != nil {
 		return err
@@ -245,20 +281,24 @@ func (b *Bus) read(ctx context.Context) error {
 			rs = append(rs, e.Revocation)
 		}
 	}
-	b.deliver(rs...)
-	if last != b.cursor || start.Sub(b.beat) >= b.opt.Lease/4 {
-		now := wallMicros()
-		if err := b.log.Heartbeat(ctx, b.opt.InstanceID, last, now); err != nil {
+	if subs == nil {
+		b.deliver(rs...)
+	} else {
+		deliverTo(subs, rs)
+	}
+	if last != b.cursor || b.mono()-b.sent >= int64(b.opt.Lease/4) {
+		sent := b.mono()
+		if err := b.log.Heartbeat(ctx, b.opt.InstanceID, last); err != nil {
 			if errors.Is(err, ErrNotRegistered) {
 				b.reregister(ctx, last)
 			}
 			return err // not Fresh from this read: the next one proves it
 		}
-		b.cursor, b.beat = last, now
+		b.cursor, b.sent = last, sent
 	}
-	b.fresh.Store(min(start.UnixNano(), b.beat.UnixNano()))
+	b.fresh.Store(proof)
 	if b.reads++; b.reads%100 == 1 {
-		b.log.Trim(ctx, b.opt.Now(), time.Now().Add(-time.Hour)) // best effort
+		b.log.Trim(ctx, b.opt.Now(), time.Hour) // best effort
 	}
 	return nil
 }
@@ -270,7 +310,7 @@ func (b *Bus) read(ctx context.Context) error {
 // mean something else: nothing it says can be matched with this memory, so
 // the bus stays not Fresh (reading through) until the process restarts.
 func (b *Bus) reregister(ctx context.Context, applied int64) {
-	end, err := b.log.Register(ctx, b.opt.InstanceID, wallMicros())
+	end, err := b.log.Register(ctx, b.opt.InstanceID)
 	switch {
 	case err != nil:
 		return
@@ -289,6 +329,10 @@ func (b *Bus) deliver(rs ...signoff.Revocation) {
 	b.mu.Lock()
 	subs := b.subs
 	b.mu.Unlock()
+	deliverTo(subs, rs)
+}
+
+func deliverTo(subs []func(signoff.Revocation), rs []signoff.Revocation) {
 	for _, r := range rs {
 		for _, apply := range subs {
 			apply(r)
@@ -313,7 +357,7 @@ func (b *Bus) Publish(ctx context.Context, r signoff.Revocation) error {
 	wake, stop := b.wakeup()
 	defer stop()
 	for {
-		behind, err := b.log.Behind(ctx, b.opt.InstanceID, seq, time.Now().Add(-b.opt.Lease))
+		behind, err := b.log.Behind(ctx, b.opt.InstanceID, seq, b.opt.Lease)
 		if err == nil && behind == 0 {
 			return nil
 		}

@@ -34,11 +34,11 @@ func (f *flaky) After(ctx context.Context, after int64) ([]logbus.Entry, error) 
 	return f.MemLog.After(ctx, after)
 }
 
-func (f *flaky) Heartbeat(ctx context.Context, id string, c int64, at time.Time) error {
+func (f *flaky) Heartbeat(ctx context.Context, id string, c int64) error {
 	if f.down.Load() {
 		return errDown
 	}
-	return f.MemLog.Heartbeat(ctx, id, c, at)
+	return f.MemLog.Heartbeat(ctx, id, c)
 }
 
 func subscribe(t *testing.T, l logbus.Log, id string) (*logbus.Bus, *logbustest.Recorder) {
@@ -166,7 +166,7 @@ func TestDroppedInstanceRegistersAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	registered := func() bool { // B is in the log again: A's publishes wait for it
-		n, err := log.Behind(ctx, "A", math.MaxInt64, time.Now().Add(-time.Minute))
+		n, err := log.Behind(ctx, "A", math.MaxInt64, time.Minute)
 		return err == nil && n == 1
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -182,5 +182,63 @@ func TestDroppedInstanceRegistersAgain(t *testing.T) {
 	}
 	if !rb.Has("ses_after") {
 		t.Fatal("Publish returned before the re-registered B applied it")
+	}
+}
+
+// gatedStore stalls RevokeSession at its start, between a logout's publish
+// and its store write.
+type gatedStore struct {
+	signoff.Store
+	revoke logbustest.Gate
+}
+
+func (s *gatedStore) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	s.revoke.Pass()
+	return s.Store.RevokeSession(ctx, id, at)
+}
+
+// An instance that starts while a logout elsewhere has published but not
+// yet written the store reads the session as live from the store; it must
+// still refuse it, at the latest once the logout has returned (I1).
+func TestInstanceStartingDuringLogout_I1(t *testing.T) {
+	mem, log := memstore.New(), &logbus.MemLog{}
+	gated := &gatedStore{Store: mem}
+	manager := func(id string, store signoff.Store) *signoff.Manager {
+		bus := logbus.New(log, logbustest.Options(id))
+		t.Cleanup(func() { bus.Close() })
+		m, err := signoff.New(signoff.Config{Store: store, Bus: bus})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	a := manager("A", gated)
+	rec := httptest.NewRecorder()
+	if _, err := a.Login(rec, httptest.NewRequest("POST", "https://app.test/login", nil), "usr_1", signoff.LoginOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cookie := rec.Result().Cookies()[0]
+	req := func(method string) *http.Request {
+		r := httptest.NewRequest(method, "https://app.test/api", nil)
+		r.AddCookie(cookie)
+		return r
+	}
+	stalled := gated.revoke.Arm()
+	t.Cleanup(gated.revoke.Open)
+	logout := make(chan error, 1)
+	go func() { logout <- a.Logout(httptest.NewRecorder(), req("POST")) }()
+	logbustest.Reach(t, stalled, "the logout published and went to write the store")
+
+	b := manager("B", mem) // starts now: the store still says the session is live
+	b.Authenticate(req("GET"))
+	gated.revoke.Open()
+	if err := <-logout; err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 { // the first may fill B's memory; the others hit it
+		if _, err := b.Authenticate(req("GET")); err == nil {
+			t.Fatalf("request %d: B, started during the logout, accepted the session after the logout returned", i)
+		}
 	}
 }

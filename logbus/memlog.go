@@ -95,8 +95,8 @@ func (l *MemLog) After(_ context.Context, after int64) ([]Entry, error) {
 	return out, nil
 }
 
-// Register implements Log.
-func (l *MemLog) Register(_ context.Context, instance string, at time.Time) (int64, error) {
+// Register implements Log. The log's clock is this process's.
+func (l *MemLog) Register(_ context.Context, instance string) (int64, error) {
 	if err := l.lock(); err != nil {
 		return 0, err
 	}
@@ -105,13 +105,13 @@ func (l *MemLog) Register(_ context.Context, instance string, at time.Time) (int
 	if !ok {
 		in.cursor = l.seq
 	}
-	in.beat = at
+	in.beat = time.Now()
 	l.instances[instance] = in
 	return in.cursor, nil
 }
 
 // Heartbeat implements Log.
-func (l *MemLog) Heartbeat(_ context.Context, instance string, cursor int64, at time.Time) error {
+func (l *MemLog) Heartbeat(_ context.Context, instance string, cursor int64) error {
 	if err := l.lock(); err != nil {
 		return err
 	}
@@ -119,20 +119,20 @@ func (l *MemLog) Heartbeat(_ context.Context, instance string, cursor int64, at 
 	if _, ok := l.instances[instance]; !ok {
 		return fmt.Errorf("%w: %s", ErrNotRegistered, instance)
 	}
-	l.instances[instance] = memInstance{cursor: cursor, beat: at}
+	l.instances[instance] = memInstance{cursor: cursor, beat: time.Now()}
 	l.poke()
 	return nil
 }
 
 // Behind implements Log.
-func (l *MemLog) Behind(_ context.Context, self string, seq int64, liveSince time.Time) (int, error) {
+func (l *MemLog) Behind(_ context.Context, self string, seq int64, lease time.Duration) (int, error) {
 	if err := l.lock(); err != nil {
 		return 0, err
 	}
 	defer l.mu.Unlock()
 	n := 0
 	for id, in := range l.instances {
-		if id != self && in.cursor < seq && in.beat.After(liveSince) {
+		if id != self && in.cursor < seq && time.Since(in.beat) < lease {
 			n++
 		}
 	}
@@ -151,7 +151,7 @@ func (l *MemLog) Deregister(_ context.Context, instance string) error {
 }
 
 // Trim implements Log.
-func (l *MemLog) Trim(_ context.Context, until, silentSince time.Time) error {
+func (l *MemLog) Trim(_ context.Context, until time.Time, silentFor time.Duration) error {
 	if err := l.lock(); err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (l *MemLog) Trim(_ context.Context, until, silentSince time.Time) error {
 	}
 	l.entries = kept
 	for id, in := range l.instances {
-		if in.beat.Before(silentSince) {
+		if time.Since(in.beat) > silentFor {
 			delete(l.instances, id)
 		}
 	}

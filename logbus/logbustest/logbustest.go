@@ -33,6 +33,9 @@ func Run(t *testing.T, newLog func(t *testing.T) func() logbus.Log) {
 		{"CloseDeregisters", testCloseDeregisters},
 		{"OrderUnderConcurrentPublishers", testOrder},
 		{"ThreeManagersLogout", testThreeManagers},
+		{"StalledReaderIsNotFresh", testStalledReader},
+		{"SkewedClocks", testSkewedClocks},
+		{"ReplayAtSubscribe", testReplayAtSubscribe},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newLog(t)) })

@@ -69,30 +69,34 @@ func (l *busLog) After(ctx context.Context, after int64) ([]logbus.Entry, error)
 	})
 }
 
-func (l *busLog) Register(ctx context.Context, instance string, at time.Time) (int64, error) {
+// The log's clock is the database's: heartbeats are stamped with now()
+// and judged against now(), never against a host's clock.
+
+func (l *busLog) Register(ctx context.Context, instance string) (int64, error) {
 	var cur int64
 	err := l.s.Pool().QueryRow(ctx, `INSERT INTO instances (id, applied_seq, heartbeat_at)
-		VALUES ($1, (SELECT coalesce(max(seq), 0) FROM revocations), $2)
+		VALUES ($1, (SELECT coalesce(max(seq), 0) FROM revocations), now())
 		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
-		RETURNING applied_seq`, instance, at.UTC()).Scan(&cur)
+		RETURNING applied_seq`, instance).Scan(&cur)
 	return cur, err
 }
 
-func (l *busLog) Heartbeat(ctx context.Context, instance string, cursor int64, at time.Time) error {
+func (l *busLog) Heartbeat(ctx context.Context, instance string, cursor int64) error {
 	var id string
 	err := l.s.Pool().QueryRow(ctx, `WITH u AS (
-			UPDATE instances SET applied_seq = $2, heartbeat_at = $3 WHERE id = $1 RETURNING id)
-		SELECT id, pg_notify($4, '') FROM u`, instance, cursor, at.UTC(), busChannel).Scan(&id, nil)
+			UPDATE instances SET applied_seq = $2, heartbeat_at = now() WHERE id = $1 RETURNING id)
+		SELECT id, pg_notify($3, '') FROM u`, instance, cursor, busChannel).Scan(&id, nil)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%w: %s", logbus.ErrNotRegistered, instance)
 	}
 	return err
 }
 
-func (l *busLog) Behind(ctx context.Context, self string, seq int64, liveSince time.Time) (int, error) {
+func (l *busLog) Behind(ctx context.Context, self string, seq int64, lease time.Duration) (int, error) {
 	var n int
 	err := l.s.Pool().QueryRow(ctx, `SELECT count(*) FROM instances
-		WHERE id <> $1 AND applied_seq < $2 AND heartbeat_at > $3`, self, seq, liveSince.UTC()).Scan(&n)
+		WHERE id <> $1 AND applied_seq < $2 AND heartbeat_at > now() - $3 * interval '1 microsecond'`,
+		self, seq, lease.Microseconds()).Scan(&n)
 	return n, err
 }
 
@@ -102,9 +106,9 @@ func (l *busLog) Deregister(ctx context.Context, instance string) error {
 	return err
 }
 
-func (l *busLog) Trim(ctx context.Context, until, silentSince time.Time) error {
+func (l *busLog) Trim(ctx context.Context, until time.Time, silentFor time.Duration) error {
 	_, err1 := l.s.Pool().Exec(ctx, `DELETE FROM revocations WHERE until_at < $1`, until.UTC())
-	_, err2 := l.s.Pool().Exec(ctx, `DELETE FROM instances WHERE heartbeat_at < $1`, silentSince.UTC())
+	_, err2 := l.s.Pool().Exec(ctx, `DELETE FROM instances WHERE heartbeat_at < now() - $1 * interval '1 microsecond'`, silentFor.Microseconds())
 	return errors.Join(err1, err2)
 }
 

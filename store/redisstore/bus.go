@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -89,53 +88,57 @@ func (l *busLog) After(ctx context.Context, after int64) ([]logbus.Entry, error)
 	return out, nil
 }
 
-var registerScript = redis.NewScript(`
+// The log's clock is the Redis server's: every script that stamps or
+// judges a heartbeat reads TIME itself (scripts are replicated by their
+// effects, so this is allowed), and no host's clock enters.
+const luaNow = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local nowstr = string.format('%.0f', now)
+`
+
+var registerScript = redis.NewScript(luaNow + `
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
 if cur then
   cur = string.match(cur, '^(%d+)')
 else
   cur = redis.call('GET', KEYS[1]) or '0'
 end
-redis.call('HSET', KEYS[2], ARGV[1], cur .. ' ' .. ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], cur .. ' ' .. nowstr)
 return tonumber(cur)`)
 
-func (l *busLog) Register(ctx context.Context, instance string, at time.Time) (int64, error) {
-	return registerScript.Run(ctx, l.c, []string{l.seq, l.inst}, instance, at.UnixMicro()).Int64()
+func (l *busLog) Register(ctx context.Context, instance string) (int64, error) {
+	return registerScript.Run(ctx, l.c, []string{l.seq, l.inst}, instance).Int64()
 }
 
-var heartbeatScript = redis.NewScript(`
+var heartbeatScript = redis.NewScript(luaNow + `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. nowstr)
 redis.call('PUBLISH', KEYS[2], 'ack')
 return 1`)
 
-func (l *busLog) Heartbeat(ctx context.Context, instance string, cursor int64, at time.Time) error {
-	ok, err := heartbeatScript.Run(ctx, l.c, []string{l.inst, l.ch}, instance, cursor, at.UnixMicro()).Int()
+func (l *busLog) Heartbeat(ctx context.Context, instance string, cursor int64) error {
+	ok, err := heartbeatScript.Run(ctx, l.c, []string{l.inst, l.ch}, instance, cursor).Int()
 	if err == nil && ok == 0 {
 		err = fmt.Errorf("%w: %s", logbus.ErrNotRegistered, instance)
 	}
 	return err
 }
 
-func parseInst(v string) (cursor, beat int64) {
-	c, b, _ := strings.Cut(v, " ")
-	cursor, _ = strconv.ParseInt(c, 10, 64)
-	beat, _ = strconv.ParseInt(b, 10, 64)
-	return cursor, beat
-}
+// behindScript counts the instances other than ARGV[1] whose cursor is
+// before ARGV[2] and whose heartbeat is younger than ARGV[3] µs.
+var behindScript = redis.NewScript(luaNow + `
+local all = redis.call('HGETALL', KEYS[1])
+local n = 0
+for i = 1, #all, 2 do
+  local c, b = string.match(all[i + 1], '^(%d+) (%d+)$')
+  if all[i] ~= ARGV[1] and tonumber(c) < tonumber(ARGV[2]) and now - tonumber(b) < tonumber(ARGV[3]) then
+    n = n + 1
+  end
+end
+return n`)
 
-func (l *busLog) Behind(ctx context.Context, self string, seq int64, liveSince time.Time) (int, error) {
-	all, err := l.c.HGetAll(ctx, l.inst).Result()
-	if err != nil {
-		return 0, err
-	}
-	n, since := 0, liveSince.UnixMicro()
-	for id, v := range all {
-		if c, b := parseInst(v); id != self && c < seq && b > since {
-			n++
-		}
-	}
-	return n, nil
+func (l *busLog) Behind(ctx context.Context, self string, seq int64, lease time.Duration) (int, error) {
+	return behindScript.Run(ctx, l.c, []string{l.inst}, self, seq, lease.Microseconds()).Int()
 }
 
 func (l *busLog) Deregister(ctx context.Context, instance string) error {
@@ -144,23 +147,25 @@ func (l *busLog) Deregister(ctx context.Context, instance string) error {
 	return err
 }
 
-var trimScript = redis.NewScript(`
+// trimScript drops the entries whose Until is before ARGV[1] (unix µs)
+// and the instances silent for more than ARGV[2] µs.
+var trimScript = redis.NewScript(luaNow + `
 local seqs = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
 for _, s in ipairs(seqs) do
   redis.call('ZREMRANGEBYSCORE', KEYS[1], s, s)
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+local all = redis.call('HGETALL', KEYS[3])
+for i = 1, #all, 2 do
+  local b = string.match(all[i + 1], ' (%d+)$')
+  if now - tonumber(b) > tonumber(ARGV[2]) then
+    redis.call('HDEL', KEYS[3], all[i])
+  end
+end
 return #seqs`)
 
-func (l *busLog) Trim(ctx context.Context, until, silentSince time.Time) error {
-	err := trimScript.Run(ctx, l.c, []string{l.log, l.until}, until.UnixMicro()).Err()
-	all, err2 := l.c.HGetAll(ctx, l.inst).Result()
-	for id, v := range all {
-		if _, b := parseInst(v); b < silentSince.UnixMicro() {
-			l.c.HDel(ctx, l.inst, id)
-		}
-	}
-	return errors.Join(err, err2)
+func (l *busLog) Trim(ctx context.Context, until time.Time, silentFor time.Duration) error {
+	return trimScript.Run(ctx, l.c, []string{l.log, l.until, l.inst}, until.UnixMicro(), silentFor.Microseconds()).Err()
 }
 
 // listen holds one pub/sub subscription (go-redis reconnects and

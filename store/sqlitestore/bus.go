@@ -28,6 +28,11 @@ func BusLog(s *Store) logbus.Log { return busLog{s} }
 // go through the reader pool, writes through the one writer.
 type busLog struct{ s *Store }
 
+// nowUS is the log's clock in SQL: the database's own time, in unix
+// microseconds (every process that opens the file is on this host). It
+// is one value throughout a statement.
+const nowUS = `CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)`
+
 func (l busLog) Append(ctx context.Context, origin string, r signoff.Revocation) (int64, error) {
 	var seq int64
 	err := l.s.w.QueryRowContext(ctx, `INSERT INTO revocations (origin, session_id, user_id, auth_version, until_at)
@@ -57,17 +62,17 @@ func (l busLog) After(ctx context.Context, after int64) ([]logbus.Entry, error) 
 	return out, rows.Err()
 }
 
-func (l busLog) Register(ctx context.Context, instance string, at time.Time) (int64, error) {
+func (l busLog) Register(ctx context.Context, instance string) (int64, error) {
 	var cur int64
 	err := l.s.w.QueryRowContext(ctx, `INSERT INTO instances (id, applied_seq, heartbeat_at)
-		VALUES (?, (SELECT coalesce(max(seq), 0) FROM revocations), ?)
+		VALUES (?, (SELECT coalesce(max(seq), 0) FROM revocations), `+nowUS+`)
 		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
-		RETURNING applied_seq`, instance, us(at)).Scan(&cur)
+		RETURNING applied_seq`, instance).Scan(&cur)
 	return cur, err
 }
 
-func (l busLog) Heartbeat(ctx context.Context, instance string, cursor int64, at time.Time) error {
-	res, err := l.s.w.ExecContext(ctx, `UPDATE instances SET applied_seq = ?, heartbeat_at = ? WHERE id = ?`, cursor, us(at), instance)
+func (l busLog) Heartbeat(ctx context.Context, instance string, cursor int64) error {
+	res, err := l.s.w.ExecContext(ctx, `UPDATE instances SET applied_seq = ?, heartbeat_at = `+nowUS+` WHERE id = ?`, cursor, instance)
 	if err != nil {
 		return err
 	}
@@ -80,10 +85,10 @@ func (l busLog) Heartbeat(ctx context.Context, instance string, cursor int64, at
 	return nil
 }
 
-func (l busLog) Behind(ctx context.Context, self string, seq int64, liveSince time.Time) (int, error) {
+func (l busLog) Behind(ctx context.Context, self string, seq int64, lease time.Duration) (int, error) {
 	var n int
 	err := l.s.r.QueryRowContext(ctx, `SELECT count(*) FROM instances
-		WHERE id <> ? AND applied_seq < ? AND heartbeat_at > ?`, self, seq, us(liveSince)).Scan(&n)
+		WHERE id <> ? AND applied_seq < ? AND heartbeat_at > `+nowUS+` - ?`, self, seq, lease.Microseconds()).Scan(&n)
 	return n, err
 }
 
@@ -92,9 +97,9 @@ func (l busLog) Deregister(ctx context.Context, instance string) error {
 	return err
 }
 
-func (l busLog) Trim(ctx context.Context, until, silentSince time.Time) error {
+func (l busLog) Trim(ctx context.Context, until time.Time, silentFor time.Duration) error {
 	_, err1 := l.s.w.ExecContext(ctx, `DELETE FROM revocations WHERE until_at < ?`, us(until))
-	_, err2 := l.s.w.ExecContext(ctx, `DELETE FROM instances WHERE heartbeat_at < ?`, us(silentSince))
+	_, err2 := l.s.w.ExecContext(ctx, `DELETE FROM instances WHERE heartbeat_at < `+nowUS+` - ?`, silentFor.Microseconds())
 	return errors.Join(err1, err2)
 }
 
