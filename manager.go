@@ -461,7 +461,7 @@ func (m *Manager) authSession(r *http.Request) (*Principal, error) {
 	h := HashString(v)
 	now := m.now()
 	n := now.UnixNano()
-	if e := m.st.session(h); e != nil && m.bus.Fresh() {
+	if e := m.st.session(h); e != nil && m.bus.Fresh() && e.user.settled() {
 		switch {
 		case e.sid.revoked.Load() || e.p.AuthVersion < e.user.av.Load():
 			m.st.dropSession(h)
@@ -538,12 +538,13 @@ func (m *Manager) authToken(r *http.Request) (*Principal, error) {
 		case n >= e.exp:
 			m.st.dropToken(h)
 			return nil, fmt.Errorf("%w: access token expired", ErrInvalidCredential)
-		case fresh:
+		case fresh && e.user.settled():
 			m.seen(e.sid, e.p.SessionID, n)
 			return &e.p, nil
 		}
-		// The signature is still good, but without a fresh bus only the
-		// store can say whether the session is.
+		// The signature is still good, but without a fresh bus (or while a
+		// logout everywhere of the user is under way) only the store can
+		// say whether the session is.
 		if _, err := m.liveSession(r.Context(), e.sid, e.p.SessionID, e.p.UserID, now); err != nil {
 			return nil, err
 		}
@@ -843,8 +844,8 @@ func (m *Manager) revokePresented(ctx context.Context, r *http.Request, extra []
 	return nil
 }
 
-// revoke ends one session: in the store first, then on every instance. The
-// until is how long the session's credentials could otherwise live; zero
+// revoke ends one session: on every instance first, then in the store (see
+// the comment in the body and Bus). The until is how long the session's credentials could otherwise live; zero
 // means as long as any session could.
 func (m *Manager) revoke(ctx context.Context, id, user string, until time.Time) error {
 	now := m.now()
@@ -942,24 +943,62 @@ func (m *Manager) LogoutAll(w http.ResponseWriter, r *http.Request) (int, error)
 // RevokeUser revokes every session of the user and bumps their auth_version,
 // as LogoutAll does, for an administrator. It returns how many sessions were
 // revoked.
+//
+// The store hands out the new auth_version, so it cannot be published before
+// the store write; what is published first is that a logout everywhere of the
+// user is under way (Revocation.Pending). Once every instance has applied
+// that, each reads the user's credentials through to the store, so whatever
+// the store write does is honoured everywhere at once. Then the store is
+// written, and then the new auth_version is published, which lets instances
+// answer from memory again. A failure before the store write answers 503 and
+// changes nothing (the client retries, on any instance). If the last publish
+// fails, the logout did happen everywhere: RevokeUser succeeds and keeps
+// publishing in the background until it is delivered.
 func (m *Manager) RevokeUser(ctx context.Context, userID string) (int, error) {
 	now := m.now()
-	// The new auth_version comes from the store, so the store goes first
-	// here; a failure to publish is safe to retry, because every call bumps
-	// the version again and publishes it. Only a client hanging up between
-	// the two steps could strand it: it cannot.
+	until := now.Add(m.cfg.AbsoluteLifetime + m.cfg.AccessTokenTTL + m.cfg.Leeway)
+	// A client that hangs up must not leave a revocation half done.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
+	pending := newID("lae_")
+	if err := m.bus.Publish(ctx, Revocation{UserID: userID, Pending: pending, Until: until}); err != nil {
+		return 0, unavailable("publish revocation", err)
+	}
 	n, av, err := m.store.RevokeUserSessions(ctx, userID, now)
 	if err != nil {
 		return 0, unavailable("revoke user sessions", err)
 	}
-	until := now.Add(m.cfg.AbsoluteLifetime + m.cfg.AccessTokenTTL + m.cfg.Leeway)
-	if err := m.bus.Publish(ctx, Revocation{UserID: userID, AuthVersion: av, Until: until}); err != nil {
-		return 0, unavailable("publish revocation", err)
+	done := Revocation{UserID: userID, AuthVersion: av, Pending: pending, Until: until}
+	if err := m.bus.Publish(ctx, done); err != nil {
+		m.log.Warn("logout_all: the new auth_version is not yet published; instances read this user's credentials through to the store until it is", "user", userID, "err", err)
+		m.wg.Add(1)
+		go m.republish(done)
 	}
 	m.log.Info("logout_all", "user", userID, "revoked", n, "auth_version", av)
 	return n, nil
+}
+
+// republish publishes r until it is delivered, the Manager closes, or r no
+// longer matters, waiting longer after each failure (1 s, doubling to a
+// minute).
+func (m *Manager) republish(r Revocation) {
+	defer m.wg.Done()
+	wait := time.Second
+	for m.now().Before(r.Until) {
+		select {
+		case <-m.done:
+			return
+		case <-time.After(wait):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), revokeTimeout)
+		err := m.bus.Publish(ctx, r)
+		cancel()
+		if err == nil {
+			m.log.Info("logout_all: the new auth_version is published", "user", r.UserID)
+			return
+		}
+		wait = min(2*wait, time.Minute)
+	}
 }
 
 // RevokeDevice ends one of the caller's own sessions (R8). A session that

@@ -24,7 +24,15 @@ type state struct {
 	tokens   map[Hash]*tokenEntry   // jwt mode: verified access tokens, by the token's hash
 	sids     map[string]*sidState
 	users    map[string]*userState
+	pending  map[string]pendingLogout // by Revocation.Pending
 	max      int
+}
+
+// pendingLogout is a logout everywhere that was announced and whose end
+// this instance has not heard.
+type pendingLogout struct {
+	user  *userState
+	until int64
 }
 
 // sidState is what an instance knows about one session.
@@ -39,7 +47,15 @@ type sidState struct {
 type userState struct {
 	av    atomic.Int64 // the highest auth_version seen
 	until atomic.Int64
+	// pending counts the logouts everywhere of the user that are under
+	// way: while it is not zero, nothing in memory about the user is
+	// trusted and every credential is read through to the store.
+	pending atomic.Int32
 }
+
+// settled reports whether memory may answer for the user: no logout
+// everywhere of theirs is under way.
+func (u *userState) settled() bool { return u.pending.Load() == 0 }
 
 type sessionEntry struct {
 	p       Principal
@@ -66,6 +82,7 @@ func newState(max int) *state {
 		tokens:   map[Hash]*tokenEntry{},
 		sids:     map[string]*sidState{},
 		users:    map[string]*userState{},
+		pending:  map[string]pendingLogout{},
 		max:      max,
 	}
 }
@@ -186,13 +203,29 @@ func evict[V any](m map[Hash]V, n int) {
 	}
 }
 
-// apply is the Bus subscriber: it records a revocation.
+// apply is the Bus subscriber: it records a revocation. Applying the same
+// one twice changes nothing.
 func (s *state) apply(r Revocation) {
 	if r.SessionID != "" {
 		s.sid(r.SessionID, r.Until).revoked.Store(true)
 	}
-	if r.AuthVersion > 0 && r.UserID != "" {
-		s.user(r.UserID, r.AuthVersion, r.Until)
+	if r.UserID == "" || (r.AuthVersion <= 0 && r.Pending == "") {
+		return
+	}
+	u := s.user(r.UserID, r.AuthVersion, r.Until)
+	if r.Pending == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, known := s.pending[r.Pending]
+	switch {
+	case r.AuthVersion == 0 && !known: // under way
+		s.pending[r.Pending] = pendingLogout{user: u, until: r.Until.UnixNano()}
+		u.pending.Add(1)
+	case r.AuthVersion > 0 && known: // done: the new auth_version is in force
+		delete(s.pending, r.Pending)
+		p.user.pending.Add(-1)
 	}
 }
 
@@ -216,6 +249,12 @@ func (s *state) sweep(now time.Time) {
 	for id, st := range s.sids {
 		if n >= st.until.Load() {
 			delete(s.sids, id)
+		}
+	}
+	for id, p := range s.pending {
+		if n >= p.until {
+			delete(s.pending, id)
+			p.user.pending.Add(-1)
 		}
 	}
 	for id, u := range s.users {

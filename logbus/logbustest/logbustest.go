@@ -36,6 +36,7 @@ func Run(t *testing.T, newLog func(t *testing.T) func() logbus.Log) {
 		{"StalledReaderIsNotFresh", testStalledReader},
 		{"SkewedClocks", testSkewedClocks},
 		{"ReplayAtSubscribe", testReplayAtSubscribe},
+		{"LogoutEverywhereHalfWay", testLogoutEverywhereHalfWay},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newLog(t)) })
@@ -77,6 +78,18 @@ func (r *Recorder) Sessions() []string {
 func (r *Recorder) Has(sid string) bool {
 	for _, s := range r.Sessions() {
 		if s == sid {
+			return true
+		}
+	}
+	return false
+}
+
+// Saw reports whether any revocation applied satisfies match.
+func (r *Recorder) Saw(match func(signoff.Revocation) bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, x := range r.got {
+		if match(x) {
 			return true
 		}
 	}

@@ -50,6 +50,7 @@ type wireEntry struct {
 	UserID      string `json:"u,omitempty"`
 	AuthVersion int64  `json:"v,omitempty"`
 	Until       int64  `json:"t"`
+	Pending     string `json:"p,omitempty"`
 }
 
 // appendScript hands out the next Seq and stores the entry in one step, so
@@ -62,7 +63,7 @@ redis.call('PUBLISH', KEYS[4], seq)
 return seq`)
 
 func (l *busLog) Append(ctx context.Context, origin string, r signoff.Revocation) (int64, error) {
-	b, err := json.Marshal(wireEntry{Origin: origin, SessionID: r.SessionID, UserID: r.UserID, AuthVersion: r.AuthVersion, Until: r.Until.UnixMicro()})
+	b, err := json.Marshal(wireEntry{Origin: origin, SessionID: r.SessionID, UserID: r.UserID, AuthVersion: r.AuthVersion, Until: r.Until.UnixMicro(), Pending: r.Pending})
 	if err != nil {
 		return 0, err
 	}
@@ -83,7 +84,7 @@ func (l *busLog) After(ctx context.Context, after int64) ([]logbus.Entry, error)
 			return nil, err
 		}
 		out = append(out, logbus.Entry{Seq: int64(z.Score), Origin: w.Origin, Revocation: signoff.Revocation{
-			SessionID: w.SessionID, UserID: w.UserID, AuthVersion: w.AuthVersion, Until: time.UnixMicro(w.Until).UTC()}})
+			SessionID: w.SessionID, UserID: w.UserID, AuthVersion: w.AuthVersion, Until: time.UnixMicro(w.Until).UTC(), Pending: w.Pending}})
 	}
 	return out, nil
 }
