@@ -235,7 +235,7 @@ func New(cfg Config) (*Manager, error) {
 		if len(cfg.RefreshKey) < 32 {
 			return nil, errors.New("signoff: Config.RefreshKey needs at least 32 bytes")
 		}
-		codec, err := accesstoken.NewCodec(cfg.Keys, cfg.Issuer, cfg.Audience, cfg.Leeway, cfg.Now)
+		codec, err := accesstoken.NewCodec(cfg.Keys, cfg.Issuer, cfg.Audience, cfg.AccessTokenTTL, cfg.Leeway, cfg.Now)
 		if err != nil {
 			return nil, err
 		}

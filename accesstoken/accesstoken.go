@@ -7,6 +7,11 @@
 // token is checked against the key its kid names and that key's algorithm
 // only, so "alg": "none" and HS256-signed-with-the-public-key forgeries fail
 // (ASVS 5.0 9.1.1, R41).
+//
+// A Codec knows the access-token TTL, and Verify refuses a token that lives
+// longer than it allows, whoever signed it: an access token is short-lived
+// by definition (DESIGN I7), and the verified-token cache and the revoked-sid
+// denylist rely on exp being near.
 package accesstoken
 
 import (
@@ -17,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -35,6 +41,11 @@ const Type = "at+jwt"
 
 // MaxLen bounds the length of a token Verify will parse.
 const MaxLen = 4096
+
+// maxExp is the latest exp Verify accepts, whatever the TTL: the last instant
+// whose UnixNano fits in an int64 (in the year 2262). A caller may therefore
+// keep a verified token's ExpiresAt as Unix nanoseconds without overflow.
+var maxExp = time.Unix(0, math.MaxInt64)
 
 // ErrInvalid is wrapped by every verification failure. The text after it
 // says why; it never contains the token.
@@ -262,24 +273,49 @@ type Codec struct {
 	issuer   string
 	audience string
 	leeway   time.Duration
+	life     time.Duration // ttl + leeway, saturated: the longest a token may live
 	now      func() time.Time
 	keys     atomic.Pointer[KeySet]
 }
 
 // NewCodec returns a Codec that issues tokens for issuer and audience and
 // accepts only tokens with exactly those. now may be nil for time.Now.
-// leeway is the clock skew allowed on exp, nbf and iat.
-func NewCodec(keys *KeySet, issuer, audience string, leeway time.Duration, now func() time.Time) (*Codec, error) {
+//
+// ttl is the access-token lifetime the issuer grants; it must be positive.
+// Verify rejects a token that lives longer (see Verify), so after ttl is
+// lowered the tokens minted for the old, longer one fail and clients refresh.
+//
+// leeway is the clock skew allowed on exp, nbf and iat, and also the
+// allowance on the ttl ceiling; it must not be negative. The allowance is
+// leeway rather than a fixed amount because leeway is exactly what a token
+// honestly minted by an instance whose clock runs ahead needs: up to leeway
+// ahead, its iat passes and its exp is at most now + ttl + leeway; further
+// ahead, its iat fails anyway. A fixed allowance on top would admit no
+// honest token more; it would only let a token with a stretched exp live
+// past now + ttl + leeway, the horizon until which signoff's Manager holds a
+// revoked session in its denylist (DESIGN I7). With leeway 0
+// (signoff.Config's default), exp may be at most now + ttl.
+func NewCodec(keys *KeySet, issuer, audience string, ttl, leeway time.Duration, now func() time.Time) (*Codec, error) {
 	if keys == nil {
 		return nil, errors.New("accesstoken: no keys")
 	}
 	if issuer == "" || audience == "" {
 		return nil, errors.New("accesstoken: issuer and audience are required")
 	}
+	if ttl <= 0 {
+		return nil, errors.New("accesstoken: the access-token TTL must be positive")
+	}
+	if leeway < 0 {
+		return nil, errors.New("accesstoken: leeway must not be negative")
+	}
 	if now == nil {
 		now = time.Now
 	}
-	c := &Codec{issuer: issuer, audience: audience, leeway: leeway, now: now}
+	life := ttl + leeway
+	if life < ttl { // overflow
+		life = math.MaxInt64
+	}
+	c := &Codec{issuer: issuer, audience: audience, leeway: leeway, life: life, now: now}
 	c.keys.Store(keys)
 	return c, nil
 }
@@ -290,7 +326,9 @@ func (c *Codec) Keys() *KeySet { return c.keys.Load() }
 // SetKeys replaces the key set, for rotation.
 func (c *Codec) SetKeys(ks *KeySet) { c.keys.Store(ks) }
 
-// Sign mints a token for cl. Issuer and Audience come from the Codec.
+// Sign mints a token for cl. Issuer and Audience come from the Codec. Sign
+// takes the times as given (JWT times are whole seconds: it truncates them);
+// a token that lives longer than the TTL will not verify.
 func (c *Codec) Sign(cl Claims) (string, error) {
 	k := c.keys.Load().Signing()
 	var method jwt.SigningMethod = jwt.SigningMethodEdDSA
@@ -321,6 +359,23 @@ func (c *Codec) Sign(cl Claims) (string, error) {
 
 // Verify checks the token's form, type, key, algorithm, signature, issuer,
 // audience and times, and returns its claims. Every failure wraps ErrInvalid.
+//
+// The times: iat, nbf and exp are required (RFC 9068 §2.2 requires iat;
+// without it a token's lifetime cannot be checked, and signoff mints none
+// without it). With now the Codec's clock and the leeway of NewCodec, exp
+// must be after now - leeway, nbf and iat not after now + leeway, and the
+// token must not live longer than the TTL allows:
+//
+//   - exp must not be later than now + ttl + leeway, nor than the last
+//     instant whose UnixNano fits in an int64 (in the year 2262);
+//   - exp - iat must not exceed ttl + leeway, rounded up to a whole second
+//     (JWT times are whole seconds, so a token minted for a ttl of 90.5s at
+//     0.7s past a second carries exp - iat = 91s).
+//
+// So a token signed with a genuine key but a long exp — ten years, or one
+// near 2^62 seconds that would overflow a nanosecond clock — fails, and the
+// returned ExpiresAt.UnixNano() is exact: a caller may cache a token until
+// its exp in Unix nanoseconds.
 func (c *Codec) Verify(token string) (*Claims, error) {
 	if len(token) > MaxLen {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, MaxLen)
@@ -329,6 +384,7 @@ func (c *Codec) Verify(token string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: not a JWS compact serialization", ErrInvalid)
 	}
 	ks := c.keys.Load()
+	now := c.now() // one reading for every time check
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{ks.Alg()}),
 		jwt.WithIssuer(c.issuer),
@@ -337,7 +393,7 @@ func (c *Codec) Verify(token string) (*Claims, error) {
 		jwt.WithNotBeforeRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(c.leeway),
-		jwt.WithTimeFunc(c.now),
+		jwt.WithTimeFunc(func() time.Time { return now }),
 		jwt.WithStrictDecoding(),
 	)
 	var wc wireClaims
@@ -366,11 +422,40 @@ func (c *Codec) Verify(token string) (*Claims, error) {
 	if wc.IssuedAt == nil || wc.NotBefore == nil || wc.ExpiresAt == nil {
 		return nil, fmt.Errorf("%w: iat, nbf or exp missing", ErrInvalid)
 	}
+	if err := c.checkLifetime(now, wc.IssuedAt.Time, wc.ExpiresAt.Time); err != nil {
+		return nil, err
+	}
 	return &Claims{
 		Issuer: wc.Issuer, Audience: c.audience, Subject: wc.Subject, SessionID: wc.SID,
 		AuthVersion: wc.AV, ID: wc.ID,
 		IssuedAt: wc.IssuedAt.Time, NotBefore: wc.NotBefore.Time, ExpiresAt: wc.ExpiresAt.Time,
 	}, nil
+}
+
+// checkLifetime applies Verify's ceiling on exp and on exp - iat.
+func (c *Codec) checkLifetime(now, iat, exp time.Time) error {
+	latest := now.Add(c.life)
+	if latest.After(maxExp) {
+		latest = maxExp
+	}
+	if exp.After(latest) {
+		return fmt.Errorf("%w: exp is later than the access-token TTL allows", ErrInvalid)
+	}
+	if exp.Sub(iat) > ceilSecond(c.life) { // Sub saturates
+		return fmt.Errorf("%w: exp - iat is longer than the access-token TTL", ErrInvalid)
+	}
+	return nil
+}
+
+// ceilSecond rounds d up to a whole number of seconds, saturating.
+func ceilSecond(d time.Duration) time.Duration {
+	if r := d % time.Second; r != 0 {
+		if d > math.MaxInt64-time.Second {
+			return math.MaxInt64
+		}
+		d += time.Second - r
+	}
+	return d
 }
 
 // base64url reports whether s holds only the base64url alphabet and dots.

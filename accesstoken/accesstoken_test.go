@@ -50,9 +50,13 @@ func keySet(t testing.TB, keys ...*accesstoken.Key) *accesstoken.KeySet {
 	return ks
 }
 
+// ttl is the access-token TTL of every codec made by codec: the lifetime of
+// the tokens claims and wireClaims describe.
+const ttl = 5 * time.Minute
+
 func codec(t testing.TB, ks *accesstoken.KeySet, iss, aud string, leeway time.Duration) *accesstoken.Codec {
 	t.Helper()
-	c, err := accesstoken.NewCodec(ks, iss, aud, leeway, fixedNow)
+	c, err := accesstoken.NewCodec(ks, iss, aud, ttl, leeway, fixedNow)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,13 @@
 package accesstoken_test
 
-//	go test -run '^$' -fuzz FuzzVerify -fuzztime 10s ./accesstoken
+//	go test -run '^$' -fuzz '^FuzzVerify$' -fuzztime 20s ./accesstoken
 
 import (
 	"crypto/ed25519"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -22,7 +23,8 @@ import (
 //  2. It accepts a string only if it is byte for byte a token that codec
 //     signed, and then returns exactly the claims signed. Any other string —
 //     one changed byte in the header, payload or signature, a token of the
-//     other codec, alg none — is rejected.
+//     other codec, alg none, a token that codec signed with a lifetime
+//     beyond its TTL (exp ten years or 2^62 seconds away) — is rejected.
 //  3. Every rejection wraps ErrInvalid and quotes no part of a signed token.
 func FuzzVerify(f *testing.F) {
 	type signer struct {
@@ -41,6 +43,12 @@ func FuzzVerify(f *testing.F) {
 			s.signed[tok] = &cl
 			mutate(f, tok)
 		}
+		// Signed with the real key, but living too long: never accepted.
+		for _, exp := range []time.Time{t0.AddDate(10, 0, 0), time.Unix(1<<62, 0), t0.Add(ttl + time.Second)} {
+			cl := claims("ses_long")
+			cl.ExpiresAt = exp
+			mutate(f, sign(f, c, cl))
+		}
 		signers = append(signers, s)
 		if i == 0 {
 			f.Add(jwttest.Forge(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, map[string]any{"kid": k.ID}, wireClaims(nil)))
@@ -58,7 +66,7 @@ func FuzzVerify(f *testing.F) {
 			want, signed := s.signed[tok]
 			switch {
 			case err == nil && !signed:
-				t.Fatalf("%s codec: Verify accepted %s (%d bytes, sid %q), which it never signed", s.c.Keys().Alg(), fp(tok), len(tok), cl.SessionID)
+				t.Fatalf("%s codec: Verify accepted %s (%d bytes, sid %q), which it never signed, or signed to live past its TTL", s.c.Keys().Alg(), fp(tok), len(tok), cl.SessionID)
 			case err == nil && !claimsEqual(cl, want):
 				t.Fatalf("%s codec: Verify(%s) = %+v; want the signed claims %+v", s.c.Keys().Alg(), fp(tok), *cl, *want)
 			case err != nil && signed:
