@@ -14,7 +14,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -38,9 +40,17 @@ type Store struct {
 
 // Open opens (creating if needed) the SQLite database at path. It does not
 // change the schema: call Migrate.
+//
+// The file holds password hashes, emails and IP addresses: Open creates it
+// 0600 whatever the umask, and SQLite gives the -wal and -shm files it
+// creates beside it the database file's mode. An existing file that other
+// users may read loses that access; its owner and group bits are kept.
 func Open(path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlitestore: %q: want the path of a database file", path)
+	}
+	if err := private(path); err != nil {
+		return nil, err
 	}
 	// synchronous(FULL): a committed logout survives a power cut, not only a
 	// crash of the process.
@@ -69,6 +79,46 @@ func Open(path string) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	return &Store{w: w, r: r, path: path}, nil
+}
+
+// private creates the database file 0600 if there is none, before SQLite
+// would create it 0644. SQLite creates the -wal and -shm files with the
+// database file's mode (unix VFS robustOpen fchmods them to it, beating the
+// umask; TestFilesAre0600 checks this driver does), so they follow.
+//
+// An existing file, and a -wal or -shm file left by a crash or a running
+// process, loses the other users' bits: world access to password hashes is
+// never wanted. Group bits are kept, because a group (a backup agent's) is
+// a deliberate choice that tightening would silently break; a mode is
+// never loosened. A file that others may read and whose mode cannot be
+// changed (another owner) is an error, as a readable jwt key file is.
+func private(path string) error {
+	if runtime.GOOS == "windows" {
+		return nil // no Unix modes; the directory's ACL decides
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		// A umask such as 0177 takes bits away from 0600 too.
+		return errors.Join(f.Chmod(0o600), f.Close())
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("sqlitestore: %w", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sqlitestore: %w", err)
+		}
+		if m := st.Mode().Perm(); m&0o007 != 0 {
+			if err := os.Chmod(p, m&^0o007); err != nil {
+				return fmt.Errorf("sqlitestore: %s is open to other users (mode %v) and its mode cannot be changed (%v): chmod o-rwx it", p, m, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Path is the file the store was opened on.
