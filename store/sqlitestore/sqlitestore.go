@@ -10,6 +10,7 @@ package sqlitestore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -36,6 +38,37 @@ type Store struct {
 	w    *sql.DB // one connection: SQLite has one writer at a time anyway
 	r    *sql.DB // readers; WAL lets them run beside the writer
 	path string
+	dsn  string // without the writer's and the readers' own settings
+
+	// corrupt is the first damage any read or write met. A damaged file
+	// does not mend itself: from then on Ping reports it.
+	corrupt atomic.Pointer[corruptError]
+}
+
+// ErrCorrupt is matched (errors.Is) by the error of a database file that
+// SQLite finds damaged: by CheckIntegrity, by Open when the file is not a
+// database at all, and by Ping once any operation has met the damage.
+var ErrCorrupt = errors.New("sqlitestore: the database file is corrupted")
+
+// corruptError is ErrCorrupt for one file, in one line that says what to do.
+type corruptError struct{ path, detail string }
+
+func (e *corruptError) Error() string {
+	return fmt.Sprintf("sqlitestore: %s is corrupted (%s): stop every process that uses it and restore it from a backup; sqlite3's .recover command salvages what it can",
+		e.path, e.detail)
+}
+
+func (e *corruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// isCorrupt reports whether err is SQLite finding a damaged file
+// (SQLITE_CORRUPT and its extended codes) or a file that is not a database.
+func isCorrupt(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code() & 0xff
+	return c == sqlite3.SQLITE_CORRUPT || c == sqlite3.SQLITE_NOTADB
 }
 
 // Open opens (creating if needed) the SQLite database at path. It does not
@@ -68,6 +101,9 @@ func Open(path string) (*Store, error) {
 	// before any reader connects.
 	if err := w.Ping(); err != nil {
 		w.Close()
+		if isCorrupt(err) {
+			return nil, &corruptError{path, err.Error()}
+		}
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
@@ -78,7 +114,66 @@ func Open(path string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &Store{w: w, r: r, path: path}, nil
+	return &Store{w: w, r: r, path: path, dsn: dsn}, nil
+}
+
+// CheckIntegrity runs SQLite's PRAGMA quick_check over the whole file and
+// returns an ErrCorrupt error, in one line naming the file and the first
+// problem, if any page or record is damaged. signoff serve and signoff
+// migrate call it before they touch the schema; writing into a damaged
+// B-tree spreads the damage.
+//
+// It reads every page: about 70 ms for a 47 MB file of 100,000 sessions
+// and 20,000 users (PRAGMA integrity_check, which also compares every index
+// with its table, took 0.4-1 s). It runs on a connection of its own, closed
+// afterwards, so the pages it reads stay out of the serving connections'
+// caches.
+func (s *Store) CheckIntegrity(ctx context.Context) error {
+	db, err := sql.Open("sqlite", s.dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		return s.fail("check integrity", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	rows, err := db.QueryContext(ctx, `PRAGMA quick_check`)
+	if err != nil {
+		return s.fail("check integrity", err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return s.fail("check integrity", err)
+		}
+		for _, l := range strings.Split(line, "\n") {
+			if l = strings.TrimSpace(l); l != "" && l != "ok" && !strings.HasPrefix(l, "***") {
+				problems = append(problems, l)
+			}
+		}
+	}
+	// SQLite may stop part way with SQLITE_CORRUPT, after or instead of rows.
+	if err := rows.Err(); err != nil {
+		if !isCorrupt(err) {
+			return s.fail("check integrity", err)
+		}
+		if len(problems) == 0 {
+			problems = append(problems, err.Error())
+		}
+	}
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return s.damaged(problems[0])
+	}
+	return s.damaged(fmt.Sprintf("%s, and %d more problems", problems[0], len(problems)-1))
+}
+
+// damaged records that the file is damaged, and returns the error that says so.
+func (s *Store) damaged(detail string) error {
+	s.corrupt.CompareAndSwap(nil, &corruptError{s.path, detail})
+	return s.corrupt.Load()
 }
 
 // private creates the database file 0600 if there is none, before SQLite
@@ -199,11 +294,15 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
-// fail wraps a system error with the store's name and what it was doing.
-// Nothing it wraps carries a credential: queries bind hashes, never secrets.
+// fail wraps a system error with the store's name and what it was doing,
+// and records damage to the file for Ping. Nothing it wraps carries a
+// credential: queries bind hashes, never secrets.
 func (s *Store) fail(op string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if isCorrupt(err) {
+		s.damaged(op + ": " + err.Error())
 	}
 	return fmt.Errorf("sqlitestore: %s: %w", op, err)
 }
@@ -525,14 +624,42 @@ func (s *Store) RotateRefreshToken(ctx context.Context, parent signoff.Hash, chi
 	return out, nil
 }
 
-// Ping implements signoff.Store: it reads through the reader pool and checks
-// the writer can begin a transaction, so a locked or read-only file is found.
+// pingQuery is the read Ping makes, a few pages in all: each lookup of the
+// hot path (a user by email, a session and a refresh token by hash) for a
+// random key that matches nothing, and the newest row of each table. The
+// random key takes successive probes down to different leaves of each
+// index.
+const pingQuery = `SELECT
+	(SELECT count(*) FROM users WHERE email = ?1) +
+	(SELECT count(*) FROM sessions WHERE token_hash = ?2) +
+	(SELECT count(*) FROM refresh_tokens WHERE token_hash = ?2) +
+	(SELECT count(*) FROM (SELECT length(password_hash) FROM users ORDER BY rowid DESC LIMIT 1)) +
+	(SELECT count(*) FROM (SELECT length(ip) FROM sessions ORDER BY rowid DESC LIMIT 1)) +
+	(SELECT count(*) FROM (SELECT length(token_hash) FROM refresh_tokens ORDER BY rowid DESC LIMIT 1))`
+
+// Ping implements signoff.Store. It reads the data, not only the
+// connection: the lookups the hot path makes, through the reader pool, then
+// checks the writer. A file found damaged by any operation of this Store,
+// Ping's own reads included, makes every later Ping fail with ErrCorrupt:
+// the damage does not go away, and a page no probe happens to read is still
+// one a sign-in will. Ping does not read the whole file: CheckIntegrity does.
 func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	if err := s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return s.fail("ping", err)
+	if c := s.corrupt.Load(); c != nil {
+		return c
 	}
-	return s.fail("ping", s.w.PingContext(ctx))
+	var key [32]byte
+	rand.Read(key[:])
+	var n int
+	err := s.r.QueryRowContext(ctx, pingQuery, fmt.Sprintf("%x@ping.invalid", key[:8]), key[:]).Scan(&n)
+	if err == nil {
+		err = s.w.PingContext(ctx)
+	}
+	if err = s.fail("ping", err); err != nil {
+		if c := s.corrupt.Load(); c != nil {
+			return c
+		}
+	}
+	return err
 }
 
 // CreateUser implements signoff.UserStore. A row that already carries the
