@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -39,7 +40,9 @@ func TestCorruptedWhileRunningIsNotReady(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "signoff.db")
 	const users = 3000
 	sqlitefault.Fill(t, path, users, 0)
-	e := startEnv(t, server.Config{Store: "sqlite:" + path, Mode: signoff.ModeSession, RateLimitSet: true, Argon2: testArgon2}, &syncbuf.Buffer{})
+	logs := &syncbuf.Buffer{}
+	e := startEnv(t, server.Config{Store: "sqlite:" + path, Mode: signoff.ModeSession, RateLimitSet: true, Argon2: testArgon2,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))}, logs)
 	expect(t, "readyz before the damage", e.raw("GET", "/readyz", nil), 200)
 	sqlitefault.Corrupt(t, path, 4)
 	// Users are stored in order, so the middle of the file holds the middle
@@ -60,4 +63,7 @@ func TestCorruptedWhileRunningIsNotReady(t *testing.T) {
 		t.Fatal("no sign-in read a damaged page; the test damaged the wrong part of the file")
 	}
 	expect(t, fmt.Sprintf("readyz after sign-in %d met the damage", met), e.raw("GET", "/readyz", nil), 503)
+	if !strings.Contains(logs.String(), path+" is corrupted") {
+		t.Errorf("the log does not say %s is corrupted:\n%s", path, logs.String())
+	}
 }
