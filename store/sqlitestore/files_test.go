@@ -3,6 +3,7 @@
 package sqlitestore_test
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,16 +46,16 @@ func write(t *testing.T, s *sqlitestore.Store) {
 // IP addresses: they are created 0600 whatever the umask, as the jwt key file is.
 func TestFilesAre0600(t *testing.T) {
 	for _, mask := range []int{0o022, 0o002, 0o000, 0o177} {
-		withUmask(t, mask)
-		path := filepath.Join(t.TempDir(), "modes.db")
-		s := open(t, path)
-		write(t, s)
-		for _, p := range []string{path, path + "-wal", path + "-shm"} {
-			if m := mode(t, p); m != 0o600 {
-				t.Errorf("umask %03o: %s is %v, want -rw-------", mask, filepath.Base(p), m)
+		t.Run(fmt.Sprintf("umask %03o", mask), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "modes.db") // before the umask: 0177 leaves a directory no x bit
+			withUmask(t, mask)
+			write(t, open(t, path))
+			for _, p := range []string{path, path + "-wal", path + "-shm"} {
+				if m := mode(t, p); m != 0o600 {
+					t.Errorf("%s is %v, want -rw-------", filepath.Base(p), m)
+				}
 			}
-		}
-		s.Close()
+		})
 	}
 }
 
