@@ -75,7 +75,9 @@ type Store interface {
 	//     The store changes nothing; the caller revokes the family.
 	RotateRefreshToken(ctx context.Context, parent Hash, child *RefreshToken, grace time.Duration) (*Rotation, error)
 
-	// Ping reports whether the store can answer.
+	// Ping reports whether the store can answer requests. It reads some of
+	// the stored data the way a lookup does, not only the connection, and
+	// stays cheap enough for a readiness probe (signoff serve's /readyz).
 	Ping(ctx context.Context) error
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/signoff/signoff/cli"
+	"github.com/signoff/signoff/internal/sqlitefault"
 	"github.com/signoff/signoff/internal/syncbuf"
 )
 
@@ -248,4 +249,21 @@ func TestServePrintsWhereToOpenAndStops(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("jwks: %d", res.StatusCode)
 	}
+}
+
+// A database file damaged on disk: migrate and serve exit 1 with one line
+// naming the file, instead of migrate saying all is well (exit 0) and serve
+// starting on it.
+func TestCorruptedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	sqlitefault.Fill(t, path, 3000, 3000)
+	sqlitefault.Corrupt(t, path, 4)
+	oneLineError(t, run(t, nil, "", "migrate", "--store", "sqlite:"+path), 1, path+" is corrupted")
+	// A serve that started anyway is stopped after a minute, and fails here.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := cli.Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--store", "sqlite:" + path},
+		func(string) string { return "" }, cli.IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+	oneLineError(t, result{code, out.String(), errb.String()}, 1, path+" is corrupted")
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -429,12 +430,25 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	signoff.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz reports whether the store answers and the revocation bus is fresh.
+// pinger is a store that says whether it can answer: every signoff.Store,
+// and the user stores that ship with signoff.
+type pinger interface{ Ping(context.Context) error }
+
+// readyz reports whether the stores answer and the revocation bus is fresh.
+// Each store's Ping reads a few pages of its data, not only its connection
+// (a damaged SQLite file is not ready). The user store is asked too when it
+// can be: sign-in reads it, and it may be another database than the
+// sessions' (PostgreSQL beside Redis). When it is the same store, that is a
+// second cheap read.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodGet) {
 		return
 	}
-	if err := s.store.Ping(r.Context()); err != nil {
+	err := s.store.Ping(r.Context())
+	if u, ok := s.users.(pinger); ok && err == nil {
+		err = u.Ping(r.Context())
+	}
+	if err != nil {
 		s.log.Warn("readyz: store", "err", err)
 		signoff.WriteProblem(w, http.StatusServiceUnavailable, "the store does not answer")
 		return

@@ -17,6 +17,7 @@ package pgstore
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"runtime"
@@ -85,9 +86,20 @@ func (s *Store) Close() {
 	}
 }
 
-// Ping implements signoff.Store: it runs a query on a pooled connection.
+// Ping implements signoff.Store. It reads the data, not only the
+// connection: each lookup of the hot path (a user by email, a session and a
+// refresh token by hash) for a random key that matches nothing, a few index
+// pages. A schema that is gone or unreadable, as on a wrong search_path or
+// after a botched restore, is not ready although the server answers.
 func (s *Store) Ping(ctx context.Context) error {
-	return fail("ping", s.pool.Ping(ctx))
+	var key [32]byte
+	rand.Read(key[:])
+	var n int
+	return fail("ping", s.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM users WHERE email = $1) +
+		(SELECT count(*) FROM sessions WHERE token_hash = $2) +
+		(SELECT count(*) FROM refresh_tokens WHERE token_hash = $2)`,
+		fmt.Sprintf("%x@ping.invalid", key[:8]), key[:]).Scan(&n))
 }
 
 // fail wraps a system error with the store's name and what it was doing.

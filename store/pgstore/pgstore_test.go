@@ -112,7 +112,9 @@ func TestOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Ping(ctx); err != nil {
+	// The pool answers; the store's Ping also needs the schema, which this
+	// database's public schema may lack (TestPingReadsTheData).
+	if err := s.Pool().Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if s.Pool() == nil || s.Pool().Config().MaxConns < 8 {
@@ -589,5 +591,21 @@ func TestUsers(t *testing.T) {
 	}
 	if won != 1 {
 		t.Fatalf("%d concurrent registrations of one email succeeded; want 1", won)
+	}
+}
+
+// Ping reads the data, not only the connection: a schema whose tables are
+// gone (the wrong search_path, a botched restore) is not ready.
+func TestPingReadsTheData(t *testing.T) {
+	schema := freshSchema(t)
+	s := storeOn(t, schema, 2)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := poolOn(t, schema, 1).Exec(ctx, `DROP TABLE refresh_tokens`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("Ping with the refresh_tokens table dropped: nil, want an error")
 	}
 }

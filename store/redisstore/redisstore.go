@@ -82,6 +82,7 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	neturl "net/url"
@@ -560,9 +561,15 @@ func (s *Store) claim(ctx context.Context, k, v string, life time.Duration) erro
 	return errDuplicate
 }
 
-// Ping implements signoff.Store.
+// Ping implements signoff.Store. It reads the data, not only the
+// connection: the lookup of a session by hash, for a random hash that
+// matches nothing, in the store's keyspace. A Redis that answers PING but
+// not reads (a replica still loading its dataset answers -LOADING; an ACL
+// whose key pattern misses the prefix answers -NOPERM) is not ready.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.c.Ping(ctx).Err(); err != nil {
+	var h signoff.Hash
+	rand.Read(h[:])
+	if _, _, err := s.lookup(ctx, s.k.tokIndex(h.Hex())); err != nil {
 		return fail("ping", err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	neturl "net/url"
 	"os"
 	"strings"
 	"sync"
@@ -481,5 +482,36 @@ func TestRef(t *testing.T) {
 		if _, err := decodeRef(bad); err == nil {
 			t.Errorf("decodeRef(%q) accepted it", bad)
 		}
+	}
+}
+
+// Ping reads the data, not only the connection: a Redis that answers PING
+// but refuses the store's keys (here an ACL whose key pattern misses the
+// prefix; in production also a replica still loading its dataset, which
+// answers PING and -LOADING to reads) is not ready.
+func TestPingReadsTheData(t *testing.T) {
+	admin := newStore(t)
+	if err := admin.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	name, pw := "signofftest-"+hex.EncodeToString(b[:]), hex.EncodeToString(b[:])+"pw"
+	if err := admin.c.Do(ctx, "ACL", "SETUSER", name, "on", ">"+pw, "+@all", "~elsewhere:*").Err(); err != nil {
+		t.Skipf("this Redis cannot create an ACL user: %v", err)
+	}
+	t.Cleanup(func() { admin.c.Do(ctx, "ACL", "DELUSER", name) })
+	u, err := neturl.Parse(redisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = neturl.UserPassword(name, pw)
+	s, err := Open(ctx, u.String(), Options{Prefix: randomPrefix()})
+	if err != nil {
+		t.Fatalf("Open as a user that may PING: %v", err)
+	}
+	defer s.Close()
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("Ping as a user who may not read the store's keys: nil, want an error")
 	}
 }

@@ -10,13 +10,17 @@ package sqlitestore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -34,13 +38,52 @@ type Store struct {
 	w    *sql.DB // one connection: SQLite has one writer at a time anyway
 	r    *sql.DB // readers; WAL lets them run beside the writer
 	path string
+	dsn  string // without the writer's and the readers' own settings
+
+	// corrupt is the first damage any read or write met. A damaged file
+	// does not mend itself: from then on Ping reports it.
+	corrupt atomic.Pointer[corruptError]
+}
+
+// ErrCorrupt is matched (errors.Is) by the error of a database file that
+// SQLite finds damaged: by CheckIntegrity, by Open when the file is not a
+// database at all, and by Ping once any operation has met the damage.
+var ErrCorrupt = errors.New("sqlitestore: the database file is corrupted")
+
+// corruptError is ErrCorrupt for one file, in one line that says what to do.
+type corruptError struct{ path, detail string }
+
+func (e *corruptError) Error() string {
+	return fmt.Sprintf("sqlitestore: %s is corrupted (%s): stop every process that uses it and restore it from a backup; sqlite3's .recover command salvages what it can",
+		e.path, e.detail)
+}
+
+func (e *corruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// isCorrupt reports whether err is SQLite finding a damaged file
+// (SQLITE_CORRUPT and its extended codes) or a file that is not a database.
+func isCorrupt(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code() & 0xff
+	return c == sqlite3.SQLITE_CORRUPT || c == sqlite3.SQLITE_NOTADB
 }
 
 // Open opens (creating if needed) the SQLite database at path. It does not
 // change the schema: call Migrate.
+//
+// The file holds password hashes, emails and IP addresses: Open creates it
+// 0600 whatever the umask, and SQLite gives the -wal and -shm files it
+// creates beside it the database file's mode. An existing file that other
+// users may read loses that access; its owner and group bits are kept.
 func Open(path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlitestore: %q: want the path of a database file", path)
+	}
+	if err := private(path); err != nil {
+		return nil, err
 	}
 	// synchronous(FULL): a committed logout survives a power cut, not only a
 	// crash of the process.
@@ -58,6 +101,9 @@ func Open(path string) (*Store, error) {
 	// before any reader connects.
 	if err := w.Ping(); err != nil {
 		w.Close()
+		if isCorrupt(err) {
+			return nil, &corruptError{path, err.Error()}
+		}
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
@@ -68,7 +114,106 @@ func Open(path string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &Store{w: w, r: r, path: path}, nil
+	return &Store{w: w, r: r, path: path, dsn: dsn}, nil
+}
+
+// CheckIntegrity runs SQLite's PRAGMA quick_check over the whole file and
+// returns an ErrCorrupt error, in one line naming the file and the first
+// problem, if any page or record is damaged. signoff serve, signoff migrate
+// and the admin commands call it before they touch the schema; writing into
+// a damaged B-tree spreads the damage.
+//
+// It reads every page: 70-100 ms for a 47 MB file of 100,000 sessions and
+// 20,000 users on a busy 2-core machine (BenchmarkCheckIntegrity; PRAGMA
+// integrity_check, which also compares every index with its table, took
+// 0.4-1 s). It runs on a connection of its own, closed afterwards, so the
+// pages it reads stay out of the serving connections' caches.
+func (s *Store) CheckIntegrity(ctx context.Context) error {
+	db, err := sql.Open("sqlite", s.dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		return s.fail("check integrity", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	rows, err := db.QueryContext(ctx, `PRAGMA quick_check`)
+	if err != nil {
+		return s.fail("check integrity", err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return s.fail("check integrity", err)
+		}
+		for _, l := range strings.Split(line, "\n") {
+			if l = strings.TrimSpace(l); l != "" && l != "ok" && !strings.HasPrefix(l, "***") {
+				problems = append(problems, l)
+			}
+		}
+	}
+	// SQLite may stop part way with SQLITE_CORRUPT, after or instead of rows.
+	if err := rows.Err(); err != nil {
+		if !isCorrupt(err) {
+			return s.fail("check integrity", err)
+		}
+		if len(problems) == 0 {
+			problems = append(problems, err.Error())
+		}
+	}
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return s.damaged(problems[0])
+	}
+	return s.damaged(fmt.Sprintf("%s, and %d more problems", problems[0], len(problems)-1))
+}
+
+// damaged records that the file is damaged, and returns the error that says so.
+func (s *Store) damaged(detail string) error {
+	s.corrupt.CompareAndSwap(nil, &corruptError{s.path, detail})
+	return s.corrupt.Load()
+}
+
+// private creates the database file 0600 if there is none, before SQLite
+// would create it 0644. SQLite creates the -wal and -shm files with the
+// database file's mode (unix VFS robustOpen fchmods them to it, beating the
+// umask; TestFilesAre0600 checks this driver does), so they follow.
+//
+// An existing file, and a -wal or -shm file left by a crash or a running
+// process, loses the other users' bits: world access to password hashes is
+// never wanted. Group bits are kept, because a group (a backup agent's) is
+// a deliberate choice that tightening would silently break; a mode is
+// never loosened. A file that others may read and whose mode cannot be
+// changed (another owner) is an error, as a readable jwt key file is.
+func private(path string) error {
+	if runtime.GOOS == "windows" {
+		return nil // no Unix modes; the directory's ACL decides
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		// A umask such as 0177 takes bits away from 0600 too.
+		return errors.Join(f.Chmod(0o600), f.Close())
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("sqlitestore: %w", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sqlitestore: %w", err)
+		}
+		if m := st.Mode().Perm(); m&0o007 != 0 {
+			if err := os.Chmod(p, m&^0o007); err != nil {
+				return fmt.Errorf("sqlitestore: %s is open to other users (mode %v) and its mode cannot be changed (%v): chmod o-rwx it", p, m, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Path is the file the store was opened on.
@@ -149,11 +294,15 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
-// fail wraps a system error with the store's name and what it was doing.
-// Nothing it wraps carries a credential: queries bind hashes, never secrets.
+// fail wraps a system error with the store's name and what it was doing,
+// and records damage to the file for Ping. Nothing it wraps carries a
+// credential: queries bind hashes, never secrets.
 func (s *Store) fail(op string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if isCorrupt(err) {
+		s.damaged(op + ": " + err.Error())
 	}
 	return fmt.Errorf("sqlitestore: %s: %w", op, err)
 }
@@ -475,14 +624,42 @@ func (s *Store) RotateRefreshToken(ctx context.Context, parent signoff.Hash, chi
 	return out, nil
 }
 
-// Ping implements signoff.Store: it reads through the reader pool and checks
-// the writer can begin a transaction, so a locked or read-only file is found.
+// pingQuery is the read Ping makes, a few pages in all: each lookup of the
+// hot path (a user by email, a session and a refresh token by hash) for a
+// random key that matches nothing, and the newest row of each table. The
+// random key takes successive probes down to different leaves of each
+// index.
+const pingQuery = `SELECT
+	(SELECT count(*) FROM users WHERE email = ?1) +
+	(SELECT count(*) FROM sessions WHERE token_hash = ?2) +
+	(SELECT count(*) FROM refresh_tokens WHERE token_hash = ?2) +
+	(SELECT count(*) FROM (SELECT length(password_hash) FROM users ORDER BY rowid DESC LIMIT 1)) +
+	(SELECT count(*) FROM (SELECT length(ip) FROM sessions ORDER BY rowid DESC LIMIT 1)) +
+	(SELECT count(*) FROM (SELECT length(token_hash) FROM refresh_tokens ORDER BY rowid DESC LIMIT 1))`
+
+// Ping implements signoff.Store. It reads the data, not only the
+// connection: the lookups the hot path makes, through the reader pool, then
+// checks the writer. A file found damaged by any operation of this Store,
+// Ping's own reads included, makes every later Ping fail with ErrCorrupt:
+// the damage does not go away, and a page no probe happens to read is still
+// one a sign-in will. Ping does not read the whole file: CheckIntegrity does.
 func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	if err := s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return s.fail("ping", err)
+	if c := s.corrupt.Load(); c != nil {
+		return c
 	}
-	return s.fail("ping", s.w.PingContext(ctx))
+	var key [32]byte
+	rand.Read(key[:])
+	var n int
+	err := s.r.QueryRowContext(ctx, pingQuery, fmt.Sprintf("%x@ping.invalid", key[:8]), key[:]).Scan(&n)
+	if err == nil {
+		err = s.w.PingContext(ctx)
+	}
+	if err = s.fail("ping", err); err != nil {
+		if c := s.corrupt.Load(); c != nil {
+			return c
+		}
+	}
+	return err
 }
 
 // CreateUser implements signoff.UserStore. A row that already carries the
