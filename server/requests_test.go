@@ -112,6 +112,55 @@ func TestVerifyForwardAuth(t *testing.T) {
 	})
 }
 
+// I3, R28, R29 through forward-auth: a proxy asks /verify about a request
+// it holds; when that request's method (X-Forwarded-Method, X-Original-Method)
+// is unsafe, the session cookie is an ambient credential and the
+// cross-origin rule of signoff's own routes decides, on the browser's
+// Sec-Fetch-Site and Origin and the host the proxy names (X-Forwarded-Host).
+func TestVerifyForwardedCrossOrigin(t *testing.T) {
+	e := newEnv(t, signoff.ModeSession)
+	c := e.client()
+	c.login(e.newUser())
+	const app = "app.example.test"
+	for _, tc := range []struct {
+		name   string
+		hdr    []string
+		status int
+	}{
+		{"unsafe, same-origin", []string{"X-Forwarded-Method", "POST", "X-Forwarded-Host", app, "Sec-Fetch-Site", "same-origin", "Origin", "https://" + app}, 200},
+		{"unsafe, Origin matches the forwarded host", []string{"X-Original-Method", "DELETE", "X-Forwarded-Host", app, "Origin", "https://" + app}, 200},
+		{"unsafe, no Sec-Fetch-Site nor Origin (not a browser)", []string{"X-Forwarded-Method", "PUT", "X-Forwarded-Host", app}, 200},
+		{"unsafe, cross-site", []string{"X-Forwarded-Method", "POST", "X-Forwarded-Host", app, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.test"}, 403},
+		{"unsafe, same-site", []string{"X-Forwarded-Method", "POST", "X-Forwarded-Host", app, "Sec-Fetch-Site", "same-site"}, 403},
+		{"unsafe, Origin mismatch without Sec-Fetch-Site", []string{"X-Original-Method", "POST", "X-Forwarded-Host", app, "Origin", "https://evil.test"}, 403},
+		{"unsafe, Origin of the app but no forwarded host (nginx's default Host is signoff's)", []string{"X-Original-Method", "POST", "Origin", "https://" + app}, 403},
+		{"unsafe in one header of two", []string{"X-Forwarded-Method", "GET", "X-Original-Method", "PATCH", "Sec-Fetch-Site", "cross-site"}, 403},
+		{"safe, cross-site", []string{"X-Forwarded-Method", "GET", "X-Forwarded-Host", app, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.test"}, 200},
+		{"no forwarded method, cross-site", []string{"Sec-Fetch-Site", "cross-site"}, 200},
+	} {
+		r := c.do("GET", "/verify", nil, tc.hdr...)
+		expect(t, tc.name, r, tc.status)
+		if tc.status == 403 {
+			if r.h.Get("Content-Type") != "application/problem+json" || !strings.Contains(r.str(t, "detail"), "cross-origin") {
+				t.Errorf("%s: want a problem that says cross-origin, got %s", tc.name, r.text())
+			}
+			if r.h.Get("X-Auth-User") != "" {
+				t.Errorf("%s: a refused verify still named the user", tc.name)
+			}
+		}
+	}
+	// Without a session the answer is still 403 for a cross-site unsafe
+	// request: the rule does not depend on who is asking.
+	expect(t, "cross-site unsafe, no cookie", e.raw("GET", "/verify", nil, "X-Forwarded-Method", "POST", "Sec-Fetch-Site", "cross-site"), 403)
+
+	// In jwt mode the credential is a bearer token, which a cross-site page
+	// cannot make a browser send: like /api/me, no cross-origin rule.
+	j := newEnv(t, signoff.ModeJWT)
+	jc := j.client()
+	jc.login(j.newUser())
+	expect(t, "jwt mode, bearer, unsafe cross-site", jc.do("GET", "/verify", nil, "X-Forwarded-Method", "POST", "Sec-Fetch-Site", "cross-site"), 200)
+}
+
 func TestRegisterAndLoginRules(t *testing.T) {
 	e := newEnv(t, signoff.ModeSession)
 	reg := func(email, pw string) *response {

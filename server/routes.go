@@ -376,7 +376,9 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 }
 
 // verify is forward-auth for nginx auth_request, Traefik ForwardAuth and
-// Caddy forward_auth: 200 with X-Auth-User and X-Auth-Email, or 401.
+// Caddy forward_auth: 200 with X-Auth-User and X-Auth-Email, 401, or 403 for
+// a forwarded unsafe request from another origin (Manager.CheckForwarded).
+// docs/forward-auth.md says what each proxy must send.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodGet) {
 		return
@@ -385,6 +387,10 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Cookie")
 	h.Add("Vary", "Authorization")
+	if err := s.mgr.CheckForwarded(r); err != nil {
+		signoff.WriteError(w, err)
+		return
+	}
 	p, err := s.mgr.Authenticate(r)
 	if err != nil {
 		s.mgr.WriteAuthError(w, err)
