@@ -430,3 +430,102 @@ func TestRateLimitsPerIPAndRegister(t *testing.T) {
 	clk.add(time.Minute)
 	expect(t, "a login after the window", e.raw("POST", "/login", map[string]string{"email": "reg@example.test", "password": password}), 200)
 }
+
+// loginFrom signs in to email with pw from the client IP ip (the server is
+// --behind-proxy, so X-Forwarded-For names the client).
+func (e *env) loginFrom(ip, email, pw string) *response {
+	e.t.Helper()
+	return e.raw("POST", "/login", map[string]string{"email": email, "password": pw}, "X-Forwarded-For", ip)
+}
+
+// expect429 checks a 429 that says when to come back.
+func expect429(t *testing.T, what string, r *response) {
+	t.Helper()
+	expect(t, what, r, 429)
+	if secs, err := strconv.Atoi(r.h.Get("Retry-After")); err != nil || secs < 1 {
+		t.Fatalf("%s: Retry-After = %q", what, r.h.Get("Retry-After"))
+	}
+}
+
+// limitedEnv is a server --behind-proxy with --rate-limit 3/min on a clock
+// the test moves.
+func limitedEnv(t *testing.T) (*env, *fakeClock) {
+	clk := &fakeClock{}
+	clk.set(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	e := newEnv(t, signoff.ModeSession, withClock(clk), func(c *server.Config) {
+		c.RateLimit, c.RateLimitSet = server.Rate{N: 3, Per: time.Minute}, true
+		c.BehindProxy = true
+	})
+	return e, clk
+}
+
+// R39 without the lockout: a stranger's wrong guesses hold back the
+// stranger, never the owner on a client that has signed in to the account
+// before (NIST SP 800-63B §5.2.2; OWASP's device-cookie idea, by IP).
+func TestLoginLimitStrangersCannotLockOutTheOwner(t *testing.T) {
+	e, _ := limitedEnv(t)
+	const home, stranger = "192.0.2.10", "198.51.100.66"
+	email := e.newUser()
+	expect(t, "the owner signs in at home", e.loginFrom(home, email, password), 200)
+	for i := range 3 {
+		expect(t, fmt.Sprintf("stranger's guess %d", i+1), e.loginFrom(stranger, email, "wrong password"), 401)
+	}
+	for range 7 {
+		expect429(t, "the stranger after 3 guesses", e.loginFrom(stranger, email, "wrong password"))
+	}
+	expect429(t, "the stranger with the right password while limited", e.loginFrom(stranger, email, password))
+	expect(t, "the owner at home after the stranger's guesses", e.loginFrom(home, email, password), 200)
+	// Successful sign-ins do not use the budget, and a success forgets the
+	// client's own earlier failures.
+	expect(t, "the owner mistypes", e.loginFrom(home, email, "wrong password"), 401)
+	for i := range 5 {
+		expect(t, fmt.Sprintf("the owner signs in again (%d)", i+1), e.loginFrom(home, email, password), 200)
+	}
+	// The owner's own client is still limited when it guesses.
+	for range 3 {
+		expect(t, "the owner's client guessing", e.loginFrom(home, email, "wrong password"), 401)
+	}
+	expect429(t, "the owner's client after 3 wrong guesses", e.loginFrom(home, email, password))
+}
+
+// One IP cannot hold many accounts locked: its guesses use its own budget
+// for each account, and at most 10× the rate over all accounts.
+func TestLoginLimitOneIPCannotLockManyAccounts(t *testing.T) {
+	e, _ := limitedEnv(t)
+	const attacker = "198.51.100.66"
+	var emails []string
+	for range 10 {
+		emails = append(emails, e.newUser())
+	}
+	for _, email := range emails {
+		for range 3 {
+			expect(t, "a guess", e.loginFrom(attacker, email, "wrong password"), 401)
+		}
+	}
+	expect429(t, "the attacker's 31st attempt (30 a minute an IP)", e.loginFrom(attacker, emails[0], "wrong password"))
+	// Each owner signs in from an address that never signed in before.
+	for i, email := range emails {
+		expect(t, fmt.Sprintf("owner %d from a new address", i), e.loginFrom(fmt.Sprintf("203.0.113.%d", i+1), email, password), 200)
+	}
+}
+
+// Distributed guessing is bounded per account: clients that never signed
+// in to the account share 10× the rate in a burst, refilled at the rate;
+// the owner's known client is not held back by them.
+func TestLoginLimitAccountWideCeiling(t *testing.T) {
+	e, clk := limitedEnv(t)
+	const home = "192.0.2.10"
+	email := e.newUser()
+	expect(t, "the owner signs in at home", e.loginFrom(home, email, password), 200)
+	for bot := range 10 {
+		for range 3 {
+			expect(t, "a bot's guess", e.loginFrom(fmt.Sprintf("198.51.100.%d", bot+1), email, "wrong password"), 401)
+		}
+	}
+	expect429(t, "an 11th bot, once 30 guesses are spent", e.loginFrom("198.51.100.99", email, "wrong password"))
+	expect429(t, "the owner on a new device meanwhile", e.loginFrom("203.0.113.5", email, password))
+	expect(t, "the owner at home meanwhile", e.loginFrom(home, email, password), 200)
+	clk.add(20 * time.Second) // one guess a 20 s at 3/min
+	expect(t, "the 11th bot after the ceiling refilled one guess", e.loginFrom("198.51.100.99", email, "wrong password"), 401)
+	expect429(t, "and no more", e.loginFrom("198.51.100.98", email, "wrong password"))
+}

@@ -187,7 +187,7 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, action, account s
 // *signoff.RequestError that says when to come back.
 func (s *Server) rateCheck(r *http.Request, action, account string) error {
 	if ok, wait := s.limIP.allow(action + " ip " + s.clientIP(r)); !ok {
-		return s.tooMany(action, r, wait)
+		return s.tooMany(action, "ip", r, wait)
 	}
 	if account == "" {
 		return nil
@@ -198,16 +198,16 @@ func (s *Server) rateCheck(r *http.Request, action, account string) error {
 // accountCheck takes one token from the account's bucket for action.
 func (s *Server) accountCheck(r *http.Request, action, account string) error {
 	if ok, wait := s.limAcct.allow(action + " account " + account); !ok {
-		return s.tooMany(action, r, wait)
+		return s.tooMany(action, "account", r, wait)
 	}
 	return nil
 }
 
-// tooMany is the 429 for action: its detail and Retry-After say when to come
-// back.
-func (s *Server) tooMany(action string, r *http.Request, wait time.Duration) error {
+// tooMany is the 429 for action when the limit named by scope is spent: its
+// detail and Retry-After say when to come back.
+func (s *Server) tooMany(action, scope string, r *http.Request, wait time.Duration) error {
 	wait = max(wait, time.Second)
-	s.log.Warn("rate_limited", "action", action, "ip", s.clientIP(r))
+	s.log.Warn("rate_limited", "action", action, "limit", scope, "ip", s.clientIP(r))
 	return &signoff.RequestError{
 		Status:     http.StatusTooManyRequests,
 		Detail:     fmt.Sprintf("too many %s attempts; try again in %d s", action, int((wait+time.Second-1)/time.Second)),
@@ -291,9 +291,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		signoff.WriteProblem(w, http.StatusBadRequest, "password is required")
 		return
 	}
-	email, emailErr := NormalizeEmail(c.Email)
-	if !s.limit(w, r, "login", email) {
+	if !s.limit(w, r, "login", "") {
 		return
+	}
+	// An unknown email is limited as a real one is (see loginLimits), so
+	// the limits do not tell which accounts exist; a malformed one cannot
+	// match an account and has only the client IP's limit.
+	email, emailErr := NormalizeEmail(c.Email)
+	var ticket loginTicket
+	if emailErr == nil {
+		t, spent, wait := s.logins.begin(email, s.clientIP(r))
+		if spent != "" {
+			signoff.WriteError(w, s.tooMany("login", spent, r, wait))
+			return
+		}
+		ticket = t
 	}
 	// An unknown or malformed email is checked against a dummy hash, so the
 	// answer takes as long as a wrong password for a real account.
@@ -305,6 +317,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			u, hash = found, found.PasswordHash
 		case !errors.Is(err, signoff.ErrNotFound):
+			ticket.cancel()
 			signoff.WriteError(w, unavailableErr(err))
 			return
 		}
@@ -318,6 +331,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		signoff.WriteError(w, errWrongCredentials)
 		return
 	}
+	ticket.succeeded()
 	res, err := s.mgr.Login(w, r, u.ID, signoff.LoginOptions{Native: c.Client == "native"})
 	if err != nil {
 		signoff.WriteError(w, err)
