@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -180,12 +181,12 @@ func TestRegisterAndLoginRules(t *testing.T) {
 		}
 	}
 	r := reg("  Mixed.Case@Example.TEST ", password)
-	expect(t, "register", r, 201)
-	email := r.json(t)["user"].(map[string]any)["email"]
+	expect(t, "register", r, 202)
+	email := r.json(t)["email"]
 	if email != "mixed.case@example.test" {
 		t.Fatalf("email stored as %q", email)
 	}
-	expect(t, "register again", reg("mixed.case@example.test", password), 409)
+	expect(t, "register again", reg("mixed.case@example.test", password), 202)
 	expect(t, "login with other case", e.raw("POST", "/login", map[string]string{"email": "MIXED.case@example.test", "password": password}), 200)
 	r = e.raw("POST", "/login", map[string]string{"email": "mixed.case@example.test", "password": "wrong password"})
 	expect(t, "wrong password", r, 401)
@@ -199,6 +200,39 @@ func TestRegisterAndLoginRules(t *testing.T) {
 
 	off := newEnv(t, signoff.ModeSession, func(c *server.Config) { c.NoRegister = true })
 	expect(t, "register with --no-register", off.raw("POST", "/register", map[string]string{"email": "a@example.test", "password": password}), 404)
+}
+
+// POST /register does not tell whether an address has an account: the same
+// status and the same body either way, after the same work (the password is
+// hashed before the store is asked to create the user).
+func TestRegisterDoesNotTellWhetherAnEmailIsTaken(t *testing.T) {
+	f := &fakeStore{Store: memstore.New()}
+	var hashed []string // the password hash of every CreateUser call
+	f.createUser = func(ctx context.Context, u *signoff.User) error {
+		hashed = append(hashed, u.PasswordHash)
+		return f.Store.CreateUser(ctx, u)
+	}
+	e := newEnv(t, signoff.ModeSession, withFakeStore(t, f))
+	body := map[string]string{"email": "taken@example.test", "password": password}
+	first := e.raw("POST", "/register", body)
+	again := e.raw("POST", "/register", map[string]string{"email": "Taken@Example.test", "password": "another password"})
+	if first.status != again.status || string(first.body) != string(again.body) {
+		t.Fatalf("a new address → %d %s; a taken one → %d %s: want the same answer", first.status, first.text(), again.status, again.text())
+	}
+	for _, h := range []string{"Content-Type", "Content-Length", "Set-Cookie", "Location"} {
+		if first.h.Get(h) != again.h.Get(h) {
+			t.Errorf("%s: %q for a new address, %q for a taken one", h, first.h.Get(h), again.h.Get(h))
+		}
+	}
+	if first.status/100 != 2 || first.str(t, "detail") == "" {
+		t.Fatalf("register: %d %s; want 2xx with a detail that says what to do next", first.status, first.text())
+	}
+	if len(hashed) != 2 || hashed[0] == "" || hashed[1] == "" || hashed[0] == hashed[1] {
+		t.Fatalf("CreateUser got %d calls; want two, each with its own argon2id hash: the taken address costs the same work", len(hashed))
+	}
+	// The first password holds; the second registration changed nothing.
+	expect(t, "login with the first password", e.raw("POST", "/login", body), 200)
+	expect(t, "login with the second password", e.raw("POST", "/login", map[string]string{"email": "taken@example.test", "password": "another password"}), 401)
 }
 
 // R39: login, register and refresh are rate-limited per account and per IP,
@@ -244,7 +278,7 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 		secrets := []string{canaryPW}
 		var bodies []*response // responses that must not carry a credential
 
-		expect(t, "register", e.raw("POST", "/register", map[string]string{"email": email, "password": canaryPW}), 201)
+		expect(t, "register", e.raw("POST", "/register", map[string]string{"email": email, "password": canaryPW}), 202)
 		bodies = append(bodies, e.raw("POST", "/login", map[string]string{"email": email, "password": canaryPW + "-wrong"}))
 		bodies = append(bodies, e.raw("POST", "/register", map[string]string{"email": email, "password": canaryPW}))
 		bodies = append(bodies, e.raw("POST", "/register", map[string]string{"email": "x@example.test", "password": "short"}))
@@ -414,8 +448,8 @@ func TestRateLimitsPerIPAndRegister(t *testing.T) {
 		c.RateLimit, c.RateLimitSet = server.Rate{N: 2, Per: time.Minute}, true
 	})
 	body := map[string]string{"email": "reg@example.test", "password": password}
-	expect(t, "register", e.raw("POST", "/register", body), 201)
-	expect(t, "register again: taken", e.raw("POST", "/register", body), 409)
+	expect(t, "register", e.raw("POST", "/register", body), 202)
+	expect(t, "register again: taken, and the same answer", e.raw("POST", "/register", body), 202)
 	expect(t, "a third register of one email within the minute", e.raw("POST", "/register", body), 429)
 
 	statuses := map[int]int{}

@@ -244,19 +244,32 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	if !s.limit(w, r, "register", email) {
 		return
 	}
+	// NewUser hashes the password before it asks the store, so a taken
+	// address costs the same work as a new one, and gets the same answer.
 	u, err := NewUser(r.Context(), s.users, s.pw, email, c.Password, s.cfg.Now())
-	if err != nil {
-		if errors.Is(err, signoff.ErrEmailTaken) {
-			signoff.WriteProblem(w, http.StatusConflict, "that email is already registered")
-			return
-		}
+	switch {
+	case errors.Is(err, signoff.ErrEmailTaken):
+		s.log.Info("register.taken", "ip", s.clientIP(r))
+	case err != nil:
 		s.log.Error("register", "err", err)
 		signoff.WriteError(w, unavailableErr(err))
 		return
+	default:
+		s.log.Info("register", "user", u.ID)
 	}
-	s.log.Info("register", "user", u.ID)
-	signoff.WriteJSON(w, http.StatusCreated, map[string]userView{"user": viewOf(u)})
+	signoff.WriteJSON(w, http.StatusAccepted, registered{Email: email, Detail: registeredDetail})
 }
+
+// registered is the answer to POST /register, the same whether the address
+// was new or already had an account: registration must not tell a stranger
+// who has an account here (OWASP Authentication Cheat Sheet, "Authentication
+// and Error Messages").
+type registered struct {
+	Email  string `json:"email"`
+	Detail string `json:"detail"`
+}
+
+const registeredDetail = "sign in with this email and your password; if the address already had an account, it is unchanged: sign in with its password"
 
 // unavailableErr turns a store failure into the 503 answer.
 func unavailableErr(err error) error {

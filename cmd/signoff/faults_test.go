@@ -473,7 +473,7 @@ func killed(t *testing.T, mode string, args []string) {
 // register creates the user every test signs in as.
 func register(t *testing.T, p *proc, email string) {
 	t.Helper()
-	if r := call(t, "POST", p.url+"register", cred{}, `{"email":"`+email+`","password":"correct horse battery staple"}`); r.status != 201 {
+	if r := call(t, "POST", p.url+"register", cred{}, `{"email":"`+email+`","password":"correct horse battery staple"}`); r.status != 202 {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
 }
