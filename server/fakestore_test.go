@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/server"
@@ -16,7 +17,14 @@ type fakeStore struct {
 	*memstore.Store
 	createUser     func(ctx context.Context, u *signoff.User) error
 	userByEmail    func(ctx context.Context, email string) (*signoff.User, error)
-	sessionByToken func(ctx context.Context, h signoff.Hash) error
+	sessionByToken func(ctx context.Context, h signoff.Hash, now time.Time) (*signoff.Session, error)
+}
+
+func (f *fakeStore) SessionByToken(ctx context.Context, h signoff.Hash, now time.Time) (*signoff.Session, error) {
+	if f.sessionByToken != nil {
+		return f.sessionByToken(ctx, h, now)
+	}
+	return f.Store.SessionByToken(ctx, h, now)
 }
 
 func (f *fakeStore) CreateUser(ctx context.Context, u *signoff.User) error {

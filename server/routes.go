@@ -37,7 +37,7 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("/refresh", s.refresh)
 		mux.HandleFunc("/.well-known/jwks.json", s.jwks)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(noRoute, func(w http.ResponseWriter, r *http.Request) {
 		signoff.WriteProblem(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
 	})
 	return s.recoverer(s.accessLog(headers(mux)))
@@ -62,9 +62,34 @@ func noCache(next http.Handler) http.Handler {
 	})
 }
 
+// noRoute is the pattern of the handler that answers 404 to every request
+// no other route matched.
+const noRoute = "/"
+
+// route names r in the log: the pattern of the route it matched (the mux
+// sets Request.Pattern on the request it is given, which is the one the
+// middleware around it holds), or "-" when none did. Never the path, where a
+// careless client may have put a credential (R24, R50).
+func route(r *http.Request) string {
+	if r.Pattern == "" || r.Pattern == noRoute {
+		return "-"
+	}
+	return r.Pattern
+}
+
+// statusWriter remembers the status of a response and the error it was
+// written for (signoff.ErrorRecorder), for the access log.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	err    error
+}
+
+// RecordError keeps the first error an answer was written for.
+func (w *statusWriter) RecordError(err error) {
+	if w.err == nil {
+		w.err = err
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -83,19 +108,28 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// accessLog logs one line a request: never the query string, where a
-// careless client may have put a credential (R24, R50).
+// accessLog logs one line a request, naming its route, never its path or
+// query string (route). A 5xx line is an error and carries the cause that
+// signoff.WriteError recorded: the one log line of every 503 (I11).
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		rt := route(r)
+		attrs := []any{"method", r.Method, "route", rt, "status", sw.status,
+			"ms", float64(time.Since(start).Microseconds()) / 1000, "ip", s.clientIP(r)}
 		level := slog.LevelInfo
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		switch {
+		case sw.status >= 500:
+			level = slog.LevelError
+			if sw.err != nil {
+				attrs = append(attrs, "err", sw.err)
+			}
+		case rt == "/healthz" || rt == "/readyz":
 			level = slog.LevelDebug
 		}
-		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"ms", float64(time.Since(start).Microseconds())/1000, "ip", s.clientIP(r))
+		s.log.Log(r.Context(), level, "request", attrs...)
 	})
 }
 
@@ -108,7 +142,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic", "value", fmt.Sprintf("%v", v), "type", fmt.Sprintf("%T", v), "path", r.URL.Path)
+				s.log.Error("panic", "value", fmt.Sprintf("%v", v), "type", fmt.Sprintf("%T", v), "route", route(r))
 				signoff.WriteProblem(w, http.StatusInternalServerError, "internal error; see the server log")
 			}
 		}()
@@ -251,7 +285,6 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, signoff.ErrEmailTaken):
 		s.log.Info("register.taken", "ip", s.clientIP(r))
 	case err != nil:
-		s.log.Error("register", "err", err)
 		signoff.WriteError(w, unavailableErr(err))
 		return
 	default:
@@ -468,8 +501,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.store.Ping(r.Context()); err != nil {
-		s.log.Warn("readyz: store", "err", err)
-		signoff.WriteProblem(w, http.StatusServiceUnavailable, "the store does not answer")
+		signoff.WriteError(w, unavailableErr(fmt.Errorf("readyz: ping the store: %w", err)))
 		return
 	}
 	// An instance whose bus is not fresh is still correct: it reads every
