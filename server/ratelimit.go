@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,6 +131,22 @@ func (l *limiter) reset(key string) {
 	delete(l.b, key)
 }
 
+// clientKey is the client a rate limit counts for the address ip: the
+// address itself, or for IPv6 its /64, which one host or customer usually
+// holds whole (RFC 6177); else one machine would be a botnet.
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
 // knownFor is how long a client IP that signed in to an account stays known
 // to it, counted from its last successful sign-in.
 const knownFor = 30 * 24 * time.Hour
@@ -140,9 +157,9 @@ const knownFor = 30 * 24 * time.Hour
 // has signed in from; OWASP's "device cookies" idea, keyed by IP here). Only
 // failures count; for rate N per Per:
 //
-//   - each client IP may fail N times per Per on one account: its own
-//     budget, which nobody else's failures touch, and which a success
-//     restores in full;
+//   - each client IP (an IPv6 /64, clientKey) may fail N times per Per on
+//     one account: its own budget, which nobody else's failures touch, and
+//     which a success restores in full;
 //   - a client IP that has not signed in to the account in the last 30 days
 //     also takes from the account's budget for unknown clients, 10N in a
 //     burst refilled at N per Per: distributed guessing gets no more than
@@ -180,15 +197,16 @@ type loginTicket struct {
 	known         bool
 }
 
-// begin reserves a failure for an attempt on account from ip. When a budget
+// begin reserves a failure for an attempt on account from client (see
+// clientKey). When a budget
 // is spent it names it ("client": this IP's on the account; "unknown
 // clients": the account's for clients not known to it) and says how long
 // until the next attempt may be made.
-func (l *loginLimits) begin(account, ip string) (t loginTicket, spent string, wait time.Duration) {
+func (l *loginLimits) begin(account, client string) (t loginTicket, spent string, wait time.Duration) {
 	if l.off {
 		return loginTicket{}, "", 0
 	}
-	t = loginTicket{l: l, pair: account + "\x00" + ip, account: account}
+	t = loginTicket{l: l, pair: account + "\x00" + client, account: account}
 	t.known = l.isKnown(t.pair)
 	if ok, wait := l.client.allow(t.pair); !ok {
 		return loginTicket{}, "client", wait

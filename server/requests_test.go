@@ -563,3 +563,15 @@ func TestLoginLimitAccountWideCeiling(t *testing.T) {
 	expect(t, "the 11th bot after the ceiling refilled one guess", e.loginFrom("198.51.100.99", email, "wrong password"), 401)
 	expect429(t, "and no more", e.loginFrom("198.51.100.98", email, "wrong password"))
 }
+
+// An IPv6 host holds a whole /64: the limits count a /64 as one client, or
+// one machine would be a botnet.
+func TestLoginLimitCountsAnIPv6Slash64AsOneClient(t *testing.T) {
+	e, _ := limitedEnv(t)
+	email := e.newUser()
+	for i := range 3 {
+		expect(t, "a guess", e.loginFrom(fmt.Sprintf("2001:db8:1:2::%x", i+1), email, "wrong password"), 401)
+	}
+	expect429(t, "a 4th guess from another address of the /64", e.loginFrom("2001:db8:1:2:ffff::9", email, "wrong password"))
+	expect(t, "another /64", e.loginFrom("2001:db8:1:3::1", email, "wrong password"), 401)
+}

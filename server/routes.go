@@ -220,7 +220,7 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, action, account s
 // account is not empty, one from the account's. An empty bucket is a 429
 // *signoff.RequestError that says when to come back.
 func (s *Server) rateCheck(r *http.Request, action, account string) error {
-	if ok, wait := s.limIP.allow(action + " ip " + s.clientIP(r)); !ok {
+	if ok, wait := s.limIP.allow(action + " ip " + clientKey(s.clientIP(r))); !ok {
 		return s.tooMany(action, "ip", r, wait)
 	}
 	if account == "" {
@@ -346,7 +346,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	email, emailErr := NormalizeEmail(c.Email)
 	var ticket loginTicket
 	if emailErr == nil {
-		t, spent, wait := s.logins.begin(email, s.clientIP(r))
+		t, spent, wait := s.logins.begin(email, clientKey(s.clientIP(r)))
 		if spent != "" {
 			signoff.WriteError(w, s.tooMany("login", spent, r, wait))
 			return
