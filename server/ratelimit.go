@@ -166,8 +166,8 @@ const knownFor = 30 * 24 * time.Hour
 //     that, whatever the number of addresses, while a single address can
 //     never spend it alone.
 //
-// The client IP's limit over all accounts and actions (10N per Per) is
-// Server.rateCheck's. State is in memory, per instance.
+// The client IP's limit on login attempts over all accounts (10N per Per)
+// is Server.rateCheck's. State is in memory, per instance.
 type loginLimits struct {
 	off     bool
 	client  *limiter // failures per account and client IP
