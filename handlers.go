@@ -115,7 +115,9 @@ var forwardedMethodHeaders = []string{"X-Forwarded-Method", "X-Original-Method"}
 // CheckForwarded applies the cross-origin rule of unsafe requests (I3) to the
 // request a forward-auth proxy (nginx auth_request, Traefik ForwardAuth, Caddy
 // forward_auth) asks about with r. In session mode, when X-Forwarded-Method
-// or X-Original-Method names an unsafe method, that request is judged as
+// or X-Original-Method names an unsafe method (either one is enough, so a
+// safe value the client put in the other cannot hide the method the proxy
+// names), that request is judged as
 // Require would judge it: by the Sec-Fetch-Site and Origin the browser sent
 // (which the proxy passes on), Origin compared with the first X-Forwarded-Host
 // or, without one, r's Host. A cross-origin one is a 403 *RequestError.
