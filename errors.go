@@ -109,8 +109,36 @@ func publicDetail(err error) string {
 	return err.Error()
 }
 
-// WriteError answers err as problem+json with the status StatusOf gives.
+// ErrorRecorder is an optional interface of an http.ResponseWriter that
+// wants to know which error an answer was written for: WriteError calls
+// RecordError with it before it writes, so that middleware such as an access
+// log can log the cause of a 5xx, which the client is not told. WriteError
+// finds it through wrappers that have an Unwrap() http.ResponseWriter method
+// (as http.ResponseController does). Errors from this package carry no
+// credential: Secrets print as fingerprints.
+type ErrorRecorder interface {
+	RecordError(err error)
+}
+
+// recordError hands err to the first ErrorRecorder in w's chain of wrappers.
+func recordError(w http.ResponseWriter, err error) {
+	for {
+		switch x := w.(type) {
+		case ErrorRecorder:
+			x.RecordError(err)
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return
+		}
+	}
+}
+
+// WriteError answers err as problem+json with the status StatusOf gives,
+// and hands err to w's ErrorRecorder, if it has one.
 func WriteError(w http.ResponseWriter, err error) {
+	recordError(w, err)
 	var re *RequestError
 	if errors.As(err, &re) && re.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((re.RetryAfter+time.Second-1)/time.Second), 10))

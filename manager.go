@@ -106,7 +106,9 @@ type Config struct {
 	CacheSize int
 
 	// CrossOrigin guards every unsafe request of the handlers this package
-	// provides. Default http.NewCrossOriginProtection().
+	// provides, and the forwarded unsafe requests CheckForwarded judges (its
+	// trusted origins apply to them; its bypass patterns see the path of the
+	// forward-auth request itself). Default http.NewCrossOriginProtection().
 	CrossOrigin *http.CrossOriginProtection
 
 	// ClientIP names the client of a request, for the device list. Default:

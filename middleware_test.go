@@ -2,6 +2,8 @@ package signoff_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -225,5 +227,66 @@ func TestSharedHeaderValues(t *testing.T) {
 	}
 	if got := rec.Header().Values("Cache-Control"); !slices.Equal(got, []string{"no-store"}) {
 		t.Errorf("Cache-Control = %q after other handlers appended; want [no-store]", got)
+	}
+}
+
+// recorder is a ResponseWriter that keeps what WriteError recorded.
+type recorder struct {
+	*httptest.ResponseRecorder
+	errs []error
+}
+
+func (r *recorder) RecordError(err error) { r.errs = append(r.errs, err) }
+
+// wrapper is middleware's ResponseWriter around another, found by Unwrap.
+type wrapper struct{ http.ResponseWriter }
+
+func (w wrapper) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// WriteError hands the error it answers to the ErrorRecorder under any
+// number of wrappers, once; the client gets only the public detail.
+func TestWriteErrorRecordsItsCause(t *testing.T) {
+	rec := &recorder{ResponseRecorder: httptest.NewRecorder()}
+	cause := errors.New("pgstore: read session: connection refused")
+	err := fmt.Errorf("%w: %w", signoff.ErrUnavailable, cause)
+	signoff.WriteError(wrapper{wrapper{rec}}, err)
+	if len(rec.errs) != 1 || !errors.Is(rec.errs[0], cause) {
+		t.Fatalf("recorded %v; want the one error answered", rec.errs)
+	}
+	if rec.Code != http.StatusServiceUnavailable || strings.Contains(rec.Body.String(), "connection refused") {
+		t.Fatalf("answer %d %s: want 503 without the cause", rec.Code, rec.Body.String())
+	}
+	plain := httptest.NewRecorder() // no recorder anywhere: nothing to do
+	signoff.WriteError(wrapper{plain}, err)
+	if plain.Code != http.StatusServiceUnavailable {
+		t.Fatalf("without a recorder: %d", plain.Code)
+	}
+}
+
+// CheckForwarded judges the request a forward-auth proxy describes, not the
+// GET it sends.
+func TestCheckForwarded(t *testing.T) {
+	m := newHarness(t, signoff.ModeSession).m
+	req := func(hdr ...string) *http.Request {
+		r := httptest.NewRequest("GET", "http://auth.internal/verify", nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		hdr  []string
+		want int
+	}{
+		{[]string{"X-Forwarded-Method", "POST", "Sec-Fetch-Site", "cross-site"}, 403},
+		{[]string{"X-Original-Method", "POST", "Origin", "https://app.test", "X-Forwarded-Host", "app.test"}, 200},
+		{[]string{"X-Original-Method", "POST", "Origin", "https://app.test", "X-Forwarded-Host", "app.test, proxy.internal"}, 200},
+		{[]string{"X-Original-Method", "POST", "Origin", "https://app.test"}, 403},
+		{[]string{"X-Forwarded-Method", "HEAD", "Sec-Fetch-Site", "cross-site"}, 200},
+		{[]string{"Sec-Fetch-Site", "cross-site"}, 200},
+	} {
+		if got := signoff.StatusOf(m.CheckForwarded(req(tc.hdr...))); got != tc.want {
+			t.Errorf("%q: %d, want %d", tc.hdr, got, tc.want)
+		}
 	}
 }

@@ -49,7 +49,7 @@ func serve(t *testing.T, mode signoff.Mode, db string, mods ...func(*server.Conf
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusCreated && res.StatusCode != http.StatusConflict {
+	if res.StatusCode != http.StatusAccepted {
 		t.Fatalf("register: %d", res.StatusCode)
 	}
 	return url

@@ -270,7 +270,7 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	f.StringVar(&cfg.Store, "store", server.DefaultStore, storeUsage)
 	f.StringVar(&cfg.Sessions, "sessions", "", sessionsUsage)
 	f.Var(modeValue{&cfg.Mode}, "mode", "session (opaque cookie; the default) or jwt (access + refresh tokens)")
-	f.Var(rateValue{&cfg.RateLimit, &cfg.RateLimitSet}, "rate-limit", "login, register and refresh attempts per account (10× per client IP), as N/s, N/min or N/h; off disables (default "+server.DefaultRate.String()+")")
+	f.Var(rateValue{&cfg.RateLimit, &cfg.RateLimitSet}, "rate-limit", "failed logins per account and client IP (IPs new to the account share 10× in a burst), register and refresh attempts per account; 10× of each kind per client IP; as N/s, N/min or N/h; off disables (default "+server.DefaultRate.String()+")")
 	f.BoolVar(&cfg.NoRegister, "no-register", false, "turn POST /register off")
 	f.BoolVar(&cfg.BehindProxy, "behind-proxy", false, "a TLS proxy is in front: allow a non-loopback HTTP address, take the client IP from X-Forwarded-For")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file`")

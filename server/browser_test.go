@@ -281,7 +281,7 @@ func (b *browser) register(email string) {
 	b.fill(email)
 	b.do("click Register", chromedp.Click(chromedp.ID("register")))
 	b.waitFor("the page confirms the registration",
-		fmt.Sprintf(`document.getElementById("status").textContent === %q`, "Registered "+email+". Now sign in."))
+		fmt.Sprintf(`document.getElementById("status").textContent === %q`, "Now sign in as "+email+". If you already had an account, sign in with its password."))
 }
 
 // signIn signs in through the page's form and returns the body of the /login

@@ -179,7 +179,7 @@ func (e *env) newUser() string {
 	email := "user" + strings.Repeat("x", userSeq.n%3) + "-" + time.Now().Format("150405.000000000") + "@example.test"
 	userSeq.Unlock()
 	r := e.raw("POST", "/register", map[string]string{"email": email, "password": password})
-	if r.status != http.StatusCreated {
+	if r.status != http.StatusAccepted {
 		e.t.Fatalf("register: %d %s", r.status, r.text())
 	}
 	return email

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -112,6 +113,55 @@ func TestVerifyForwardAuth(t *testing.T) {
 	})
 }
 
+// I3, R28, R29 through forward-auth: a proxy asks /verify about a request
+// it holds; when that request's method (X-Forwarded-Method, X-Original-Method)
+// is unsafe, the session cookie is an ambient credential and the
+// cross-origin rule of signoff's own routes decides, on the browser's
+// Sec-Fetch-Site and Origin and the host the proxy names (X-Forwarded-Host).
+func TestVerifyForwardedCrossOrigin(t *testing.T) {
+	e := newEnv(t, signoff.ModeSession)
+	c := e.client()
+	c.login(e.newUser())
+	const app = "app.example.test"
+	for _, tc := range []struct {
+		name   string
+		hdr    []string
+		status int
+	}{
+		{"unsafe, same-origin", []string{"X-Forwarded-Method", "POST", "X-Forwarded-Host", app, "Sec-Fetch-Site", "same-origin", "Origin", "https://" + app}, 200},
+		{"unsafe, Origin matches the forwarded host", []string{"X-Original-Method", "DELETE", "X-Forwarded-Host", app, "Origin", "https://" + app}, 200},
+		{"unsafe, no Sec-Fetch-Site nor Origin (not a browser)", []string{"X-Forwarded-Method", "PUT", "X-Forwarded-Host", app}, 200},
+		{"unsafe, cross-site", []string{"X-Forwarded-Method", "POST", "X-Forwarded-Host", app, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.test"}, 403},
+		{"unsafe, same-site", []string{"X-Forwarded-Method", "POST", "X-Forwarded-Host", app, "Sec-Fetch-Site", "same-site"}, 403},
+		{"unsafe, Origin mismatch without Sec-Fetch-Site", []string{"X-Original-Method", "POST", "X-Forwarded-Host", app, "Origin", "https://evil.test"}, 403},
+		{"unsafe, Origin of the app but no forwarded host (nginx's default Host is signoff's)", []string{"X-Original-Method", "POST", "Origin", "https://" + app}, 403},
+		{"unsafe in one header of two", []string{"X-Forwarded-Method", "GET", "X-Original-Method", "PATCH", "Sec-Fetch-Site", "cross-site"}, 403},
+		{"safe, cross-site", []string{"X-Forwarded-Method", "GET", "X-Forwarded-Host", app, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.test"}, 200},
+		{"no forwarded method, cross-site", []string{"Sec-Fetch-Site", "cross-site"}, 200},
+	} {
+		r := c.do("GET", "/verify", nil, tc.hdr...)
+		expect(t, tc.name, r, tc.status)
+		if tc.status == 403 {
+			if r.h.Get("Content-Type") != "application/problem+json" || !strings.Contains(r.str(t, "detail"), "cross-origin") {
+				t.Errorf("%s: want a problem that says cross-origin, got %s", tc.name, r.text())
+			}
+			if r.h.Get("X-Auth-User") != "" {
+				t.Errorf("%s: a refused verify still named the user", tc.name)
+			}
+		}
+	}
+	// Without a session the answer is still 403 for a cross-site unsafe
+	// request: the rule does not depend on who is asking.
+	expect(t, "cross-site unsafe, no cookie", e.raw("GET", "/verify", nil, "X-Forwarded-Method", "POST", "Sec-Fetch-Site", "cross-site"), 403)
+
+	// In jwt mode the credential is a bearer token, which a cross-site page
+	// cannot make a browser send: like /api/me, no cross-origin rule.
+	j := newEnv(t, signoff.ModeJWT)
+	jc := j.client()
+	jc.login(j.newUser())
+	expect(t, "jwt mode, bearer, unsafe cross-site", jc.do("GET", "/verify", nil, "X-Forwarded-Method", "POST", "Sec-Fetch-Site", "cross-site"), 200)
+}
+
 func TestRegisterAndLoginRules(t *testing.T) {
 	e := newEnv(t, signoff.ModeSession)
 	reg := func(email, pw string) *response {
@@ -131,12 +181,12 @@ func TestRegisterAndLoginRules(t *testing.T) {
 		}
 	}
 	r := reg("  Mixed.Case@Example.TEST ", password)
-	expect(t, "register", r, 201)
-	email := r.json(t)["user"].(map[string]any)["email"]
+	expect(t, "register", r, 202)
+	email := r.json(t)["email"]
 	if email != "mixed.case@example.test" {
 		t.Fatalf("email stored as %q", email)
 	}
-	expect(t, "register again", reg("mixed.case@example.test", password), 409)
+	expect(t, "register again", reg("mixed.case@example.test", password), 202)
 	expect(t, "login with other case", e.raw("POST", "/login", map[string]string{"email": "MIXED.case@example.test", "password": password}), 200)
 	r = e.raw("POST", "/login", map[string]string{"email": "mixed.case@example.test", "password": "wrong password"})
 	expect(t, "wrong password", r, 401)
@@ -150,6 +200,39 @@ func TestRegisterAndLoginRules(t *testing.T) {
 
 	off := newEnv(t, signoff.ModeSession, func(c *server.Config) { c.NoRegister = true })
 	expect(t, "register with --no-register", off.raw("POST", "/register", map[string]string{"email": "a@example.test", "password": password}), 404)
+}
+
+// POST /register does not tell whether an address has an account: the same
+// status and the same body either way, after the same work (the password is
+// hashed before the store is asked to create the user).
+func TestRegisterDoesNotTellWhetherAnEmailIsTaken(t *testing.T) {
+	f := &fakeStore{Store: memstore.New()}
+	var hashed []string // the password hash of every CreateUser call
+	f.createUser = func(ctx context.Context, u *signoff.User) error {
+		hashed = append(hashed, u.PasswordHash)
+		return f.Store.CreateUser(ctx, u)
+	}
+	e := newEnv(t, signoff.ModeSession, withFakeStore(t, f))
+	body := map[string]string{"email": "taken@example.test", "password": password}
+	first := e.raw("POST", "/register", body)
+	again := e.raw("POST", "/register", map[string]string{"email": "Taken@Example.test", "password": "another password"})
+	if first.status != again.status || string(first.body) != string(again.body) {
+		t.Fatalf("a new address → %d %s; a taken one → %d %s: want the same answer", first.status, first.text(), again.status, again.text())
+	}
+	for _, h := range []string{"Content-Type", "Content-Length", "Set-Cookie", "Location"} {
+		if first.h.Get(h) != again.h.Get(h) {
+			t.Errorf("%s: %q for a new address, %q for a taken one", h, first.h.Get(h), again.h.Get(h))
+		}
+	}
+	if first.status/100 != 2 || first.str(t, "detail") == "" {
+		t.Fatalf("register: %d %s; want 2xx with a detail that says what to do next", first.status, first.text())
+	}
+	if len(hashed) != 2 || hashed[0] == "" || hashed[1] == "" || hashed[0] == hashed[1] {
+		t.Fatalf("CreateUser got %d calls; want two, each with its own argon2id hash: the taken address costs the same work", len(hashed))
+	}
+	// The first password holds; the second registration changed nothing.
+	expect(t, "login with the first password", e.raw("POST", "/login", body), 200)
+	expect(t, "login with the second password", e.raw("POST", "/login", map[string]string{"email": "taken@example.test", "password": "another password"}), 401)
 }
 
 // R39: login, register and refresh are rate-limited per account and per IP,
@@ -195,7 +278,7 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 		secrets := []string{canaryPW}
 		var bodies []*response // responses that must not carry a credential
 
-		expect(t, "register", e.raw("POST", "/register", map[string]string{"email": email, "password": canaryPW}), 201)
+		expect(t, "register", e.raw("POST", "/register", map[string]string{"email": email, "password": canaryPW}), 202)
 		bodies = append(bodies, e.raw("POST", "/login", map[string]string{"email": email, "password": canaryPW + "-wrong"}))
 		bodies = append(bodies, e.raw("POST", "/register", map[string]string{"email": email, "password": canaryPW}))
 		bodies = append(bodies, e.raw("POST", "/register", map[string]string{"email": "x@example.test", "password": "short"}))
@@ -365,8 +448,8 @@ func TestRateLimitsPerIPAndRegister(t *testing.T) {
 		c.RateLimit, c.RateLimitSet = server.Rate{N: 2, Per: time.Minute}, true
 	})
 	body := map[string]string{"email": "reg@example.test", "password": password}
-	expect(t, "register", e.raw("POST", "/register", body), 201)
-	expect(t, "register again: taken", e.raw("POST", "/register", body), 409)
+	expect(t, "register", e.raw("POST", "/register", body), 202)
+	expect(t, "register again: taken, and the same answer", e.raw("POST", "/register", body), 202)
 	expect(t, "a third register of one email within the minute", e.raw("POST", "/register", body), 429)
 
 	statuses := map[int]int{}
@@ -380,4 +463,115 @@ func TestRateLimitsPerIPAndRegister(t *testing.T) {
 	}
 	clk.add(time.Minute)
 	expect(t, "a login after the window", e.raw("POST", "/login", map[string]string{"email": "reg@example.test", "password": password}), 200)
+}
+
+// loginFrom signs in to email with pw from the client IP ip (the server is
+// --behind-proxy, so X-Forwarded-For names the client).
+func (e *env) loginFrom(ip, email, pw string) *response {
+	e.t.Helper()
+	return e.raw("POST", "/login", map[string]string{"email": email, "password": pw}, "X-Forwarded-For", ip)
+}
+
+// expect429 checks a 429 that says when to come back.
+func expect429(t *testing.T, what string, r *response) {
+	t.Helper()
+	expect(t, what, r, 429)
+	if secs, err := strconv.Atoi(r.h.Get("Retry-After")); err != nil || secs < 1 {
+		t.Fatalf("%s: Retry-After = %q", what, r.h.Get("Retry-After"))
+	}
+}
+
+// limitedEnv is a server --behind-proxy with --rate-limit 3/min on a clock
+// the test moves.
+func limitedEnv(t *testing.T) (*env, *fakeClock) {
+	clk := &fakeClock{}
+	clk.set(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	e := newEnv(t, signoff.ModeSession, withClock(clk), func(c *server.Config) {
+		c.RateLimit, c.RateLimitSet = server.Rate{N: 3, Per: time.Minute}, true
+		c.BehindProxy = true
+	})
+	return e, clk
+}
+
+// R39 without the lockout: a stranger's wrong guesses hold back the
+// stranger, never the owner on a client that has signed in to the account
+// before (NIST SP 800-63B §5.2.2; OWASP's device-cookie idea, by IP).
+func TestLoginLimitStrangersCannotLockOutTheOwner(t *testing.T) {
+	e, _ := limitedEnv(t)
+	const home, stranger = "192.0.2.10", "198.51.100.66"
+	email := e.newUser()
+	expect(t, "the owner signs in at home", e.loginFrom(home, email, password), 200)
+	for i := range 3 {
+		expect(t, fmt.Sprintf("stranger's guess %d", i+1), e.loginFrom(stranger, email, "wrong password"), 401)
+	}
+	for range 7 {
+		expect429(t, "the stranger after 3 guesses", e.loginFrom(stranger, email, "wrong password"))
+	}
+	expect429(t, "the stranger with the right password while limited", e.loginFrom(stranger, email, password))
+	expect(t, "the owner at home after the stranger's guesses", e.loginFrom(home, email, password), 200)
+	// Successful sign-ins do not use the budget, and a success forgets the
+	// client's own earlier failures.
+	expect(t, "the owner mistypes", e.loginFrom(home, email, "wrong password"), 401)
+	for i := range 5 {
+		expect(t, fmt.Sprintf("the owner signs in again (%d)", i+1), e.loginFrom(home, email, password), 200)
+	}
+	// The owner's own client is still limited when it guesses.
+	for range 3 {
+		expect(t, "the owner's client guessing", e.loginFrom(home, email, "wrong password"), 401)
+	}
+	expect429(t, "the owner's client after 3 wrong guesses", e.loginFrom(home, email, password))
+}
+
+// One IP cannot hold many accounts locked: its guesses use its own budget
+// for each account, and at most 10× the rate over all accounts.
+func TestLoginLimitOneIPCannotLockManyAccounts(t *testing.T) {
+	e, _ := limitedEnv(t)
+	const attacker = "198.51.100.66"
+	var emails []string
+	for range 10 {
+		emails = append(emails, e.newUser())
+	}
+	for _, email := range emails {
+		for range 3 {
+			expect(t, "a guess", e.loginFrom(attacker, email, "wrong password"), 401)
+		}
+	}
+	expect429(t, "the attacker's 31st attempt (30 a minute an IP)", e.loginFrom(attacker, emails[0], "wrong password"))
+	// Each owner signs in from an address that never signed in before.
+	for i, email := range emails {
+		expect(t, fmt.Sprintf("owner %d from a new address", i), e.loginFrom(fmt.Sprintf("203.0.113.%d", i+1), email, password), 200)
+	}
+}
+
+// Distributed guessing is bounded per account: clients that never signed
+// in to the account share 10× the rate in a burst, refilled at the rate;
+// the owner's known client is not held back by them.
+func TestLoginLimitAccountWideCeiling(t *testing.T) {
+	e, clk := limitedEnv(t)
+	const home = "192.0.2.10"
+	email := e.newUser()
+	expect(t, "the owner signs in at home", e.loginFrom(home, email, password), 200)
+	for bot := range 10 {
+		for range 3 {
+			expect(t, "a bot's guess", e.loginFrom(fmt.Sprintf("198.51.100.%d", bot+1), email, "wrong password"), 401)
+		}
+	}
+	expect429(t, "an 11th bot, once 30 guesses are spent", e.loginFrom("198.51.100.99", email, "wrong password"))
+	expect429(t, "the owner on a new device meanwhile", e.loginFrom("203.0.113.5", email, password))
+	expect(t, "the owner at home meanwhile", e.loginFrom(home, email, password), 200)
+	clk.add(20 * time.Second) // one guess a 20 s at 3/min
+	expect(t, "the 11th bot after the ceiling refilled one guess", e.loginFrom("198.51.100.99", email, "wrong password"), 401)
+	expect429(t, "and no more", e.loginFrom("198.51.100.98", email, "wrong password"))
+}
+
+// An IPv6 host holds a whole /64: the limits count a /64 as one client, or
+// one machine would be a botnet.
+func TestLoginLimitCountsAnIPv6Slash64AsOneClient(t *testing.T) {
+	e, _ := limitedEnv(t)
+	email := e.newUser()
+	for i := range 3 {
+		expect(t, "a guess", e.loginFrom(fmt.Sprintf("2001:db8:1:2::%x", i+1), email, "wrong password"), 401)
+	}
+	expect429(t, "a 4th guess from another address of the /64", e.loginFrom("2001:db8:1:2:ffff::9", email, "wrong password"))
+	expect(t, "another /64", e.loginFrom("2001:db8:1:3::1", email, "wrong password"), 401)
 }

@@ -38,7 +38,7 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("/refresh", s.refresh)
 		mux.HandleFunc("/.well-known/jwks.json", s.jwks)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(noRoute, func(w http.ResponseWriter, r *http.Request) {
 		signoff.WriteProblem(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
 	})
 	return s.recoverer(s.accessLog(headers(mux)))
@@ -63,9 +63,34 @@ func noCache(next http.Handler) http.Handler {
 	})
 }
 
+// noRoute is the pattern of the handler that answers 404 to every request
+// no other route matched.
+const noRoute = "/"
+
+// route names r in the log: the pattern of the route it matched (the mux
+// sets Request.Pattern on the request it is given, which is the one the
+// middleware around it holds), or "-" when none did. Never the path, where a
+// careless client may have put a credential (R24, R50).
+func route(r *http.Request) string {
+	if r.Pattern == "" || r.Pattern == noRoute {
+		return "-"
+	}
+	return r.Pattern
+}
+
+// statusWriter remembers the status of a response and the error it was
+// written for (signoff.ErrorRecorder), for the access log.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	err    error
+}
+
+// RecordError keeps the first error an answer was written for.
+func (w *statusWriter) RecordError(err error) {
+	if w.err == nil {
+		w.err = err
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -84,19 +109,28 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// accessLog logs one line a request: never the query string, where a
-// careless client may have put a credential (R24, R50).
+// accessLog logs one line a request, naming its route, never its path or
+// query string (route). A 5xx line is an error and carries the cause that
+// signoff.WriteError recorded: the one log line of every 503 (I11).
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		rt := route(r)
+		attrs := []any{"method", r.Method, "route", rt, "status", sw.status,
+			"ms", float64(time.Since(start).Microseconds()) / 1000, "ip", s.clientIP(r)}
 		level := slog.LevelInfo
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		switch {
+		case sw.status >= 500:
+			level = slog.LevelError
+			if sw.err != nil {
+				attrs = append(attrs, "err", sw.err)
+			}
+		case rt == "/healthz" || rt == "/readyz":
 			level = slog.LevelDebug
 		}
-		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"ms", float64(time.Since(start).Microseconds())/1000, "ip", s.clientIP(r))
+		s.log.Log(r.Context(), level, "request", attrs...)
 	})
 }
 
@@ -109,7 +143,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic", "value", fmt.Sprintf("%v", v), "type", fmt.Sprintf("%T", v), "path", r.URL.Path)
+				s.log.Error("panic", "value", fmt.Sprintf("%v", v), "type", fmt.Sprintf("%T", v), "route", route(r))
 				signoff.WriteProblem(w, http.StatusInternalServerError, "internal error; see the server log")
 			}
 		}()
@@ -187,8 +221,8 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, action, account s
 // account is not empty, one from the account's. An empty bucket is a 429
 // *signoff.RequestError that says when to come back.
 func (s *Server) rateCheck(r *http.Request, action, account string) error {
-	if ok, wait := s.limIP.allow(action + " ip " + s.clientIP(r)); !ok {
-		return s.tooMany(action, r, wait)
+	if ok, wait := s.limIP.allow(action + " ip " + clientKey(s.clientIP(r))); !ok {
+		return s.tooMany(action, "ip", r, wait)
 	}
 	if account == "" {
 		return nil
@@ -199,16 +233,16 @@ func (s *Server) rateCheck(r *http.Request, action, account string) error {
 // accountCheck takes one token from the account's bucket for action.
 func (s *Server) accountCheck(r *http.Request, action, account string) error {
 	if ok, wait := s.limAcct.allow(action + " account " + account); !ok {
-		return s.tooMany(action, r, wait)
+		return s.tooMany(action, "account", r, wait)
 	}
 	return nil
 }
 
-// tooMany is the 429 for action: its detail and Retry-After say when to come
-// back.
-func (s *Server) tooMany(action string, r *http.Request, wait time.Duration) error {
+// tooMany is the 429 for action when the limit named by scope is spent: its
+// detail and Retry-After say when to come back.
+func (s *Server) tooMany(action, scope string, r *http.Request, wait time.Duration) error {
 	wait = max(wait, time.Second)
-	s.log.Warn("rate_limited", "action", action, "ip", s.clientIP(r))
+	s.log.Warn("rate_limited", "action", action, "limit", scope, "ip", s.clientIP(r))
 	return &signoff.RequestError{
 		Status:     http.StatusTooManyRequests,
 		Detail:     fmt.Sprintf("too many %s attempts; try again in %d s", action, int((wait+time.Second-1)/time.Second)),
@@ -245,19 +279,31 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	if !s.limit(w, r, "register", email) {
 		return
 	}
+	// NewUser hashes the password before it asks the store, so a taken
+	// address costs the same work as a new one, and gets the same answer.
 	u, err := NewUser(r.Context(), s.users, s.pw, email, c.Password, s.cfg.Now())
-	if err != nil {
-		if errors.Is(err, signoff.ErrEmailTaken) {
-			signoff.WriteProblem(w, http.StatusConflict, "that email is already registered")
-			return
-		}
-		s.log.Error("register", "err", err)
+	switch {
+	case errors.Is(err, signoff.ErrEmailTaken):
+		s.log.Info("register.taken", "ip", s.clientIP(r))
+	case err != nil:
 		signoff.WriteError(w, unavailableErr(err))
 		return
+	default:
+		s.log.Info("register", "user", u.ID)
 	}
-	s.log.Info("register", "user", u.ID)
-	signoff.WriteJSON(w, http.StatusCreated, map[string]userView{"user": viewOf(u)})
+	signoff.WriteJSON(w, http.StatusAccepted, registered{Email: email, Detail: registeredDetail})
 }
+
+// registered is the answer to POST /register, the same whether the address
+// was new or already had an account: registration must not tell a stranger
+// who has an account here (OWASP Authentication Cheat Sheet, "Authentication
+// and Error Messages").
+type registered struct {
+	Email  string `json:"email"`
+	Detail string `json:"detail"`
+}
+
+const registeredDetail = "sign in with this email and your password; if the address already had an account, it is unchanged: sign in with its password"
 
 // unavailableErr turns a store failure into the 503 answer.
 func unavailableErr(err error) error {
@@ -292,9 +338,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		signoff.WriteProblem(w, http.StatusBadRequest, "password is required")
 		return
 	}
-	email, emailErr := NormalizeEmail(c.Email)
-	if !s.limit(w, r, "login", email) {
+	if !s.limit(w, r, "login", "") {
 		return
+	}
+	// An unknown email is limited as a real one is (see loginLimits), so
+	// the limits do not tell which accounts exist; a malformed one cannot
+	// match an account and has only the client IP's limit.
+	email, emailErr := NormalizeEmail(c.Email)
+	var ticket loginTicket
+	if emailErr == nil {
+		t, spent, wait := s.logins.begin(email, clientKey(s.clientIP(r)))
+		if spent != "" {
+			signoff.WriteError(w, s.tooMany("login", spent, r, wait))
+			return
+		}
+		ticket = t
 	}
 	// An unknown or malformed email is checked against a dummy hash, so the
 	// answer takes as long as a wrong password for a real account.
@@ -306,6 +364,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			u, hash = found, found.PasswordHash
 		case !errors.Is(err, signoff.ErrNotFound):
+			ticket.cancel()
 			signoff.WriteError(w, unavailableErr(err))
 			return
 		}
@@ -319,6 +378,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		signoff.WriteError(w, errWrongCredentials)
 		return
 	}
+	ticket.succeeded()
 	res, err := s.mgr.Login(w, r, u.ID, signoff.LoginOptions{Native: c.Client == "native"})
 	if err != nil {
 		signoff.WriteError(w, err)
@@ -377,7 +437,9 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 }
 
 // verify is forward-auth for nginx auth_request, Traefik ForwardAuth and
-// Caddy forward_auth: 200 with X-Auth-User and X-Auth-Email, or 401.
+// Caddy forward_auth: 200 with X-Auth-User and X-Auth-Email, 401, or 403 for
+// a forwarded unsafe request from another origin (Manager.CheckForwarded).
+// docs/forward-auth.md says what each proxy must send.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodGet) {
 		return
@@ -386,6 +448,10 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Cookie")
 	h.Add("Vary", "Authorization")
+	if err := s.mgr.CheckForwarded(r); err != nil {
+		signoff.WriteError(w, err)
+		return
+	}
 	p, err := s.mgr.Authenticate(r)
 	if err != nil {
 		s.mgr.WriteAuthError(w, err)
@@ -449,8 +515,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		err = u.Ping(r.Context())
 	}
 	if err != nil {
-		s.log.Warn("readyz: store", "err", err)
-		signoff.WriteProblem(w, http.StatusServiceUnavailable, "the store does not answer")
+		signoff.WriteError(w, unavailableErr(fmt.Errorf("readyz: ping the store: %w", err)))
 		return
 	}
 	// An instance whose bus is not fresh is still correct: it reads every

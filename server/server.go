@@ -36,9 +36,11 @@ type Config struct {
 	Sessions string
 	// Mode is session (the default) or jwt.
 	Mode signoff.Mode
-	// RateLimit limits login, register and refresh attempts per account; each
-	// client IP gets ten times as many. Default 10/min. The zero Rate with
-	// RateLimitSet means off.
+	// RateLimit limits, per account, failed logins (each client IP on its
+	// own, and all clients that never signed in to the account together at
+	// ten times the rate in a burst: see loginLimits), register attempts and
+	// refreshes; each client IP gets ten times as many attempts over all
+	// accounts. Default 10/min. The zero Rate with RateLimitSet means off.
 	RateLimit    Rate
 	RateLimitSet bool
 	// NoRegister turns POST /register off (404).
@@ -90,8 +92,9 @@ type Server struct {
 	store   signoff.Store
 	bus     signoff.Bus
 	pw      *Hasher
-	limAcct *limiter
-	limIP   *limiter
+	limAcct *limiter // register and refresh attempts per account
+	limIP   *limiter // every attempt per client IP
+	logins  *loginLimits
 	handler http.Handler
 	closers []io.Closer
 	emails  sync.Map // user ID -> email, for /api/me and /verify
@@ -235,6 +238,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.pw = NewHasher(cfg.Argon2)
 	s.limAcct = newLimiter(cfg.RateLimit, cfg.Now)
 	s.limIP = newLimiter(Rate{N: cfg.RateLimit.N * 10, Per: cfg.RateLimit.Per}, cfg.Now)
+	s.logins = newLoginLimits(cfg.RateLimit, cfg.Now)
 	s.handler = s.routes()
 	ok = true
 	return s, nil

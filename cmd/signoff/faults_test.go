@@ -473,7 +473,7 @@ func killed(t *testing.T, mode string, args []string) {
 // register creates the user every test signs in as.
 func register(t *testing.T, p *proc, email string) {
 	t.Helper()
-	if r := call(t, "POST", p.url+"register", cred{}, `{"email":"`+email+`","password":"correct horse battery staple"}`); r.status != 201 {
+	if r := call(t, "POST", p.url+"register", cred{}, `{"email":"`+email+`","password":"correct horse battery staple"}`); r.status != 202 {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
 }
@@ -796,7 +796,7 @@ func interruptedLogout(t *testing.T, how, mode string) {
 	waiting := func() int64 { // backends waiting for the lock: A's append
 		return pg.count(t, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'")
 	}
-	answered := func() int { return strings.Count(a.stderr.String(), "path=/logout status=") }
+	answered := func() int { return strings.Count(a.stderr.String(), "route=/logout status=") }
 
 	req, _ := http.NewRequest("POST", a.url+"logout", strings.NewReader(s.refreshBody()))
 	if s.cookie != "" {
@@ -843,7 +843,7 @@ func interruptedLogout(t *testing.T, how, mode string) {
 	unlock()
 	waitFor(t, 10*time.Second, "A has answered the logout", func() bool { return answered() == 1 })
 	line := a.stderr.String()
-	line = line[strings.Index(line, "path=/logout status="):]
+	line = line[strings.Index(line, "route=/logout status="):]
 	line, _, _ = strings.Cut(line, " ms=")
 
 	c := serve(t, args...) // knows only what the store says

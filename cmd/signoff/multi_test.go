@@ -59,7 +59,7 @@ func TestThreeInstances_R51(t *testing.T) {
 
 func threeInstances(t *testing.T, ps []*proc, mode string, n int) {
 	email := "multi@example.test"
-	if r := call(t, "POST", ps[0].url+"register", cred{}, `{"email":"`+email+`","password":"correct horse battery staple"}`); r.status != 201 {
+	if r := call(t, "POST", ps[0].url+"register", cred{}, `{"email":"`+email+`","password":"correct horse battery staple"}`); r.status != 202 {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
 	creds := make([]cred, n)

@@ -94,11 +94,14 @@ async function register() {
   const email = $("email").value;
   const password = $("password").value;
   const r = await call("/register", { method: "POST", json: { email, password }, auth: false });
-  if (r.status !== 201) {
+  if (r.status !== 202) {
     say(problem(r), true);
     return;
   }
-  say("Registered " + r.data.user.email + ". Now sign in.");
+  // The server gives the same answer whether or not the address already had
+  // an account (so that nobody can ask it who has one): say what to do in
+  // either case.
+  say("Now sign in as " + r.data.email + ". If you already had an account, sign in with its password.");
 }
 
 async function whoami() {

@@ -560,7 +560,7 @@ func redactBody(b []byte) string {
 }
 
 func (h *harness) register(ctx context.Context, base string) error {
-	_, err := h.expect(ctx, 201, "POST", base+"register", cred{}, `{"email":"`+email+`","password":"`+password+`"}`)
+	_, err := h.expect(ctx, 202, "POST", base+"register", cred{}, `{"email":"`+email+`","password":"`+password+`"}`)
 	return err
 }
 
