@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/accesstoken"
 	"github.com/signoff/signoff/internal/syncbuf"
 	"github.com/signoff/signoff/store/memstore"
 )
@@ -136,6 +137,24 @@ type client struct {
 	jar map[string]string // cookie name → value
 	at  string            // access token (jwt mode), sent as Bearer
 	rt  signoff.Secret    // refresh token of a native client
+}
+
+// rotate puts a new Ed25519 key first in the Manager's key set, keeping the
+// old one, as a key rotation does, and returns the new key.
+func (h *harness) rotate() *accesstoken.Key {
+	h.t.Helper()
+	k2, err := accesstoken.GenerateKey(accesstoken.EdDSA, h.clock.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	rotated, err := h.m.Keys().Rotate(k2, 2)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.m.SetKeys(rotated); err != nil {
+		h.t.Fatal(err)
+	}
+	return k2
 }
 
 func (h *harness) newClient() *client { return &client{h: h, jar: map[string]string{}} }

@@ -192,17 +192,7 @@ func TestKeyRotation_I7(t *testing.T) {
 	h.login(uncached, "alice", true)
 	h.mustAuth(cached, "k1 token before rotation (now cached)")
 
-	k2, err := accesstoken.GenerateKey(accesstoken.EdDSA, h.clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rotated, err := h.m.Keys().Rotate(k2, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.m.SetKeys(rotated); err != nil {
-		t.Fatal(err)
-	}
+	k2 := h.rotate()
 	h.mustAuth(cached, "k1 token after rotation, cached")
 	fresh := h.newClient()
 	h.login(fresh, "alice", true)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
@@ -93,28 +92,11 @@ func TestLostLogCatchUp(t *testing.T) {
 // While clients keep authenticating on B and C, A logs the session out: no
 // request that started after A's logout returned succeeds.
 func TestLogoutRace_R51(t *testing.T) {
-	store, log := memstore.New(), &logbus.MemLog{}
-	var ms []*signoff.Manager
-	for _, id := range []string{"A", "B", "C"} {
-		bus := logbus.New(log, logbustest.Options(id))
-		t.Cleanup(func() { bus.Close() })
-		m, err := signoff.New(signoff.Config{Store: store, Bus: bus})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
-		ms = append(ms, m)
-	}
-	rec := httptest.NewRecorder()
-	if _, err := ms[0].Login(rec, httptest.NewRequest("POST", "https://app.test/login", nil), "usr_1", signoff.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	cookie := rec.Result().Cookies()[0]
-	req := func(method string) *http.Request {
-		r := httptest.NewRequest(method, "https://app.test/api", nil)
-		r.AddCookie(cookie)
-		return r
-	}
+	log := &logbus.MemLog{}
+	ms := logbustest.Managers(t, signoff.ModeSession, memstore.New(), []logbus.Log{log, log, log}, func(i int) logbus.Options {
+		return logbustest.Options(string(rune('A' + i)))
+	})
+	req := logbustest.SignIn(t, ms[0], "usr_1").Request
 	var loggedOut atomic.Bool
 	var late atomic.Int64 // successes of requests that began after logout returned
 	stop := make(chan struct{})
@@ -204,26 +186,10 @@ func TestInstanceStartingDuringLogout_I1(t *testing.T) {
 	mem, log := memstore.New(), &logbus.MemLog{}
 	gated := &gatedStore{Store: mem}
 	manager := func(id string, store signoff.Store) *signoff.Manager {
-		bus := logbus.New(log, logbustest.Options(id))
-		t.Cleanup(func() { bus.Close() })
-		m, err := signoff.New(signoff.Config{Store: store, Bus: bus})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
-		return m
+		return logbustest.Managers(t, signoff.ModeSession, store, []logbus.Log{log}, func(int) logbus.Options { return logbustest.Options(id) })[0]
 	}
 	a := manager("A", gated)
-	rec := httptest.NewRecorder()
-	if _, err := a.Login(rec, httptest.NewRequest("POST", "https://app.test/login", nil), "usr_1", signoff.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	cookie := rec.Result().Cookies()[0]
-	req := func(method string) *http.Request {
-		r := httptest.NewRequest(method, "https://app.test/api", nil)
-		r.AddCookie(cookie)
-		return r
-	}
+	req := logbustest.SignIn(t, a, "usr_1").Request
 	stalled := gated.revoke.Arm()
 	t.Cleanup(gated.revoke.Open)
 	logout := make(chan error, 1)

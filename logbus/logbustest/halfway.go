@@ -51,13 +51,29 @@ func (s *faultyStore) RevokeUserSessions(ctx context.Context, userID string, at 
 	return n, av, err
 }
 
-// device is one signed-in device: what it presents.
-type device struct {
+// Device is one signed-in device: what it presents.
+type Device struct {
 	cookies []*http.Cookie
 	bearer  string
 }
 
-func (d device) request(method string) *http.Request {
+// SignIn signs user in on m, as a browser would.
+func SignIn(t *testing.T, m *signoff.Manager, user string) Device {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	res, err := m.Login(rec, httptest.NewRequest("POST", "https://app.test/login", nil), user, signoff.LoginOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Device{cookies: rec.Result().Cookies()}
+	if res.Tokens != nil {
+		d.bearer = res.Tokens.AccessToken.Reveal()
+	}
+	return d
+}
+
+// Request is a request from the device, with everything it presents.
+func (d Device) Request(method string) *http.Request {
 	r := httptest.NewRequest(method, "https://app.test/api", nil)
 	for _, c := range d.cookies {
 		r.AddCookie(c)
@@ -78,48 +94,28 @@ type cluster struct {
 // written.
 func newCluster(t *testing.T, open func() logbus.Log, mode signoff.Mode, tag string, lose bool) *cluster {
 	c := &cluster{store: &faultyStore{Store: memstore.New()}}
-	var first signoff.Config
-	for i, id := range []string{"A", "B", "C"} {
-		l := open()
-		if i == 0 && lose {
-			l = afterWrite{Log: l, written: &c.store.written}
-		}
-		opt := Options(id + tag + mode.String())
-		opt.AckTimeout = time.Second
-		bus := logbus.New(l, opt)
-		t.Cleanup(func() { bus.Close() })
-		m, err := signoff.New(signoff.Config{Mode: mode, Store: c.store, Bus: bus, Keys: first.Keys, RefreshKey: first.RefreshKey})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
-		if first.Keys == nil {
-			first = m.Config()
-		}
-		c.ms = append(c.ms, m)
+	logs := []logbus.Log{open(), open(), open()}
+	if lose {
+		logs[0] = afterWrite{Log: logs[0], written: &c.store.written}
 	}
+	c.ms = Managers(t, mode, c.store, logs, func(i int) logbus.Options {
+		opt := Options(string(rune('A'+i)) + tag + mode.String())
+		opt.AckTimeout = time.Second
+		return opt
+	})
 	return c
 }
 
-func (c *cluster) login(t *testing.T, on int, user string) device {
+func (c *cluster) login(t *testing.T, on int, user string) Device {
 	t.Helper()
-	rec := httptest.NewRecorder()
-	res, err := c.ms[on].Login(rec, httptest.NewRequest("POST", "https://app.test/login", nil), user, signoff.LoginOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := device{cookies: rec.Result().Cookies()}
-	if res.Tokens != nil {
-		d.bearer = res.Tokens.AccessToken.Reveal()
-	}
-	return d
+	return SignIn(t, c.ms[on], user)
 }
 
 // accepted lists the instances that accept d.
-func (c *cluster) accepted(d device) []int {
+func (c *cluster) accepted(d Device) []int {
 	var out []int
 	for i, m := range c.ms {
-		if _, err := m.Authenticate(d.request("GET")); err == nil {
+		if _, err := m.Authenticate(d.Request("GET")); err == nil {
 			out = append(out, i)
 		}
 	}
@@ -138,7 +134,7 @@ func testLogoutEverywhereHalfWay(t *testing.T, open func() logbus.Log) {
 			// Users of their own: the log outlives this subtest's store.
 			user, bystander := "usr_lost_"+mode.String(), "usr_bystander_"+mode.String()
 			c := newCluster(t, open, mode, "lost", true)
-			devs := []device{c.login(t, 0, user), c.login(t, 1, user), c.login(t, 2, user)}
+			devs := []Device{c.login(t, 0, user), c.login(t, 1, user), c.login(t, 2, user)}
 			other := c.login(t, 1, bystander)
 			for _, d := range append(devs, other) { // every instance has every session in memory
 				if got := c.accepted(d); len(got) != 3 {
@@ -175,7 +171,7 @@ func testLogoutEverywhereHalfWay(t *testing.T, open func() logbus.Log) {
 		t.Run("store write fails/"+mode.String(), func(t *testing.T) {
 			user := "usr_fail_" + mode.String()
 			c := newCluster(t, open, mode, "fail", false)
-			devs := []device{c.login(t, 0, user), c.login(t, 1, user)}
+			devs := []Device{c.login(t, 0, user), c.login(t, 1, user)}
 			for _, d := range devs {
 				c.accepted(d)
 			}
@@ -191,7 +187,7 @@ func testLogoutEverywhereHalfWay(t *testing.T, open func() logbus.Log) {
 			c.store.fail.Store(false)
 			for retryOn := range c.ms { // the retry may land anywhere
 				rec := httptest.NewRecorder()
-				if _, err := c.ms[retryOn].LogoutAll(rec, devs[retryOn%2].request("POST")); err != nil {
+				if _, err := c.ms[retryOn].LogoutAll(rec, devs[retryOn%2].Request("POST")); err != nil {
 					t.Fatalf("the retry on instance %d: %v", retryOn, err)
 				}
 				for i, d := range devs {
@@ -199,7 +195,7 @@ func testLogoutEverywhereHalfWay(t *testing.T, open func() logbus.Log) {
 						t.Fatalf("after the retry on instance %d, device %d is accepted on %v", retryOn, i, got)
 					}
 				}
-				devs = []device{c.login(t, retryOn, user), c.login(t, (retryOn+1)%3, user)}
+				devs = []Device{c.login(t, retryOn, user), c.login(t, (retryOn+1)%3, user)}
 				for _, d := range devs {
 					c.accepted(d)
 				}

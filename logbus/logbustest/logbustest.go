@@ -9,7 +9,6 @@ package logbustest
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -110,6 +109,29 @@ func Subscribe(t *testing.T, l logbus.Log, opt logbus.Options) (*logbus.Bus, *Re
 }
 
 func until() time.Time { return time.Now().Add(time.Hour) }
+
+// Managers starts one Manager per log handle, all in mode on store and
+// sharing their keys, as the instances of one deployment do; opt(i) gives
+// instance i's bus options. Each is closed when the test ends.
+func Managers(t *testing.T, mode signoff.Mode, store signoff.Store, logs []logbus.Log, opt func(i int) logbus.Options) []*signoff.Manager {
+	t.Helper()
+	var first signoff.Config
+	var ms []*signoff.Manager
+	for i, l := range logs {
+		bus := logbus.New(l, opt(i))
+		t.Cleanup(func() { bus.Close() })
+		m, err := signoff.New(signoff.Config{Mode: mode, Store: store, Bus: bus, Keys: first.Keys, RefreshKey: first.RefreshKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		if first.Keys == nil {
+			first = m.Config()
+		}
+		ms = append(ms, m)
+	}
+	return ms
+}
 
 func testPublishWaits(t *testing.T, open func() logbus.Log) {
 	var buses []*logbus.Bus
@@ -246,38 +268,11 @@ func testOrder(t *testing.T, open func() logbus.Log) {
 func testThreeManagers(t *testing.T, open func() logbus.Log) {
 	for _, mode := range []signoff.Mode{signoff.ModeSession, signoff.ModeJWT} {
 		t.Run(mode.String(), func(t *testing.T) {
-			store := memstore.New()
-			var first signoff.Config
-			var ms []*signoff.Manager
-			for _, id := range []string{"A", "B", "C"} {
-				bus := logbus.New(open(), Options(id+mode.String()))
-				t.Cleanup(func() { bus.Close() })
-				m, err := signoff.New(signoff.Config{Mode: mode, Store: store, Bus: bus, Keys: first.Keys, RefreshKey: first.RefreshKey})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { m.Close() })
-				if first.Keys == nil {
-					first = m.Config()
-				}
-				ms = append(ms, m)
-			}
+			ms := Managers(t, mode, memstore.New(), []logbus.Log{open(), open(), open()}, func(i int) logbus.Options {
+				return Options(string(rune('A'+i)) + mode.String())
+			})
 			for i := range 9 {
-				rec := httptest.NewRecorder()
-				res, err := ms[i%3].Login(rec, httptest.NewRequest("POST", "https://app.test/login", nil), "usr_1", signoff.LoginOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				req := func(method string) *http.Request {
-					r := httptest.NewRequest(method, "https://app.test/api", nil)
-					for _, c := range rec.Result().Cookies() {
-						r.AddCookie(c)
-					}
-					if res.Tokens != nil {
-						r.Header.Set("Authorization", "Bearer "+res.Tokens.AccessToken.Reveal())
-					}
-					return r
-				}
+				req := SignIn(t, ms[i%3], "usr_1").Request
 				for j, m := range ms {
 					if _, err := m.Authenticate(req("GET")); err != nil {
 						t.Fatalf("session %d on instance %d before logout: %v", i, j, err)
