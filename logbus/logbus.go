@@ -191,7 +191,9 @@ func (b *Bus) Subscribe(apply func(signoff.Revocation)) error {
 	if b.started {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.opt.Lease)
+	// A long log takes a while to read; being slow here only delays
+	// freshness, which the reader then proves on its own.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	sent := b.mono()
 	end, err := b.log.Register(ctx, b.opt.InstanceID)
@@ -202,7 +204,7 @@ func (b *Bus) Subscribe(apply func(signoff.Revocation)) error {
 	// whole log, not only what follows end: an entry before end may be a
 	// revocation whose store write has not landed yet.
 	b.sent, b.cursor = sent, 0
-	if err := b.read(ctx, b.subs); err != nil {
+	if err := b.read(ctx, true); err != nil {
 		b.log.Deregister(ctx, b.opt.InstanceID)
 		return fmt.Errorf("logbus: subscribe: read the log: %w", err)
 	}
@@ -247,7 +249,7 @@ func (b *Bus) run() {
 		case <-wake:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), b.opt.Lease)
-		err := b.read(ctx, nil)
+		err := b.read(ctx, false)
 		cancel()
 		switch {
 		case err != nil && !failing:
@@ -265,9 +267,10 @@ func (b *Bus) run() {
 // quarter lease otherwise). Freshness comes from the heartbeat that was
 // already recorded when the read began, never from the one it records:
 // publishers that appended while this read was under way judged this
-// instance by the older one. subs, when not nil, are the subscribers to
-// deliver to (b.mu is held by the caller); nil means b.subs.
-func (b *Bus) read(ctx context.Context, subs []func(signoff.Revocation)) error {
+// instance by the older one. The replay at Subscribe (b.mu held) also
+// applies entries of this instance's ID: they were published by an
+// earlier process under the same ID, whose memory this one does not have.
+func (b *Bus) read(ctx context.Context, replay bool) error {
 	proof := b.sent
 	es, err := b.log.After(ctx, b.cursor)
 	if err != nil {
@@ -277,14 +280,14 @@ func (b *Bus) read(ctx context.Context, subs []func(signoff.Revocation)) error {
 	var rs []signoff.Revocation
 	for _, e := range es {
 		last = e.Seq
-		if e.Origin != b.opt.InstanceID { // Publish applied our own
+		if replay || e.Origin != b.opt.InstanceID { // Publish applied our own
 			rs = append(rs, e.Revocation)
 		}
 	}
-	if subs == nil {
-		b.deliver(rs...)
+	if replay {
+		deliverTo(b.subs, rs)
 	} else {
-		deliverTo(subs, rs)
+		b.deliver(rs...)
 	}
 	if last != b.cursor || b.mono()-b.sent >= int64(b.opt.Lease/4) {
 		sent := b.mono()

@@ -190,3 +190,21 @@ func testReplayAtSubscribe(t *testing.T, open func() logbus.Log) {
 		t.Fatal("an instance that subscribed after a publish did not apply it before Subscribe returned")
 	}
 }
+
+// A process that starts under the InstanceID of an earlier one (a fixed
+// ID in its configuration) applies that earlier process's revocations too:
+// its memory is new.
+func testReplayOwnEarlierEntries(t *testing.T, open func() logbus.Log) {
+	before := logbus.New(open(), Options("fixed"))
+	if err := before.Subscribe(func(signoff.Revocation) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := before.Publish(ctx, signoff.Revocation{SessionID: "ses_by_the_earlier_process", Until: until()}); err != nil {
+		t.Fatal(err)
+	}
+	before.StopReadingForTest() // it crashes: no Close, its row stays
+	_, r := Subscribe(t, open(), Options("fixed"))
+	if !r.Has("ses_by_the_earlier_process") {
+		t.Fatal("a restarted instance did not apply a revocation its predecessor under the same ID had published")
+	}
+}
