@@ -100,7 +100,10 @@ type Waker interface {
 
 // Options tune a Bus. The zero value is sensible.
 type Options struct {
-	// InstanceID names this process in the log. Default: random.
+	// InstanceID names this process in the log. A random suffix is added,
+	// so two processes given one name (an old and a new one overlapping
+	// in a restart) are still two instances that wait for each other.
+	// Default: random.
 	InstanceID string
 	// Poll is the longest a subscriber goes without reading the log, and
 	// how often a publisher rechecks acknowledgements. Default 100ms.
@@ -146,10 +149,12 @@ type Bus struct {
 
 // New returns a Bus on log.
 func New(log Log, opt Options) *Bus {
+	var nonce [8]byte
+	rand.Read(nonce[:])
 	if opt.InstanceID == "" {
-		var b [8]byte
-		rand.Read(b[:])
-		opt.InstanceID = "inst_" + hex.EncodeToString(b[:])
+		opt.InstanceID = "inst_" + hex.EncodeToString(nonce[:])
+	} else {
+		opt.InstanceID += "~" + hex.EncodeToString(nonce[:4])
 	}
 	if opt.Poll <= 0 {
 		opt.Poll = 100 * time.Millisecond
@@ -171,7 +176,8 @@ func New(log Log, opt Options) *Bus {
 	return b
 }
 
-// ID is the instance ID this bus subscribes under.
+// ID is the instance ID this bus subscribes and publishes under: Options'
+// InstanceID with its random suffix.
 func (b *Bus) ID() string { return b.opt.InstanceID }
 
 // mono is this process's monotonic clock, in ns since the Bus was made
@@ -187,10 +193,11 @@ func (b *Bus) Subscribe(apply func(signoff.Revocation)) error {
 	if b.closed.Load() {
 		return errors.New("logbus: closed")
 	}
-	b.subs = append(b.subs, apply)
 	if b.started {
-		return nil
+		// A later subscriber would have missed what the first one applied.
+		return errors.New("logbus: a Bus takes one subscriber; give each Manager a Bus of its own")
 	}
+	b.subs = []func(signoff.Revocation){apply}
 	// A long log takes a while to read; being slow here only delays
 	// freshness, which the reader then proves on its own.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -205,7 +212,10 @@ func (b *Bus) Subscribe(apply func(signoff.Revocation)) error {
 	// revocation whose store write has not landed yet.
 	b.sent, b.cursor = sent, 0
 	if err := b.read(ctx, true); err != nil {
-		b.log.Deregister(ctx, b.opt.InstanceID)
+		dctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		b.log.Deregister(dctx, b.opt.InstanceID)
+		b.subs = nil
 		return fmt.Errorf("logbus: subscribe: read the log: %w", err)
 	}
 	b.cursor = max(b.cursor, end)
@@ -267,9 +277,7 @@ func (b *Bus) run() {
 // quarter lease otherwise). Freshness comes from the heartbeat that was
 // already recorded when the read began, never from the one it records:
 // publishers that appended while this read was under way judged this
-// instance by the older one. The replay at Subscribe (b.mu held) also
-// applies entries of this instance's ID: they were published by an
-// earlier process under the same ID, whose memory this one does not have.
+// instance by the older one. The replay at Subscribe holds b.mu.
 func (b *Bus) read(ctx context.Context, replay bool) error {
 	proof := b.sent
 	es, err := b.log.After(ctx, b.cursor)
@@ -280,7 +288,7 @@ func (b *Bus) read(ctx context.Context, replay bool) error {
 	var rs []signoff.Revocation
 	for _, e := range es {
 		last = e.Seq
-		if replay || e.Origin != b.opt.InstanceID { // Publish applied our own
+		if e.Origin != b.opt.InstanceID { // Publish applied our own
 			rs = append(rs, e.Revocation)
 		}
 	}

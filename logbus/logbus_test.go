@@ -140,7 +140,7 @@ func TestDroppedInstanceRegistersAgain(t *testing.T) {
 	log := &logbus.MemLog{}
 	a, _ := subscribe(t, log, "A")
 	b, rb := subscribe(t, log, "B")
-	if err := log.Deregister(ctx, "B"); err != nil {
+	if err := log.Deregister(ctx, b.ID()); err != nil {
 		t.Fatal(err)
 	}
 	// Published while B is not registered: A does not wait for B.
@@ -148,7 +148,7 @@ func TestDroppedInstanceRegistersAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	registered := func() bool { // B is in the log again: A's publishes wait for it
-		n, err := log.Behind(ctx, "A", math.MaxInt64, time.Minute)
+		n, err := log.Behind(ctx, a.ID(), math.MaxInt64, time.Minute)
 		return err == nil && n == 1
 	}
 	deadline := time.Now().Add(5 * time.Second)

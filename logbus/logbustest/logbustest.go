@@ -35,7 +35,7 @@ func Run(t *testing.T, newLog func(t *testing.T) func() logbus.Log) {
 		{"StalledReaderIsNotFresh", testStalledReader},
 		{"SkewedClocks", testSkewedClocks},
 		{"ReplayAtSubscribe", testReplayAtSubscribe},
-		{"ReplayOwnEarlierEntries", testReplayOwnEarlierEntries},
+		{"SameInstanceID", testSameInstanceID},
 		{"LogoutEverywhereHalfWay", testLogoutEverywhereHalfWay},
 	}
 	for _, c := range checks {
