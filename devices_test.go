@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/signoff/signoff"
 )
@@ -212,4 +213,42 @@ func TestSessionsList_R8(t *testing.T) {
 	}
 	h.mustReject(clients[0], "admin RevokeSession")
 	h.mustAuth(clients[2], "the remaining session")
+}
+
+// TestRevokeUserSettles_I1: a logout everywhere whose store write failed
+// has told every instance to read the user through to the store; nothing
+// will end that announcement, so each instance asks the store for the
+// user's auth_version once the write can no longer land, and answers from
+// memory again. Until then it keeps reading through.
+func TestRevokeUserSettles_I1(t *testing.T) {
+	for _, mode := range []signoff.Mode{signoff.ModeSession, signoff.ModeJWT} {
+		t.Run(mode.String(), func(t *testing.T) {
+			h := newHarness(t, mode, func(c *signoff.Config) { c.TouchInterval = 24 * time.Hour })
+			a := h.newClient()
+			h.login(a, "alice", true)
+			h.mustAuth(a, "warm")
+			storeCalls := func(why string) int64 {
+				before := h.calls.Load()
+				h.mustAuth(a, why)
+				h.mustAuth(a, why)
+				return h.calls.Load() - before
+			}
+			if n := storeCalls("from memory"); n != 0 {
+				t.Fatalf("control: a warm credential cost %d store calls", n)
+			}
+			h.down.Store(true)
+			if _, err := h.m.RevokeUser(context.Background(), "alice"); !errors.Is(err, signoff.ErrUnavailable) {
+				t.Fatalf("RevokeUser with the store down = %v, want ErrUnavailable", err)
+			}
+			h.down.Store(false)
+			if n := storeCalls("nothing was revoked; read through while it is pending"); n == 0 {
+				t.Fatal("while a logout everywhere is pending, the user's credential was answered from memory")
+			}
+			h.clock.Advance(2 * time.Minute)
+			h.mustAuth(a, "settles from the store")
+			if n := storeCalls("settled: from memory again"); n != 0 {
+				t.Fatalf("a logout everywhere that failed to write still costs %d store calls per two requests, 2 minutes on", n)
+			}
+		})
+	}
 }

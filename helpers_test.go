@@ -64,7 +64,8 @@ type harness struct {
 	m     *signoff.Manager
 	store *memstore.Store
 	clock *fakeClock
-	down  atomic.Bool // while set, every store call fails
+	down  atomic.Bool  // while set, every store call fails
+	calls atomic.Int64 // store calls made
 	logs  *syncbuf.Buffer
 
 	mu      sync.Mutex
@@ -78,6 +79,7 @@ func newHarness(t testing.TB, mode signoff.Mode, opts ...func(*signoff.Config)) 
 	// Fail is set once, before the Manager's goroutines start; the switch
 	// itself is atomic.
 	h.store.Fail = func() error {
+		h.calls.Add(1)
 		if h.down.Load() {
 			return errStoreDown
 		}

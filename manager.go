@@ -141,6 +141,9 @@ type Manager struct {
 	done    chan struct{}
 	wg      sync.WaitGroup
 	closeMu sync.Once
+
+	bgMu    sync.Mutex // guards closing and wg.Add after New
+	closing bool
 }
 
 type touch struct {
@@ -203,7 +206,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg: cfg, store: cfg.Store, bus: cfg.Bus, now: cfg.Now, log: cfg.Logger,
-		st: newState(cfg.CacheSize), cop: cfg.CrossOrigin,
+		st: newState(cfg.CacheSize, cfg.Now), cop: cfg.CrossOrigin,
 		vary:    varyCookie,
 		touches: make(chan touch, 1024),
 		done:    make(chan struct{}),
@@ -256,6 +259,9 @@ func New(cfg Config) (*Manager, error) {
 // Close stops the Manager's background work. It does not close the Store or
 // the Bus.
 func (m *Manager) Close() error {
+	m.bgMu.Lock()
+	m.closing = true
+	m.bgMu.Unlock()
 	m.closeMu.Do(func() { close(m.done) })
 	m.wg.Wait()
 	return nil
@@ -505,6 +511,9 @@ func (m *Manager) readSession(ctx context.Context, h Hash, now time.Time) (*Prin
 		return nil, ErrSessionExpired
 	}
 	u := m.st.user(s.UserID, s.AuthVersion, s.ExpiresAt)
+	if !u.settled() {
+		m.settlePending(ctx, u, s.UserID, now)
+	}
 	if st.revoked.Load() || s.AuthVersion < u.av.Load() {
 		return nil, ErrSessionRevoked
 	}
@@ -550,6 +559,9 @@ func (m *Manager) authToken(r *http.Request) (*Principal, error) {
 		if _, err := m.liveSession(r.Context(), e.sid, e.p.SessionID, e.p.UserID, now); err != nil {
 			return nil, err
 		}
+		if !e.user.settled() {
+			m.settlePending(r.Context(), e.user, e.p.UserID, now)
+		}
 		return &e.p, nil
 	}
 	cl, err := m.codec.Verify(tok)
@@ -567,6 +579,9 @@ func (m *Manager) authToken(r *http.Request) (*Principal, error) {
 	}
 	raise(&u.av, s.AuthVersion)
 	raise(&st.touched, s.LastSeenAt.UnixNano())
+	if !u.settled() {
+		m.settlePending(r.Context(), u, cl.Subject, now)
+	}
 	if cl.AuthVersion < u.av.Load() {
 		return nil, ErrSessionRevoked
 	}
@@ -973,11 +988,40 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string) (int, error) {
 	done := Revocation{UserID: userID, AuthVersion: av, Pending: pending, Until: until}
 	if err := m.bus.Publish(ctx, done); err != nil {
 		m.log.Warn("logout_all: the new auth_version is not yet published; instances read this user's credentials through to the store until it is", "user", userID, "err", err)
-		m.wg.Add(1)
-		go m.republish(done)
+		m.bgMu.Lock()
+		if !m.closing {
+			m.wg.Add(1)
+			go m.republish(done)
+		}
+		m.bgMu.Unlock()
 	}
 	m.log.Info("logout_all", "user", userID, "revoked", n, "auth_version", av)
 	return n, nil
+}
+
+// settleAfter is how long after an instance applied a pending logout
+// everywhere the store's answer is final: the store write was bounded by
+// revokeTimeout from before the pending entry was published, so by then it
+// has committed or never will.
+const settleAfter = revokeTimeout + time.Minute
+
+// settlePending ends the logouts everywhere of user u that have been
+// pending here for settleAfter, their end never heard (the store write
+// failed, the last publish was lost and the publisher stopped retrying):
+// the store's auth_version now says how each ended, and memory may answer
+// for the user again. A store error leaves them pending; the next request
+// tries again.
+func (m *Manager) settlePending(ctx context.Context, u *userState, user string, now time.Time) {
+	ids := m.st.stalePending(u, now.Add(-settleAfter))
+	if len(ids) == 0 {
+		return
+	}
+	av, err := m.store.AuthVersion(ctx, user)
+	if err != nil {
+		return
+	}
+	m.st.settle(u, ids, av)
+	m.log.Info("logout_all: settled from the store", "user", user, "auth_version", av, "pending", len(ids))
 }
 
 // republish publishes r until it is delivered, the Manager closes, or r no

@@ -25,7 +25,9 @@ type state struct {
 	sids     map[string]*sidState
 	users    map[string]*userState
 	pending  map[string]pendingLogout // by Revocation.Pending
+	ended    map[string]int64         // Pending → until: ended here, never to begin again
 	max      int
+	now      func() time.Time
 }
 
 // pendingLogout is a logout everywhere that was announced and whose end
@@ -33,6 +35,7 @@ type state struct {
 type pendingLogout struct {
 	user  *userState
 	until int64
+	at    int64 // unix ns when this instance applied it
 }
 
 // sidState is what an instance knows about one session.
@@ -76,8 +79,10 @@ type tokenEntry struct {
 	tok  string // the whole token, compared on every hit
 }
 
-func newState(max int) *state {
+func newState(max int, now func() time.Time) *state {
 	return &state{
+		ended:    map[string]int64{},
+		now:      now,
 		sessions: map[Hash]*sessionEntry{},
 		tokens:   map[Hash]*tokenEntry{},
 		sids:     map[string]*sidState{},
@@ -218,14 +223,51 @@ func (s *state) apply(r Revocation) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, known := s.pending[r.Pending]
+	_, over := s.ended[r.Pending]
 	switch {
-	case r.AuthVersion == 0 && !known: // under way
-		s.pending[r.Pending] = pendingLogout{user: u, until: r.Until.UnixNano()}
-		u.pending.Add(1)
-	case r.AuthVersion > 0 && known: // done: the new auth_version is in force
-		delete(s.pending, r.Pending)
+	case r.AuthVersion == 0 && !over: // under way
+		if _, known := s.pending[r.Pending]; !known {
+			s.pending[r.Pending] = pendingLogout{user: u, until: r.Until.UnixNano(), at: s.now().UnixNano()}
+			u.pending.Add(1)
+		}
+	case r.AuthVersion > 0: // done: the new auth_version is in force
+		s.end(r.Pending, r.Until.UnixNano())
+	}
+}
+
+// end ends pending logout id here for good; s.mu is held.
+func (s *state) end(id string, until int64) {
+	if p, known := s.pending[id]; known {
+		delete(s.pending, id)
 		p.user.pending.Add(-1)
+	}
+	s.ended[id] = until
+}
+
+// stalePending returns the logouts everywhere of u still pending here that
+// this instance applied before before.
+func (s *state) stalePending(u *userState, before time.Time) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var ids []string
+	for id, p := range s.pending {
+		if p.user == u && p.at < before.UnixNano() {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// settle ends the pending logouts ids of u, whose outcome the store has
+// told: av is the user's auth_version now.
+func (s *state) settle(u *userState, ids []string, av int64) {
+	raise(&u.av, av)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if p, known := s.pending[id]; known {
+			s.end(id, p.until)
+		}
 	}
 }
 
@@ -255,6 +297,11 @@ func (s *state) sweep(now time.Time) {
 		if n >= p.until {
 			delete(s.pending, id)
 			p.user.pending.Add(-1)
+		}
+	}
+	for id, until := range s.ended {
+		if n >= until {
+			delete(s.ended, id)
 		}
 	}
 	for id, u := range s.users {

@@ -27,13 +27,21 @@ func OpenAdmin(ctx context.Context, st Stores, log *slog.Logger) (*Admin, error)
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := signoff.New(signoff.Config{Store: o.Sessions, Bus: o.Bus, Logger: log})
+	mgr, err := signoff.New(signoff.Config{Store: o.Sessions, Bus: publishOnly{o.Bus}, Logger: log})
 	if err != nil {
 		o.Close()
 		return nil, err
 	}
 	return &Admin{Users: o.Users, Manager: mgr, closers: []io.Closer{mgr, o}}, nil
 }
+
+// publishOnly is a Bus that publishes and never subscribes: an admin command
+// is not an instance that others wait for, reads no log at start, and
+// answers nothing from memory.
+type publishOnly struct{ signoff.Bus }
+
+func (publishOnly) Subscribe(func(signoff.Revocation)) error { return nil }
+func (publishOnly) Fresh() bool                              { return false }
 
 // Close releases what OpenAdmin opened.
 func (a *Admin) Close() error {
