@@ -110,7 +110,9 @@ type Options struct {
 	Poll time.Duration
 	// Lease is how long a heartbeat counts, on the log's clock. An instance
 	// trusts its memory for at most seven eighths of it after sending the
-	// heartbeat its last read relied on. Default 2s.
+	// heartbeat its last read relied on. Publishers judge other instances
+	// by their own Lease, so every instance sharing a log must use the
+	// same one. Default 2s.
 	Lease time.Duration
 	// AckTimeout bounds how long Publish waits for live instances. Default 5s.
 	AckTimeout time.Duration

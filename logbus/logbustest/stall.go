@@ -148,9 +148,12 @@ func testStalledReader(t *testing.T, open func() logbus.Log) {
 	eventually(t, "X applies what it missed and is Fresh again", func() bool { return rx.Has("ses_while_stalled") && x.Fresh() })
 }
 
-// Instances whose clocks disagree: X's clock is 2 s behind A's. A must
-// still wait for X while X counts itself Fresh (liveness is judged on one
-// clock, the log's, never by comparing hosts' clocks).
+// Instances whose clocks disagree: X's clock is 2 s behind A's (or ahead).
+// A must still wait for X while X counts itself Fresh, and no longer than
+// X's lease: liveness is judged on one clock, the log's, never by
+// comparing hosts' clocks. Options.Now is the only host clock a Bus is
+// given; when heartbeats were stamped with it, -2s failed here on every
+// log, and +2s held publishers past their AckTimeout.
 func testSkewedClocks(t *testing.T, open func() logbus.Log) {
 	for _, skew := range []time.Duration{-2 * time.Second, 2 * time.Second} {
 		t.Run(skew.String(), func(t *testing.T) {
