@@ -174,7 +174,10 @@ type reply struct {
 	h      http.Header
 }
 
-var client = &http.Client{Timeout: 20 * time.Second}
+// client gives up on a request only when it is hung: a logout may wait 5 s
+// for acknowledgements before its store write, and a loaded machine
+// stretches that.
+var client = &http.Client{Timeout: patience}
 
 func call(t *testing.T, method, u string, c cred, body string) reply {
 	var rd io.Reader
