@@ -92,7 +92,7 @@ func storeDown(t *testing.T, mode string, args []string, stop, start func(*testi
 
 	h := startHammer(t, ps, creds, 3, 4000)
 	defer h.halt()
-	waitFor(t, 10*time.Second, "the hammer has 30 answers", func() bool { return h.count() >= 30 })
+	waitFor(t, patience, "the hammer has 30 answers", func() bool { return h.count() >= 30 })
 	stopping := time.Now()
 	stop(t)
 	down := time.Now()
@@ -123,8 +123,12 @@ func storeDown(t *testing.T, mode string, args []string, stop, start func(*testi
 			t.Errorf("/readyz on instance %d with the store down: %s, want 503", i, st)
 		}
 	}
-	// Once the lease has lapsed no instance answers from memory.
-	waitFor(t, lease+5*time.Second, "every instance answers 503 for a live session", func() bool {
+	// Once the lease has lapsed no instance answers from memory. The wait
+	// is patient: with the store down an answer can take seconds on a
+	// loaded machine. What bounds trust in memory by the lease is asserted
+	// on every answer the hammer got (h.check: a 200 for a live session
+	// must have begun before the lease could lapse), not by this wait.
+	waitFor(t, patience, "every instance answers 503 for a live session", func() bool {
 		for _, p := range ps {
 			if me(t, p, live) != 503 {
 				return false
@@ -133,14 +137,24 @@ func storeDown(t *testing.T, mode string, args []string, stop, start func(*testi
 		return true
 	})
 	lapsed := time.Since(down)
-	for time.Since(down) < lease+300*time.Millisecond { // collect answers past the lease
-		time.Sleep(20 * time.Millisecond)
+	// The hammer must have asked every instance after the lease lapsed, or
+	// h.check would have nothing to check there: wait for those answers
+	// rather than for a time that usually brings some.
+	waitFor(t, patience, "the hammer has answers for live sessions, begun after the lease lapsed, from every instance", func() bool {
+		return h.pastLease(down) == len(ps)
+	})
+	// Each instance's bus noticed the outage (it logs it once, at its first
+	// failed read), while the store is still down.
+	for i, p := range ps {
+		waitFor(t, patience, fmt.Sprintf("instance %d logs that its bus failed", i), func() bool {
+			return strings.Contains(p.stderr.String(), "revocation bus: read failed")
+		})
 	}
 	h.halt()
 	h.check(t, stopping, down)
 
 	start(t)
-	waitFor(t, 20*time.Second, "every instance is ready again after the restart", func() bool {
+	waitFor(t, patience, "every instance is ready again after the restart", func() bool {
 		for _, p := range ps {
 			if readiness(t, p) != "ready" {
 				return false
@@ -149,10 +163,7 @@ func storeDown(t *testing.T, mode string, args []string, stop, start func(*testi
 		return true
 	})
 	for i, p := range ps {
-		if !strings.Contains(p.stderr.String(), "revocation bus: read failed") {
-			t.Errorf("instance %d did not log that its bus failed", i)
-		}
-		waitFor(t, 5*time.Second, fmt.Sprintf("instance %d logs that its bus recovered", i), func() bool {
+		waitFor(t, patience, fmt.Sprintf("instance %d logs that its bus recovered", i), func() bool {
 			return strings.Contains(p.stderr.String(), "revocation bus: recovered")
 		})
 	}
@@ -673,7 +684,7 @@ func (h *hammer) failures(ok func(sample) bool) string {
 // 401: the store being down signs no one out.
 func (h *hammer) check(t *testing.T, stopping, down time.Time) {
 	t.Helper()
-	fresh := down.Add(lease + 50*time.Millisecond) // 50 ms for the wall clock the instances read
+	fresh := lapse(down)
 	past := 0
 	bad := h.failures(func(s sample) bool {
 		revoked := s.name == "revoked"
@@ -697,6 +708,26 @@ func (h *hammer) check(t *testing.T, stopping, down time.Time) {
 	if past == 0 {
 		t.Errorf("the hammer has no answer for a live session from after the lease lapsed: nothing was checked")
 	}
+}
+
+// lapse is when every instance's lease has lapsed, for a store that was
+// down at down: an instance trusts its memory only for a lease after its
+// last complete read began, and that read began before the store stopped.
+// The 50 ms are for the wall clock the instances read.
+func lapse(down time.Time) time.Time { return down.Add(lease + 50*time.Millisecond) }
+
+// pastLease counts the instances from which the hammer has an answer for a
+// credential that is not revoked, begun after the lease lapsed (see lapse).
+func (h *hammer) pastLease(down time.Time) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := map[int]bool{}
+	for _, s := range h.samples {
+		if s.name != "revoked" && s.began.After(lapse(down)) {
+			seen[s.inst] = true
+		}
+	}
+	return len(seen)
 }
 
 // slowest is the longest any request took.
