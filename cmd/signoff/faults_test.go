@@ -287,14 +287,19 @@ func busDown(t *testing.T, mode string, f busFault) {
 	email := "bus@example.test"
 	register(t, a, email)
 
-	// 1. Every wake-up connection is killed over and over.
+	// 1. Every wake-up connection is killed over and over, until the last
+	// logout of this step has been checked, however long that takes; and
+	// the killer is stopped before the test ends even when it fails, since
+	// it reports through t and uses the private store.
 	var kills atomic.Int64
 	stop := make(chan struct{})
 	var kw sync.WaitGroup
+	halt := sync.OnceFunc(func() { close(stop); kw.Wait() })
+	defer halt()
 	kw.Add(1)
 	go func() {
 		defer kw.Done()
-		for range 2000 {
+		for {
 			select {
 			case <-stop:
 				return
@@ -319,8 +324,7 @@ func busDown(t *testing.T, mode string, f busFault) {
 		slowest = max(slowest, time.Since(began))
 		wantDead(t, ps, s, "logged out while the wake-ups were lost")
 	}
-	close(stop)
-	kw.Wait()
+	halt()
 	if kills.Load() == 0 {
 		t.Fatal("no wake-up connection was ever killed: the fault did not happen")
 	}
@@ -344,7 +348,7 @@ func busDown(t *testing.T, mode string, f busFault) {
 	wantMe(t, ps, live, 200, "before B lost its registration")
 	lost := time.Now()
 	f.expire(t, ids[1])
-	waitFor(t, 7*time.Second, "B says it registered again", func() bool {
+	waitFor(t, patience, "B says it registered again", func() bool {
 		return strings.Contains(b.stderr.String(), "registered again after being dropped")
 	})
 	waitReady(t, ps, "ready", "every instance is ready again")
@@ -376,14 +380,15 @@ func busDown(t *testing.T, mode string, f busFault) {
 		}
 	}
 	defer resume()
+	// A waits for C only until C's lease lapses: had it waited for C's
+	// acknowledgement until the bus's AckTimeout, the logout would answer
+	// 503. So the 200 is the proof, not the time it took, which a loaded
+	// machine stretches.
 	began = time.Now()
 	r := call(t, "POST", a.url+"logout", u, u.refreshBody())
 	took = time.Since(began)
 	if r.status != 200 {
 		t.Fatalf("logout on A with C hung: %d %s after %v", r.status, r.body, took)
-	}
-	if took > 10*time.Second {
-		t.Errorf("logout on A with C hung took %v", took)
 	}
 	resume()
 	wantDead(t, []*proc{c, b, a}, u, "logged out on A while C was hung, right after C resumed")
@@ -448,27 +453,27 @@ func killed(t *testing.T, mode string, args []string) {
 	}
 	h := startHammer(t, ps[:2], map[string]cred{"live": live}, 2, 4000)
 	defer h.halt()
-	waitFor(t, 10*time.Second, "the hammer has 20 answers", func() bool { return h.count() >= 20 })
+	waitFor(t, patience, "the hammer has 20 answers", func() bool { return h.count() >= 20 })
 
 	if err := c.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-c.exited:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the killed instance did not exit within 10 s")
+	case <-time.After(patience):
+		t.Fatalf("the killed instance did not exit within %v", patience)
 	}
 	survivors := ps[:2]
 	var took [2]time.Duration
 	for i, x := range []cred{onC, onA} {
+		// A 200 means the wait for the dead instance ended with its lease,
+		// not with the bus's AckTimeout (which answers 503): the status is
+		// the proof, not the time, which a loaded machine stretches.
 		began := time.Now()
 		r := call(t, "POST", survivors[i].url+"logout", x, x.refreshBody())
 		took[i] = time.Since(began)
 		if r.status != 200 {
 			t.Fatalf("logout %d after the kill: %d %s after %v", i, r.status, r.body, took[i])
-		}
-		if took[i] > 10*time.Second {
-			t.Errorf("logout %d after the kill took %v", i, took[i])
 		}
 		wantDead(t, survivors, x, "logged out after the kill")
 	}
@@ -541,7 +546,7 @@ func readiness(t *testing.T, p *proc) string {
 // waitReady waits until /readyz on every instance in ps says want.
 func waitReady(t *testing.T, ps []*proc, want, what string) {
 	t.Helper()
-	waitFor(t, lease+5*time.Second, what, func() bool {
+	waitFor(t, patience, what, func() bool {
 		for _, p := range ps {
 			if readiness(t, p) != want {
 				return false
