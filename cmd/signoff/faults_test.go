@@ -213,11 +213,25 @@ func TestFault_BusDown(t *testing.T) {
 				switch backend {
 				case "postgres":
 					pg := privatePG(t)
+					// One connection for the killer, which runs every 10 ms
+					// for as long as step 1 takes: a new connection each
+					// time costs PostgreSQL a fork, load the test would add
+					// to the very instances it is timing.
+					killer, err := pgx.Connect(t.Context(), pg.url())
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { killer.Close(context.Background()) })
 					f = busFault{
 						args: []string{"--store", pg.url()},
 						ids:  func(t *testing.T) []string { return pg.column(t, "SELECT id FROM instances") },
 						killPush: func(t *testing.T) int64 {
-							return pg.count(t, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()")
+							var n int64
+							const kill = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()"
+							if err := killer.QueryRow(t.Context(), kill).Scan(&n); err != nil {
+								t.Errorf("%s: %v", kill, err)
+							}
+							return n
 						},
 						expire: func(t *testing.T, id string) { pg.execSQL(t, "DELETE FROM instances WHERE id = $1", id) },
 					}
