@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -92,7 +93,7 @@ func storeDown(t *testing.T, mode string, args []string, stop, start func(*testi
 
 	h := startHammer(t, ps, creds, 3, 4000)
 	defer h.halt()
-	waitFor(t, 10*time.Second, "the hammer has 30 answers", func() bool { return h.count() >= 30 })
+	waitFor(t, patience, "the hammer has 30 answers", func() bool { return h.count() >= 30 })
 	stopping := time.Now()
 	stop(t)
 	down := time.Now()
@@ -123,8 +124,12 @@ func storeDown(t *testing.T, mode string, args []string, stop, start func(*testi
 			t.Errorf("/readyz on instance %d with the store down: %s, want 503", i, st)
 		}
 	}
-	// Once the lease has lapsed no instance answers from memory.
-	waitFor(t, lease+5*time.Second, "every instance answers 503 for a live session", func() bool {
+	// Once the lease has lapsed no instance answers from memory. The wait
+	// is patient: with the store down an answer can take seconds on a
+	// loaded machine. What bounds trust in memory by the lease is asserted
+	// on every answer the hammer got (h.check: a 200 for a live session
+	// must have begun before the lease could lapse), not by this wait.
+	waitFor(t, patience, "every instance answers 503 for a live session", func() bool {
 		for _, p := range ps {
 			if me(t, p, live) != 503 {
 				return false
@@ -133,14 +138,24 @@ func storeDown(t *testing.T, mode string, args []string, stop, start func(*testi
 		return true
 	})
 	lapsed := time.Since(down)
-	for time.Since(down) < lease+300*time.Millisecond { // collect answers past the lease
-		time.Sleep(20 * time.Millisecond)
+	// The hammer must have asked every instance after the lease lapsed, or
+	// h.check would have nothing to check there: wait for those answers
+	// rather than for a time that usually brings some.
+	waitFor(t, patience, "the hammer has answers for live sessions, begun after the lease lapsed, from every instance", func() bool {
+		return h.pastLease(down) == len(ps)
+	})
+	// Each instance's bus noticed the outage (it logs it once, at its first
+	// failed read), while the store is still down.
+	for i, p := range ps {
+		waitFor(t, patience, fmt.Sprintf("instance %d logs that its bus failed", i), func() bool {
+			return strings.Contains(p.stderr.String(), "revocation bus: read failed")
+		})
 	}
 	h.halt()
 	h.check(t, stopping, down)
 
 	start(t)
-	waitFor(t, 20*time.Second, "every instance is ready again after the restart", func() bool {
+	waitFor(t, patience, "every instance is ready again after the restart", func() bool {
 		for _, p := range ps {
 			if readiness(t, p) != "ready" {
 				return false
@@ -149,10 +164,7 @@ func storeDown(t *testing.T, mode string, args []string, stop, start func(*testi
 		return true
 	})
 	for i, p := range ps {
-		if !strings.Contains(p.stderr.String(), "revocation bus: read failed") {
-			t.Errorf("instance %d did not log that its bus failed", i)
-		}
-		waitFor(t, 5*time.Second, fmt.Sprintf("instance %d logs that its bus recovered", i), func() bool {
+		waitFor(t, patience, fmt.Sprintf("instance %d logs that its bus recovered", i), func() bool {
 			return strings.Contains(p.stderr.String(), "revocation bus: recovered")
 		})
 	}
@@ -201,11 +213,25 @@ func TestFault_BusDown(t *testing.T) {
 				switch backend {
 				case "postgres":
 					pg := privatePG(t)
+					// One connection for the killer, which runs every 10 ms
+					// for as long as step 1 takes: a new connection each
+					// time costs PostgreSQL a fork, load the test would add
+					// to the very instances it is timing.
+					killer, err := pgx.Connect(t.Context(), pg.url())
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { killer.Close(context.Background()) })
 					f = busFault{
 						args: []string{"--store", pg.url()},
 						ids:  func(t *testing.T) []string { return pg.column(t, "SELECT id FROM instances") },
 						killPush: func(t *testing.T) int64 {
-							return pg.count(t, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()")
+							var n int64
+							const kill = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()"
+							if err := killer.QueryRow(t.Context(), kill).Scan(&n); err != nil {
+								t.Errorf("%s: %v", kill, err)
+							}
+							return n
 						},
 						expire: func(t *testing.T, id string) { pg.execSQL(t, "DELETE FROM instances WHERE id = $1", id) },
 					}
@@ -276,14 +302,19 @@ func busDown(t *testing.T, mode string, f busFault) {
 	email := "bus@example.test"
 	register(t, a, email)
 
-	// 1. Every wake-up connection is killed over and over.
+	// 1. Every wake-up connection is killed over and over, until the last
+	// logout of this step has been checked, however long that takes; and
+	// the killer is stopped before the test ends even when it fails, since
+	// it reports through t and uses the private store.
 	var kills atomic.Int64
 	stop := make(chan struct{})
 	var kw sync.WaitGroup
+	halt := sync.OnceFunc(func() { close(stop); kw.Wait() })
+	defer halt()
 	kw.Add(1)
 	go func() {
 		defer kw.Done()
-		for range 2000 {
+		for {
 			select {
 			case <-stop:
 				return
@@ -308,8 +339,7 @@ func busDown(t *testing.T, mode string, f busFault) {
 		slowest = max(slowest, time.Since(began))
 		wantDead(t, ps, s, "logged out while the wake-ups were lost")
 	}
-	close(stop)
-	kw.Wait()
+	halt()
 	if kills.Load() == 0 {
 		t.Fatal("no wake-up connection was ever killed: the fault did not happen")
 	}
@@ -333,7 +363,7 @@ func busDown(t *testing.T, mode string, f busFault) {
 	wantMe(t, ps, live, 200, "before B lost its registration")
 	lost := time.Now()
 	f.expire(t, ids[1])
-	waitFor(t, 7*time.Second, "B says it registered again", func() bool {
+	waitFor(t, patience, "B says it registered again", func() bool {
 		return strings.Contains(b.stderr.String(), "registered again after being dropped")
 	})
 	waitReady(t, ps, "ready", "every instance is ready again")
@@ -365,14 +395,15 @@ func busDown(t *testing.T, mode string, f busFault) {
 		}
 	}
 	defer resume()
+	// A waits for C only until C's lease lapses: had it waited for C's
+	// acknowledgement until the bus's AckTimeout, the logout would answer
+	// 503. So the 200 is the proof, not the time it took, which a loaded
+	// machine stretches.
 	began = time.Now()
 	r := call(t, "POST", a.url+"logout", u, u.refreshBody())
 	took = time.Since(began)
 	if r.status != 200 {
 		t.Fatalf("logout on A with C hung: %d %s after %v", r.status, r.body, took)
-	}
-	if took > 10*time.Second {
-		t.Errorf("logout on A with C hung took %v", took)
 	}
 	resume()
 	wantDead(t, []*proc{c, b, a}, u, "logged out on A while C was hung, right after C resumed")
@@ -437,27 +468,27 @@ func killed(t *testing.T, mode string, args []string) {
 	}
 	h := startHammer(t, ps[:2], map[string]cred{"live": live}, 2, 4000)
 	defer h.halt()
-	waitFor(t, 10*time.Second, "the hammer has 20 answers", func() bool { return h.count() >= 20 })
+	waitFor(t, patience, "the hammer has 20 answers", func() bool { return h.count() >= 20 })
 
 	if err := c.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-c.exited:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the killed instance did not exit within 10 s")
+	case <-time.After(patience):
+		t.Fatalf("the killed instance did not exit within %v", patience)
 	}
 	survivors := ps[:2]
 	var took [2]time.Duration
 	for i, x := range []cred{onC, onA} {
+		// A 200 means the wait for the dead instance ended with its lease,
+		// not with the bus's AckTimeout (which answers 503): the status is
+		// the proof, not the time, which a loaded machine stretches.
 		began := time.Now()
 		r := call(t, "POST", survivors[i].url+"logout", x, x.refreshBody())
 		took[i] = time.Since(began)
 		if r.status != 200 {
 			t.Fatalf("logout %d after the kill: %d %s after %v", i, r.status, r.body, took[i])
-		}
-		if took[i] > 10*time.Second {
-			t.Errorf("logout %d after the kill took %v", i, took[i])
 		}
 		wantDead(t, survivors, x, "logged out after the kill")
 	}
@@ -530,7 +561,7 @@ func readiness(t *testing.T, p *proc) string {
 // waitReady waits until /readyz on every instance in ps says want.
 func waitReady(t *testing.T, ps []*proc, want, what string) {
 	t.Helper()
-	waitFor(t, lease+5*time.Second, what, func() bool {
+	waitFor(t, patience, what, func() bool {
 		for _, p := range ps {
 			if readiness(t, p) != want {
 				return false
@@ -673,7 +704,7 @@ func (h *hammer) failures(ok func(sample) bool) string {
 // 401: the store being down signs no one out.
 func (h *hammer) check(t *testing.T, stopping, down time.Time) {
 	t.Helper()
-	fresh := down.Add(lease + 50*time.Millisecond) // 50 ms for the wall clock the instances read
+	fresh := lapse(down)
 	past := 0
 	bad := h.failures(func(s sample) bool {
 		revoked := s.name == "revoked"
@@ -697,6 +728,26 @@ func (h *hammer) check(t *testing.T, stopping, down time.Time) {
 	if past == 0 {
 		t.Errorf("the hammer has no answer for a live session from after the lease lapsed: nothing was checked")
 	}
+}
+
+// lapse is when every instance's lease has lapsed, for a store that was
+// down at down: an instance trusts its memory only for a lease after its
+// last complete read began, and that read began before the store stopped.
+// The 50 ms are for the wall clock the instances read.
+func lapse(down time.Time) time.Time { return down.Add(lease + 50*time.Millisecond) }
+
+// pastLease counts the instances from which the hammer has an answer for a
+// credential that is not revoked, begun after the lease lapsed (see lapse).
+func (h *hammer) pastLease(down time.Time) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := map[int]bool{}
+	for _, s := range h.samples {
+		if s.name != "revoked" && s.began.After(lapse(down)) {
+			seen[s.inst] = true
+		}
+	}
+	return len(seen)
 }
 
 // slowest is the longest any request took.
@@ -798,7 +849,13 @@ func interruptedLogout(t *testing.T, how, mode string) {
 	}
 	answered := func() int { return strings.Count(a.stderr.String(), "route=/logout status=") }
 
-	req, _ := http.NewRequest("POST", a.url+"logout", strings.NewReader(s.refreshBody()))
+	// The client gives up at the exact point the test means: once A's
+	// append is seen waiting for the lock. A client timeout instead could
+	// expire, on a loaded machine, before A has even begun the revocation,
+	// and the test would then be about something else.
+	giveUp, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(giveUp, "POST", a.url+"logout", strings.NewReader(s.refreshBody()))
 	if s.cookie != "" {
 		req.Header.Set("Cookie", s.cookie)
 	}
@@ -808,11 +865,7 @@ func interruptedLogout(t *testing.T, how, mode string) {
 	}
 	status := make(chan int, 1)
 	go func() {
-		cl := client
-		if how == "client-gave-up" {
-			cl = &http.Client{Timeout: time.Second}
-		}
-		res, err := cl.Do(req)
+		res, err := client.Do(req)
 		if err != nil {
 			status <- 0
 			return
@@ -820,9 +873,10 @@ func interruptedLogout(t *testing.T, how, mode string) {
 		res.Body.Close()
 		status <- res.StatusCode
 	}()
-	waitFor(t, 10*time.Second, "A's append waits for the lock", func() bool { return waiting() == 1 })
+	waitFor(t, patience, "A's append waits for the lock", func() bool { return waiting() == 1 })
 	switch how {
 	case "client-gave-up":
+		cancel()
 		if st := <-status; st != 0 {
 			t.Fatalf("logout answered %d while its append waited", st)
 		}
@@ -841,10 +895,16 @@ func interruptedLogout(t *testing.T, how, mode string) {
 		}
 	}
 	unlock()
-	waitFor(t, 10*time.Second, "A has answered the logout", func() bool { return answered() == 1 })
+	waitFor(t, patience, "A has answered the logout", func() bool { return answered() == 1 })
 	line := a.stderr.String()
 	line = line[strings.Index(line, "route=/logout status="):]
 	line, _, _ = strings.Cut(line, " ms=")
+	if _, st, _ := strings.Cut(line, " status="); how == "client-gave-up" && !strings.HasPrefix(st, "200") {
+		// The check above saw A still waiting right after the client
+		// left, but A may notice the hang-up a moment later: what it
+		// finally did is the proof that it finished the revocation.
+		t.Errorf("A abandoned the logout when the client gave up: it logged %q", line)
+	}
 
 	c := serve(t, args...) // knows only what the store says
 	ps := []*proc{a, b, c}
@@ -856,12 +916,16 @@ func interruptedLogout(t *testing.T, how, mode string) {
 		}
 		return got[0] == got[1] && got[1] == got[2]
 	}
-	deadline := time.Now().Add(lease + time.Second)
+	// An instance may answer from memory for up to a lease after its last
+	// read; the bug this test caught kept them apart for good. The wait is
+	// patient (a loaded machine stretches a lease's worth of reads), and
+	// its expiry is that bug.
+	deadline := time.Now().Add(patience)
 	for !agree() && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if !(got[0] == got[1] && got[1] == got[2]) {
-		t.Errorf("after an interrupted logout (A logged %q) the instances disagree about the session, %v after the store was back: /api/me on A, B and a new instance: %v", line, lease+time.Second, got)
+		t.Errorf("after an interrupted logout (A logged %q) the instances disagree about the session, %v after the store was back: /api/me on A, B and a new instance: %v", line, patience, got)
 	}
 	retry := call(t, "POST", a.url+"logout", s, s.refreshBody())
 	if retry.status != 200 {

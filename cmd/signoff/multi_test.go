@@ -122,9 +122,14 @@ func threeInstances(t *testing.T, ps []*proc, mode string, n int) {
 	}
 	var done atomic.Int64 // unix ns at which logout returned; 0 before
 	var late atomic.Int64
+	served := make([]atomic.Int64, len(ps)) // 200s before the logout, by instance
+	after := make([]atomic.Int64, len(ps))  // answers to requests begun after it returned
 	stop := make(chan struct{})
 	var hw sync.WaitGroup
-	for _, p := range ps[1:] {
+	halt := sync.OnceFunc(func() { close(stop); hw.Wait() })
+	defer halt() // also when a check below fails: the goroutines report through t
+	for i, p := range ps[1:] {
+		i := i + 1
 		for range 3 {
 			hw.Add(1)
 			go func() {
@@ -137,21 +142,34 @@ func threeInstances(t *testing.T, ps []*proc, mode string, n int) {
 					}
 					began := time.Now().UnixNano()
 					st := call(t, "GET", p.url+"api/me", c, "").status
-					if d := done.Load(); d != 0 && began > d && st == 200 {
-						late.Add(1)
+					switch d := done.Load(); {
+					case d != 0 && began > d:
+						after[i].Add(1)
+						if st == 200 {
+							late.Add(1)
+						}
+					case d == 0 && st == 200:
+						served[i].Add(1)
 					}
 				}
 			}()
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
+	// The race is on only once B and C are serving the credential, and it
+	// is checked only by requests that began after the logout returned:
+	// wait for both, on each instance, rather than for times that usually
+	// bring them.
+	waitFor(t, patience, "B and C serve the credential before the logout", func() bool {
+		return served[1].Load() > 0 && served[2].Load() > 0
+	})
 	if r := call(t, "POST", ps[0].url+"logout", c, c.refreshBody()); r.status != 200 {
 		t.Fatalf("logout during the race: %d", r.status)
 	}
 	done.Store(time.Now().UnixNano())
-	time.Sleep(100 * time.Millisecond)
-	close(stop)
-	hw.Wait()
+	waitFor(t, patience, "B and C have each answered 3 requests begun after the logout returned", func() bool {
+		return after[1].Load() >= 3 && after[2].Load() >= 3
+	})
+	halt()
 	if late.Load() != 0 {
 		t.Fatalf("%d requests that began after logout returned were served 200", late.Load())
 	}
@@ -174,7 +192,10 @@ type reply struct {
 	h      http.Header
 }
 
-var client = &http.Client{Timeout: 20 * time.Second}
+// client gives up on a request only when it is hung: a logout may wait 5 s
+// for acknowledgements before its store write, and a loaded machine
+// stretches that.
+var client = &http.Client{Timeout: patience}
 
 func call(t *testing.T, method, u string, c cred, body string) reply {
 	var rd io.Reader

@@ -98,9 +98,10 @@ func privatePG(t *testing.T) *pgServer {
 }
 
 // run runs one of PostgreSQL's programs as the postgres user, for at most
-// 30 s, and returns its output.
+// two minutes (initdb takes seconds on an idle machine and far longer on a
+// loaded one), and returns its output.
 func (s *pgServer) run(prog string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*patience)
 	defer cancel()
 	path := filepath.Join(pgBin, prog)
 	var cmd *exec.Cmd
@@ -123,7 +124,7 @@ func (s *pgServer) url() string {
 func (s *pgServer) start(t *testing.T) {
 	t.Helper()
 	opts := "-p " + strconv.Itoa(s.port) + " -k " + s.dir + " -c listen_addresses=127.0.0.1"
-	if out, err := s.run("pg_ctl", "-D", s.data, "-l", filepath.Join(s.dir, "log"), "-o", opts, "-w", "-t", "30", "start"); err != nil {
+	if out, err := s.run("pg_ctl", "-D", s.data, "-l", filepath.Join(s.dir, "log"), "-o", opts, "-w", "-t", strconv.Itoa(int(patience.Seconds())), "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
 		t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
 	}
@@ -238,7 +239,7 @@ func (s *redisServer) start(t *testing.T) {
 	go func() { s.cmd.Wait(); close(exited) }()
 	c := s.client()
 	defer c.Close()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := c.Ping(ctx).Err()
@@ -252,7 +253,7 @@ func (s *redisServer) start(t *testing.T) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server does not answer after 15 s: %v\n%s", err, s.out.String())
+			t.Fatalf("redis-server does not answer after %v: %v\n%s", patience, err, s.out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -263,7 +264,7 @@ func (s *redisServer) start(t *testing.T) {
 func (s *redisServer) stop(t *testing.T) {
 	t.Helper()
 	if !s.kill() {
-		t.Fatal("redis-server did not exit within 10 s of SIGKILL")
+		t.Fatalf("redis-server did not exit within %v of SIGKILL", patience)
 	}
 }
 
@@ -277,7 +278,7 @@ func (s *redisServer) kill() bool {
 	select {
 	case <-s.exited:
 		return true
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		return false
 	}
 }
