@@ -208,3 +208,12 @@ func TestInstanceStartingDuringLogout_I1(t *testing.T) {
 		}
 	}
 }
+
+// A Bus takes one subscriber: a second one would have missed what the
+// first applied at Subscribe.
+func TestSecondSubscribeRefused(t *testing.T) {
+	b, _ := subscribe(t, &logbus.MemLog{}, "A")
+	if err := b.Subscribe(func(signoff.Revocation) {}); err == nil {
+		t.Fatal("a second Subscribe on a started Bus succeeded")
+	}
+}

@@ -227,10 +227,8 @@ func (t loginTicket) succeeded() {
 	if t.l == nil {
 		return
 	}
+	t.cancel()
 	t.l.client.reset(t.pair)
-	if !t.known {
-		t.l.unknown.refund(t.account)
-	}
 	now := t.l.now()
 	t.l.mu.Lock()
 	defer t.l.mu.Unlock()

@@ -504,14 +504,14 @@ type pinger interface{ Ping(context.Context) error }
 // Each store's Ping reads a few pages of its data, not only its connection
 // (a damaged SQLite file is not ready). The user store is asked too when it
 // can be: sign-in reads it, and it may be another database than the
-// sessions' (PostgreSQL beside Redis). When it is the same store, that is a
-// second cheap read.
+// sessions' (PostgreSQL beside Redis); when it is the same store, once is
+// enough.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodGet) {
 		return
 	}
 	err := s.store.Ping(r.Context())
-	if u, ok := s.users.(pinger); ok && err == nil {
+	if u, ok := s.users.(pinger); ok && err == nil && any(u) != any(s.store) {
 		err = u.Ping(r.Context())
 	}
 	if err != nil {
