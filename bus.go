@@ -21,25 +21,21 @@ type Revocation struct {
 	// Until is the latest time any credential of the session could still be
 	// presented as valid; instances hold the revocation in memory until then.
 	Until time.Time
-	// Pending names a logout everywhere of UserID that is under way. The
-	// Manager publishes it, without AuthVersion, before it writes the
-	// store: from then on every instance trusts nothing in memory about
-	// the user and reads each of the user's credentials through to the
-	// store, so a store write that commits is honoured everywhere even if
-	// nothing more is heard. The entry with the same Pending and the new
-	// AuthVersion, published after the store write, ends that; if it never
-	// arrives, reading through lasts until Until.
+	// Pending names a logout everywhere of UserID. Published without
+	// AuthVersion, it says the logout is under way: every instance reads
+	// the user's credentials through to the store, so a store write that
+	// commits is honoured everywhere even if nothing more is heard.
+	// Published again with the new AuthVersion, it says the logout is
+	// done. An instance that never hears the end settles it from the
+	// store (Manager) or, at the latest, forgets it at Until.
 	Pending string
 }
 
 // A Bus carries revocations between the instances that share a store. The
-// Manager publishes before it writes the store, so that a revocation the
-// store has committed is never missing from what instances have applied:
-// a session revocation is published, then written; a logout everywhere
-// publishes that it is pending, writes the store, then publishes the new
-// auth_version (see Revocation.Pending). It answers the client only after
-// the publishes it needs have returned, so a logout is final everywhere
-// when the response leaves (invariant I1).
+// Manager publishes before it writes the store and answers only after the
+// publishes it needs have returned, so a logout is final everywhere when the
+// response leaves (invariant I1); the package documentation's "Revocation
+// order" says how each kind of revocation is sequenced.
 type Bus interface {
 	// Publish delivers r to every live subscriber, on every instance, this
 	// one included, and returns once each has applied it. An error means

@@ -1,11 +1,11 @@
 package signoff
 
 import (
-	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"strconv"
-	"time"
+
+	"github.com/signoff/signoff/internal/httpx"
 )
 
 // Sentinel errors. Compare with errors.Is: signoff wraps them with context.
@@ -62,18 +62,17 @@ type ReuseError struct {
 func (e *ReuseError) Error() string        { return ErrRefreshReused.Error() + " in session " + e.SessionID }
 func (e *ReuseError) Is(target error) bool { return target == ErrRefreshReused }
 
-// Problem is an RFC 9457 problem detail.
-type Problem struct {
-	Type   string `json:"type,omitempty"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-}
+// StatusError is an error that carries the HTTP answer it deserves: a
+// malformed request (400, 413, 415), a cross-origin one (403), a refused login
+// (401), a rate limit (429, with RetryAfter). WriteError answers it with its
+// own Status and Detail. Config.RefreshLimit and the server's login limits
+// return one with Status 429.
+type StatusError = httpx.Error
 
 // StatusOf maps an error from this package to the HTTP status that answers it.
 // This is the one place that decides it.
 func StatusOf(err error) int {
-	var re *RequestError
+	var re *StatusError
 	switch {
 	case err == nil:
 		return http.StatusOK
@@ -96,7 +95,7 @@ func StatusOf(err error) int {
 // publicDetail is the detail sent to the client for err. Internal errors are
 // not described: their text may name tables or addresses.
 func publicDetail(err error) string {
-	var re *RequestError
+	var re *StatusError
 	if errors.As(err, &re) {
 		return re.Detail
 	}
@@ -139,50 +138,22 @@ func recordError(w http.ResponseWriter, err error) {
 // and hands err to w's ErrorRecorder, if it has one.
 func WriteError(w http.ResponseWriter, err error) {
 	recordError(w, err)
-	var re *RequestError
+	var re *StatusError
 	if errors.As(err, &re) && re.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.FormatInt(int64((re.RetryAfter+time.Second-1)/time.Second), 10))
+		httpx.SetRetryAfter(w.Header(), re.RetryAfter)
 	}
-	WriteProblem(w, StatusOf(err), publicDetail(err))
+	httpx.WriteProblem(w, StatusOf(err), publicDetail(err))
 }
 
-// WriteProblem answers with an RFC 9457 problem+json body. Responses that
-// carry credentials or describe a failed authentication are never cached.
-func WriteProblem(w http.ResponseWriter, status int, detail string) {
-	h := w.Header()
-	h["Content-Type"] = problemContentType
-	h["Cache-Control"] = noStore
-	h["X-Content-Type-Options"] = nosniff
-	if status == http.StatusServiceUnavailable {
-		h.Set("Retry-After", "1")
-	}
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
+// unavailable wraps a store or bus failure so that it answers 503.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
 }
 
-// WriteJSON answers with v as JSON and Cache-Control: no-store.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		WriteProblem(w, http.StatusInternalServerError, "internal error; see the server log")
-		return
-	}
-	h := w.Header()
-	h["Content-Type"] = jsonContentType
-	h["Cache-Control"] = noStore
-	h["Content-Length"] = []string{strconv.Itoa(len(b) + 1)}
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
-}
-
-// Header values shared by every response. Each slice has len == cap, so a
+// Header values of the Manager's answers. Each slice has len == cap, so a
 // handler that appends to one of these headers gets a copy and cannot change
 // them for other requests.
 var (
-	noStore            = []string{"no-store"}
-	varyCookie         = []string{"Cookie"}
-	varyAuthorization  = []string{"Authorization"}
-	nosniff            = []string{"nosniff"}
-	jsonContentType    = []string{"application/json"}
-	problemContentType = []string{"application/problem+json"}
+	noStore    = httpx.NoStore
+	varyCookie = []string{"Cookie"}
 )

@@ -296,7 +296,7 @@ const canary = "canary-Pw-7Qx2Zk9"
 // FuzzReadJSON feeds arbitrary bodies and Content-Types to ReadJSON (and so
 // DecodeJSON). Properties:
 //
-//  1. It never panics. Every error is a *RequestError with status 400, 413
+//  1. It never panics. Every error is a *StatusError with status 400, 413
 //     or 415, which StatusOf and WriteError answer as such, as problem+json.
 //  2. The outcome is exactly the documented one: 415 without Content-Type
 //     application/json (R30: text/plain, form and multipart bodies never get
@@ -359,16 +359,16 @@ func FuzzReadJSON(f *testing.F) {
 		// 1. Errors are request errors, answered as 4xx problem+json.
 		status := http.StatusOK
 		if err != nil {
-			var re *signoff.RequestError
+			var re *signoff.StatusError
 			if !errors.As(err, &re) {
-				t.Fatalf("ReadJSON(%q, %d bytes) = %T %v; want a *RequestError", ct, len(body), err, err)
+				t.Fatalf("ReadJSON(%q, %d bytes) = %T %v; want a *StatusError", ct, len(body), err, err)
 			}
 			status = re.Status
 			if status != http.StatusBadRequest && status != http.StatusRequestEntityTooLarge && status != http.StatusUnsupportedMediaType {
 				t.Fatalf("ReadJSON(%q, %d bytes): status %d; want 400, 413 or 415", ct, len(body), status)
 			}
 			if got := signoff.StatusOf(err); got != status {
-				t.Fatalf("StatusOf(%v) = %d; want the RequestError's %d", err, got, status)
+				t.Fatalf("StatusOf(%v) = %d; want the StatusError's %d", err, got, status)
 			}
 			rec := httptest.NewRecorder()
 			signoff.WriteError(rec, err)

@@ -137,3 +137,20 @@ func TestNegativeLeeway(t *testing.T) {
 		t.Fatal("New accepted a negative Leeway in jwt mode")
 	}
 }
+
+// TestLeewayWarmAgreesWithCold_I7: with a Leeway, an access token is good
+// until exp + Leeway on every request: the first (verified, then cached)
+// and the later ones (answered from the cache) follow one validity rule.
+// Before that rule was written once, a cached token was refused from exp on
+// while the same token on an instance that had not cached it passed.
+func TestLeewayWarmAgreesWithCold_I7(t *testing.T) {
+	const leeway = 30 * time.Second
+	h := newHarness(t, signoff.ModeJWT, func(c *signoff.Config) { c.Leeway = leeway })
+	c := h.newClient()
+	h.login(c, "alice", true)
+	h.mustAuth(c, "a fresh token, now cached")
+	h.clock.Advance(h.m.Config().AccessTokenTTL + leeway/3)
+	h.mustAuth(c, "a cached token past exp but within the leeway")
+	h.clock.Advance(leeway)
+	h.mustReject(c, "a cached token past exp + leeway")
+}

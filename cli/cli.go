@@ -419,7 +419,7 @@ func usersAdd(ctx context.Context, args []string, env Env, stdio IO) error {
 	}
 	defer a.Close()
 	u, err := server.NewUser(ctx, a.Users, server.NewHasher(server.OWASPParams), email, password, time.Now())
-	var re *signoff.RequestError
+	var re *signoff.StatusError
 	switch {
 	case errors.As(err, &re):
 		return usageError{re.Detail}

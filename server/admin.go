@@ -53,15 +53,15 @@ func (a *Admin) Close() error {
 }
 
 // NewUser checks email and password, hashes the password with argon2id and
-// stores the user. Bad input is a *signoff.RequestError (400); a taken email
+// stores the user. Bad input is a *signoff.StatusError (400); a taken email
 // is signoff.ErrEmailTaken.
 func NewUser(ctx context.Context, users signoff.UserStore, pw *Hasher, email, password string, now time.Time) (*signoff.User, error) {
 	e, err := NormalizeEmail(email)
 	if err != nil {
-		return nil, &signoff.RequestError{Status: 400, Detail: err.Error()}
+		return nil, &signoff.StatusError{Status: 400, Detail: err.Error()}
 	}
 	if err := checkPassword(password); err != nil {
-		return nil, &signoff.RequestError{Status: 400, Detail: err.Error()}
+		return nil, &signoff.StatusError{Status: 400, Detail: err.Error()}
 	}
 	hash, err := pw.hash(ctx, password)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/httpx"
 	"github.com/signoff/signoff/web"
 )
 
@@ -29,7 +30,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/logout", m.LogoutHandler())
 	mux.Handle("/logout/all", m.LogoutAllHandler())
 	mux.Handle("/sessions", m.SessionsHandler())
-	mux.Handle("/sessions/{id}", m.RevokeSessionHandler())
+	mux.Handle("/sessions/{id}", m.RevokeDeviceHandler())
 	mux.Handle("/api/me", m.Require(http.HandlerFunc(s.me)))
 	mux.HandleFunc("/verify", s.verify)
 	mux.HandleFunc("/healthz", s.healthz)
@@ -151,18 +152,6 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// allow answers 405 with Allow unless r uses one of methods (HEAD counts as GET).
-func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
-	for _, m := range methods {
-		if r.Method == m || (m == http.MethodGet && r.Method == http.MethodHead) {
-			return true
-		}
-	}
-	w.Header().Set("Allow", strings.Join(methods, ", "))
-	signoff.WriteProblem(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here; use "+strings.Join(methods, ", "))
-	return false
-}
-
 var indexTmpl = template.Must(template.ParseFS(web.FS, "index.html"))
 
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
@@ -219,7 +208,7 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, action, account s
 
 // rateCheck takes one token from the client IP's bucket for action and, when
 // account is not empty, one from the account's. An empty bucket is a 429
-// *signoff.RequestError that says when to come back.
+// *signoff.StatusError that says when to come back.
 func (s *Server) rateCheck(r *http.Request, action, account string) error {
 	if ok, wait := s.limIP.allow(action + " ip " + clientKey(s.clientIP(r))); !ok {
 		return s.tooMany(action, "ip", r, wait)
@@ -243,7 +232,7 @@ func (s *Server) accountCheck(r *http.Request, action, account string) error {
 func (s *Server) tooMany(action, scope string, r *http.Request, wait time.Duration) error {
 	wait = max(wait, time.Second)
 	s.log.Warn("rate_limited", "action", action, "limit", scope, "ip", s.clientIP(r))
-	return &signoff.RequestError{
+	return &signoff.StatusError{
 		Status:     http.StatusTooManyRequests,
 		Detail:     fmt.Sprintf("too many %s attempts; try again in %d s", action, int((wait+time.Second-1)/time.Second)),
 		RetryAfter: wait,
@@ -255,7 +244,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		signoff.WriteProblem(w, http.StatusNotFound, "registration is off on this server")
 		return
 	}
-	if !allow(w, r, http.MethodPost) {
+	if !httpx.Allow(w, r, http.MethodPost) {
 		return
 	}
 	var c credentials
@@ -319,10 +308,10 @@ type loginResponse struct {
 	*signoff.TokenResponse
 }
 
-var errWrongCredentials = &signoff.RequestError{Status: http.StatusUnauthorized, Detail: "wrong email or password"}
+var errWrongCredentials = &signoff.StatusError{Status: http.StatusUnauthorized, Detail: "wrong email or password"}
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if !allow(w, r, http.MethodPost) {
+	if !httpx.Allow(w, r, http.MethodPost) {
 		return
 	}
 	var c credentials
@@ -417,7 +406,7 @@ func (s *Server) email(r *http.Request, id string) (string, error) {
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
-	if !allow(w, r, http.MethodGet) {
+	if !httpx.Allow(w, r, http.MethodGet) {
 		return
 	}
 	p := signoff.PrincipalFrom(r.Context())
@@ -441,7 +430,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 // a forwarded unsafe request from another origin (Manager.CheckForwarded).
 // docs/forward-auth.md says what each proxy must send.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	if !allow(w, r, http.MethodGet) {
+	if !httpx.Allow(w, r, http.MethodGet) {
 		return
 	}
 	h := w.Header()
@@ -469,7 +458,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
-	if !allow(w, r, http.MethodGet) {
+	if !httpx.Allow(w, r, http.MethodGet) {
 		return
 	}
 	ks := s.mgr.Keys()
@@ -490,7 +479,7 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	if !allow(w, r, http.MethodGet) {
+	if !httpx.Allow(w, r, http.MethodGet) {
 		return
 	}
 	signoff.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -507,7 +496,7 @@ type pinger interface{ Ping(context.Context) error }
 // sessions' (PostgreSQL beside Redis); when it is the same store, once is
 // enough.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if !allow(w, r, http.MethodGet) {
+	if !httpx.Allow(w, r, http.MethodGet) {
 		return
 	}
 	err := s.store.Ping(r.Context())

@@ -9,12 +9,14 @@ package logbustest
 
 import (
 	"context"
+	"crypto/rand"
 	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/accesstoken"
 	"github.com/signoff/signoff/logbus"
 	"github.com/signoff/signoff/store/memstore"
 )
@@ -116,19 +118,22 @@ func until() time.Time { return time.Now().Add(time.Hour) }
 // instance i's bus options. Each is closed when the test ends.
 func Managers(t *testing.T, mode signoff.Mode, store signoff.Store, logs []logbus.Log, opt func(i int) logbus.Options) []*signoff.Manager {
 	t.Helper()
-	var first signoff.Config
+	key, err := accesstoken.GenerateKey(accesstoken.EdDSA, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := accesstoken.NewKeySet(key)
+	refreshKey := make([]byte, 32)
+	rand.Read(refreshKey)
 	var ms []*signoff.Manager
 	for i, l := range logs {
 		bus := logbus.New(l, opt(i))
 		t.Cleanup(func() { bus.Close() })
-		m, err := signoff.New(signoff.Config{Mode: mode, Store: store, Bus: bus, Keys: first.Keys, RefreshKey: first.RefreshKey})
+		m, err := signoff.New(signoff.Config{Mode: mode, Store: store, Bus: bus, Keys: keys, RefreshKey: refreshKey})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { m.Close() })
-		if first.Keys == nil {
-			first = m.Config()
-		}
 		ms = append(ms, m)
 	}
 	return ms

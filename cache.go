@@ -1,0 +1,336 @@
+package signoff
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/signoff/signoff/accesstoken"
+)
+
+// cache is an instance's memory of what is live and what is revoked. It is
+// how authenticated requests are answered without a store round trip, and the
+// only thing a Bus changes.
+//
+// Correctness does not depend on evicting entries: every cached credential
+// points at the one sidState of its session and the one userState of its
+// user, and entry.dead, the one validity rule, reads those shared records.
+// apply marks them, so a revocation reaches every cached credential of a
+// session, or of a user after logout everywhere, in O(1).
+type cache struct {
+	mu       sync.RWMutex
+	sessions map[Hash]*entry      // session mode: by the cookie's hash
+	tokens   map[Hash]*tokenEntry // jwt mode: verified access tokens, by the signature's hash
+	sids     map[string]*sidState
+	users    map[string]*userState
+	pending  map[string]pendingLogout // by Revocation.Pending
+	ended    map[string]int64         // Pending → until: ended here, never to begin again
+	max      int
+	now      func() time.Time
+}
+
+// pendingLogout is a logout everywhere that was announced and whose end
+// this instance has not heard.
+type pendingLogout struct {
+	user  *userState
+	until int64
+	at    int64 // unix ns when this instance applied it
+}
+
+// sidState is what an instance knows about one session.
+type sidState struct {
+	revoked  atomic.Bool
+	lastSeen atomic.Int64 // unix ns of the latest authenticated request here
+	touched  atomic.Int64 // unix ns of the latest LastSeenAt write sent to the store
+	until    atomic.Int64 // unix ns after which nothing of the session can be valid
+}
+
+// userState is what an instance knows about one user.
+type userState struct {
+	av    atomic.Int64 // the highest auth_version seen
+	until atomic.Int64
+	// pending counts the logouts everywhere of the user that are under
+	// way: while it is not zero, nothing in memory about the user is
+	// trusted and every credential is read through to the store.
+	pending atomic.Int32
+}
+
+// settled reports whether memory may answer for the user: no logout
+// everywhere of theirs is under way.
+func (u *userState) settled() bool { return u.pending.Load() == 0 }
+
+// entry is a credential this instance has checked: a session cookie's
+// session (session mode) or a verified access token (jwt mode).
+type entry struct {
+	p    Principal
+	sid  *sidState
+	user *userState
+	// end is the unix ns from which the credential is no longer good: the
+	// session's absolute lifetime, or the access token's exp plus Leeway.
+	end int64
+	// expired is what a request that presents it from end on is told.
+	expired error
+}
+
+// dead is the validity rule of a checked credential, written here once and
+// used by every path that answers from what this instance knows: it returns
+// ErrSessionRevoked once a revocation has reached the entry's session, or
+// its user with a higher auth_version (logout everywhere); the entry's
+// expired error from end on; and nil while the credential is good. A good
+// entry may answer a request from memory only while the Manager trusts its
+// memory of the user (Manager.trusted).
+func (e *entry) dead(n int64) error {
+	switch {
+	case e.sid.revoked.Load() || e.p.AuthVersion < e.user.av.Load():
+		return ErrSessionRevoked
+	case n >= e.end:
+		return e.expired
+	}
+	return nil
+}
+
+// tokenEntry is a verified access token.
+type tokenEntry struct {
+	entry
+	// keys is the key set the token was verified under. The entry is
+	// trusted only while that set is current: a key removed by SetKeys (for
+	// instance after a compromise) stops its tokens at once, cached or not.
+	keys *accesstoken.KeySet
+	tok  string // the whole token, compared on every hit
+}
+
+func newCache(max int, now func() time.Time) *cache {
+	return &cache{
+		ended:    map[string]int64{},
+		now:      now,
+		sessions: map[Hash]*entry{},
+		tokens:   map[Hash]*tokenEntry{},
+		sids:     map[string]*sidState{},
+		users:    map[string]*userState{},
+		pending:  map[string]pendingLogout{},
+		max:      max,
+	}
+}
+
+func (c *cache) session(h Hash) *entry { return get(c, c.sessions, h) }
+
+func (c *cache) token(h Hash) *tokenEntry { return get(c, c.tokens, h) }
+
+func get[V any](c *cache, m map[Hash]V, h Hash) V {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return m[h]
+}
+
+// sid returns the one sidState of session id, creating it, and makes sure it
+// is kept until at least until.
+func (c *cache) sid(id string, until time.Time) *sidState {
+	// The until is raised while a lock is held, so sweep (which takes the
+	// write lock) can never drop a record that a caller is about to use.
+	c.mu.RLock()
+	st := c.sids[id]
+	if st != nil {
+		raise(&st.until, until.UnixNano())
+	}
+	c.mu.RUnlock()
+	if st == nil {
+		c.mu.Lock()
+		if st = c.sids[id]; st == nil {
+			st = &sidState{}
+			c.sids[id] = st
+		}
+		raise(&st.until, until.UnixNano())
+		c.mu.Unlock()
+	}
+	return st
+}
+
+// user returns the one userState of user id, creating it, raises its
+// auth_version to at least av and keeps it until at least until.
+func (c *cache) user(id string, av int64, until time.Time) *userState {
+	c.mu.RLock()
+	u := c.users[id]
+	if u != nil {
+		raise(&u.av, av)
+		raise(&u.until, until.UnixNano())
+	}
+	c.mu.RUnlock()
+	if u == nil {
+		c.mu.Lock()
+		if u = c.users[id]; u == nil {
+			u = &userState{}
+			c.users[id] = u
+		}
+		raise(&u.av, av)
+		raise(&u.until, until.UnixNano())
+		c.mu.Unlock()
+	}
+	return u
+}
+
+// raise sets *a to v if v is larger.
+func raise(a *atomic.Int64, v int64) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// addSession caches e, a session read from the store at n, unless it is
+// already dead: a revocation may have arrived while it was read.
+func (c *cache) addSession(h Hash, e *entry, n int64) { add(c, c.sessions, h, e, e, n) }
+
+// addToken caches e, a token verified at n, unless it is already dead.
+func (c *cache) addToken(h Hash, e *tokenEntry, n int64) { add(c, c.tokens, h, e, &e.entry, n) }
+
+// add puts v, whose entry is e, in m under h, evicting a sixteenth of m
+// when it is full.
+func add[V any](c *cache, m map[Hash]V, h Hash, v V, e *entry, n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e.dead(n) != nil {
+		return
+	}
+	if len(m) >= c.max {
+		// Go's map order is unspecified, which is as good as random for
+		// a cache that is only ever a shortcut.
+		evict := c.max/16 + 1
+		for k := range m {
+			if evict == 0 {
+				break
+			}
+			delete(m, k)
+			evict--
+		}
+	}
+	m[h] = v
+}
+
+func (c *cache) dropSession(h Hash) { drop(c, c.sessions, h) }
+
+func (c *cache) dropToken(h Hash) { drop(c, c.tokens, h) }
+
+func drop[V any](c *cache, m map[Hash]V, h Hash) {
+	c.mu.Lock()
+	delete(m, h)
+	c.mu.Unlock()
+}
+
+// apply is the Bus subscriber: it records a revocation. Applying the same
+// one twice changes nothing.
+func (c *cache) apply(r Revocation) {
+	if r.SessionID != "" {
+		c.sid(r.SessionID, r.Until).revoked.Store(true)
+	}
+	if r.UserID == "" || (r.AuthVersion <= 0 && r.Pending == "") {
+		return
+	}
+	u := c.user(r.UserID, r.AuthVersion, r.Until)
+	if r.Pending == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, over := c.ended[r.Pending]
+	switch {
+	case r.AuthVersion == 0 && !over: // under way
+		if _, known := c.pending[r.Pending]; !known {
+			c.pending[r.Pending] = pendingLogout{user: u, until: r.Until.UnixNano(), at: c.now().UnixNano()}
+			u.pending.Add(1)
+		}
+	case r.AuthVersion > 0: // done: the new auth_version is in force
+		c.end(r.Pending, r.Until.UnixNano())
+	}
+}
+
+// end ends pending logout id here for good; c.mu is held.
+func (c *cache) end(id string, until int64) {
+	if p, known := c.pending[id]; known {
+		delete(c.pending, id)
+		p.user.pending.Add(-1)
+	}
+	c.ended[id] = until
+}
+
+// stalePending returns the logouts everywhere of u still pending here that
+// this instance applied before before.
+func (c *cache) stalePending(u *userState, before time.Time) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var ids []string
+	for id, p := range c.pending {
+		if p.user == u && p.at < before.UnixNano() {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// settle ends the pending logouts ids of u, whose outcome the store has
+// told: av is the user's auth_version now.
+func (c *cache) settle(u *userState, ids []string, av int64) {
+	raise(&u.av, av)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		if p, known := c.pending[id]; known {
+			c.end(id, p.until)
+		}
+	}
+}
+
+// sweep forgets what can no longer matter at now: dead entries, and
+// session and user records that outlived every credential they could vouch
+// for.
+func (c *cache) sweep(now time.Time) {
+	n := now.UnixNano()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, e := range c.sessions {
+		if e.dead(n) != nil {
+			delete(c.sessions, h)
+		}
+	}
+	for h, e := range c.tokens {
+		if e.dead(n) != nil {
+			delete(c.tokens, h)
+		}
+	}
+	for id, st := range c.sids {
+		if n >= st.until.Load() {
+			delete(c.sids, id)
+		}
+	}
+	for id, p := range c.pending {
+		if n >= p.until {
+			delete(c.pending, id)
+			p.user.pending.Add(-1)
+		}
+	}
+	for id, until := range c.ended {
+		if n >= until {
+			delete(c.ended, id)
+		}
+	}
+	for id, u := range c.users {
+		if n >= u.until.Load() {
+			delete(c.users, id)
+		}
+	}
+}
+
+// stats counts what the cache holds.
+func (c *cache) stats() (sessions, tokens, pending int) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.sessions), len(c.tokens), len(c.pending)
+}
+
+// existingSid returns the sidState of session id if there is one.
+func (c *cache) existingSid(id string) *sidState {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.sids[id]
+}

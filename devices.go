@@ -1,0 +1,117 @@
+package signoff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/signoff/signoff/internal/httpx"
+)
+
+// RevokeDevice ends one of the caller's own sessions (R8). A session that
+// does not exist or belongs to someone else is ErrNotFound. Revoking the
+// session the request itself uses also clears this device.
+func (m *Manager) RevokeDevice(w http.ResponseWriter, r *http.Request, sessionID string) error {
+	p, err := m.Authenticate(r)
+	if err != nil {
+		return err
+	}
+	s, err := m.store.Session(r.Context(), sessionID, m.now())
+	if errors.Is(err, ErrNotFound) || (err == nil && s.UserID != p.UserID) {
+		return fmt.Errorf("%w: no such session of yours", ErrNotFound)
+	}
+	if err != nil {
+		return unavailable("read session", err)
+	}
+	if err := m.revoke(r.Context(), s.ID, s.UserID, s.ExpiresAt); err != nil {
+		return err
+	}
+	if s.ID == p.SessionID {
+		m.clear(w)
+	}
+	report(m.on.SessionRevoked, Event{UserID: s.UserID, SessionID: s.ID})
+	return nil
+}
+
+// Sessions lists the user's live sessions, newest first, leaving out those
+// past their idle timeout.
+func (m *Manager) Sessions(ctx context.Context, userID string) ([]*Session, error) {
+	now := m.now()
+	all, err := m.store.ListSessions(ctx, userID, now)
+	if err != nil {
+		return nil, unavailable("list sessions", err)
+	}
+	out := all[:0]
+	for _, s := range all {
+		last := s.LastSeenAt
+		if st := m.cache.existingSid(s.ID); st != nil {
+			if st.revoked.Load() {
+				continue
+			}
+			if n := st.lastSeen.Load(); n > last.UnixNano() {
+				last = time.Unix(0, n)
+			}
+		}
+		if now.Sub(last) < m.cfg.IdleTimeout {
+			s.LastSeenAt = last
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// SessionInfo is a session as its user sees it in a device list.
+type SessionInfo struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	UserAgent  string    `json:"user_agent,omitempty"`
+	IP         string    `json:"ip,omitempty"`
+	Current    bool      `json:"current"`
+}
+
+// Info returns the device-list view of s.
+func (s *Session) Info(current bool) SessionInfo {
+	return SessionInfo{ID: s.ID, CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(),
+		UserAgent: s.UserAgent, IP: s.IP, Current: current}
+}
+
+// SessionsHandler serves GET /sessions: the caller's live sessions, the
+// current one marked.
+func (m *Manager) SessionsHandler() http.Handler {
+	return m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !httpx.Allow(w, r, http.MethodGet) {
+			return
+		}
+		p := PrincipalFrom(r.Context())
+		ss, err := m.Sessions(r.Context(), p.UserID)
+		if err != nil {
+			WriteError(w, err)
+			return
+		}
+		out := make([]SessionInfo, len(ss))
+		for i, s := range ss {
+			out[i] = s.Info(s.ID == p.SessionID)
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string][]SessionInfo{"sessions": out})
+	}))
+}
+
+// RevokeDeviceHandler serves DELETE /sessions/{id}: RevokeDevice, which
+// ends one session of the caller's own (R8), then 204.
+func (m *Manager) RevokeDeviceHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !httpx.Allow(w, r, http.MethodDelete) || !m.crossOriginOK(w, r) {
+			return
+		}
+		if err := m.RevokeDevice(w, r, r.PathValue("id")); err != nil {
+			m.WriteAuthError(w, err)
+			return
+		}
+		w.Header()["Cache-Control"] = noStore
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
