@@ -517,3 +517,10 @@ func cleanErr(err error) string {
 	}
 	return err.Error()
 }
+
+func suffix(detail string) string {
+	if detail == "" {
+		return ""
+	}
+	return " (" + detail + ")"
+}
