@@ -35,7 +35,7 @@ func (r *runner) logoutClears(title string, res *resp, what string) {
 		return
 	}
 	var missing []string
-	for _, n := range r.names {
+	for _, n := range r.jar.names {
 		if ck := res.setCookie(n); ck == nil || !isDeletion(ck) {
 			missing = append(missing, n)
 		}
@@ -44,7 +44,7 @@ func (r *runner) logoutClears(title string, res *resp, what string) {
 		r.addTitled("R36", title, Fail, "POST %s with %s answered %d without deleting %s", r.cfg.Logout, what, res.status, strings.Join(missing, ", "))
 		return
 	}
-	r.addTitled("R36", title, Pass, "POST %s with %s → %d%s", r.cfg.Logout, what, res.status, deletedList(r.names))
+	r.addTitled("R36", title, Pass, "POST %s with %s → %d%s", r.cfg.Logout, what, res.status, deletedList(r.jar.names))
 }
 
 func deletedList(names []string) string {

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -15,6 +16,21 @@ const (
 	rejected              // the site refused it
 	absent                // the endpoint does not exist (404, 405)
 )
+
+// reach asks for the protected path without a credential: the answer is
+// what "signed out" looks like, which classify compares with. A 2xx is a
+// usage error.
+func (r *runner) reach(ctx context.Context) (*resp, error) {
+	cfg := r.cfg
+	unauth := r.c.do(ctx, call{step: "probe without a credential", method: http.MethodGet, path: cfg.Protected})
+	if unauth.err != nil {
+		return nil, fmt.Errorf("cannot reach %s: %s", cfg.Target, cleanErr(unauth.err))
+	}
+	if unauth.ok() {
+		return nil, fmt.Errorf("%w: %s answers %d without a credential; --protected must name a path that needs sign-in", ErrUsage, cfg.Protected, unauth.status)
+	}
+	return unauth, nil
+}
 
 // Probe kinds: which parts of a credential a probe sends.
 const (
@@ -54,33 +70,48 @@ func (r *runner) classify(res *resp) state {
 	return unclear
 }
 
-// learnAuth finds out which part of the credential opens the protected
-// path: the cookies, the access token, or only both together.
-func (r *runner) learnAuth(ctx context.Context, c cred) {
-	switch {
-	case len(c.cookies) > 0 && c.at != "":
-		r.cookieAuth = r.classify(r.probe(ctx, "use the cookies alone", c, sendCookies, false)) == accepted
-		r.bearerAuth = r.classify(r.probe(ctx, "use the access token alone", c, sendBearer, false)) == accepted
-	case c.at != "":
-		r.bearerAuth = true
-	default:
-		r.cookieAuth = true
-	}
+// liveness is what alive needs to know to ask whether a credential still
+// lives: which part of it opens the protected path, whether there is a
+// refresh endpoint, and whether access tokens die at logout. The driver
+// builds it once the first logout has been replayed.
+type liveness struct {
+	auth
+	refresh     state // accepted when the refresh endpoint refreshes
+	atImmediate bool  // access tokens die at logout (R5 PASS)
 }
 
-// alive tells whether c still opens the site, and returns c (refreshed, if
-// that was how it was asked). It asks with the cookies when they open the
-// protected path, with the access token when access tokens die with their
-// session, and otherwise by refreshing.
-func (r *runner) alive(ctx context.Context, inst, step string, c cred) (state, string, cred) {
+// askRefresh is the way of asking that spends the refresh token.
+const askRefresh = "refresh"
+
+// ask is how alive asks: with the cookies when they open the protected
+// path (sendCookies), with the access token when access tokens die with
+// their session or there is nothing to refresh (sendBearer), otherwise by
+// refreshing (askRefresh), and with the whole credential when neither part
+// alone opens it (sendAll).
+func (l liveness) ask() string {
 	switch {
-	case r.cookieAuth:
+	case l.cookies:
+		return sendCookies
+	case l.bearer && (l.atImmediate || l.refresh != accepted):
+		return sendBearer
+	case l.bearer:
+		return askRefresh
+	}
+	return sendAll
+}
+
+// alive tells whether c still opens the site, the way l.ask says, and
+// returns how it asked ("the cookie → 401") and c, refreshed if that was
+// how it asked.
+func (r *runner) alive(ctx context.Context, l liveness, inst, step string, c cred) (state, string, cred) {
+	switch l.ask() {
+	case sendCookies:
 		res := r.probeOn(ctx, inst, step, c, sendCookies, false)
 		return r.classify(res), "the cookie → " + res.describe(), c
-	case r.bearerAuth && (r.atImmediate || r.refresh != accepted):
+	case sendBearer:
 		res := r.probeOn(ctx, inst, step, c, sendBearer, false)
 		return r.classify(res), "the access token → " + res.describe(), c
-	case r.bearerAuth:
+	case askRefresh:
 		st, res, next := r.refreshOnce(ctx, inst, step, c, false)
 		return st, "the refresh token → " + res.describe(), next
 	}

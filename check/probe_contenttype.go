@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -17,24 +16,16 @@ func (r *runner) contentTypes(ctx context.Context) {
 		return
 	}
 	cfg := r.cfg
-	fields := map[string]string{cfg.UserField: cfg.User, cfg.PasswordField: cfg.Password.Reveal()}
-	for k, v := range cfg.LoginExtra {
-		fields[k] = v
-	}
-	vals := url.Values{}
-	for k, v := range fields {
-		vals.Set(k, v)
-	}
-	note := []string{cfg.UserField + " " + cfg.User, cfg.PasswordField + " (hidden)"}
+	fields := loginFields(cfg)
 	var bad, good []string
 	unclearSeen := false
 	for _, t := range []struct {
 		ctype string
 		body  []byte
-	}{{"text/plain", jsonBody(fields)}, {"application/x-www-form-urlencoded", []byte(vals.Encode())}} {
+	}{{"text/plain", jsonBody(fields)}, {"application/x-www-form-urlencoded", formBody(fields)}} {
 		res := r.c.do(ctx, call{step: "sign in with Content-Type " + t.ctype, method: cfg.LoginMethod, path: cfg.LoginPath,
-			body: t.body, ctype: t.ctype, bodyNote: note})
-		got := r.merge(cred{}, res)
+			body: t.body, ctype: t.ctype, bodyNote: loginNote(cfg)})
+		got := r.merge(r.jar, cred{}, res)
 		switch {
 		case res.err == nil && res.status < 400 && (len(got.cookies) > 0 || got.at != ""):
 			bad = append(bad, fmt.Sprintf("%s → %d and signed in", t.ctype, res.status))

@@ -8,10 +8,10 @@ import (
 // crossOrigin sends the logout a cross-site page could send: the cookies,
 // with Sec-Fetch-Site: cross-site (R28), then with only a foreign Origin
 // (R29). It returns a live credential to go on with.
-func (r *runner) crossOrigin(ctx context.Context, live cred) (cred, error) {
-	if len(live.cookies) == 0 || r.logoutFails {
+func (r *runner) crossOrigin(ctx context.Context, lv liveness, logoutFails bool, live cred) (cred, error) {
+	if len(live.cookies) == 0 || logoutFails {
 		why := "the credentials are not cookies: a cross-site page cannot send them"
-		if r.logoutFails {
+		if logoutFails {
 			why = "logout does not end the session even from the site itself (R4): a surviving session proves nothing"
 		}
 		r.add("R28", Skip, "%s", why)
@@ -29,7 +29,7 @@ func (r *runner) crossOrigin(ctx context.Context, live cred) (cred, error) {
 		res := r.c.do(ctx, call{step: "sign out from another site (" + t.id + ")", method: http.MethodPost, path: r.cfg.Logout, cookies: live.cookies, header: t.header})
 		var st state
 		var how string
-		st, how, live = r.alive(ctx, "A", "check the session survived", live)
+		st, how, live = r.alive(ctx, lv, "A", "check the session survived", live)
 		switch st {
 		case rejected:
 			r.add(t.id, Fail, "%s to %s → %s ended the session (%s)%s", t.what, r.cfg.Logout, res.describe(), how, r.sameSiteNote())
@@ -51,8 +51,8 @@ const evilOrigin = "https://evil.test"
 // browsers keep them off cross-site POSTs, but not off same-site ones from
 // a sibling subdomain or another port.
 func (r *runner) sameSiteNote() string {
-	for _, n := range r.names {
-		if ss := r.set[n].SameSite; ss == http.SameSiteLaxMode || ss == http.SameSiteStrictMode {
+	for _, n := range r.jar.names {
+		if ss := r.jar.set[n].SameSite; ss == http.SameSiteLaxMode || ss == http.SameSiteStrictMode {
 			return "; " + sameSite(ss) + " keeps the cookie off cross-site requests in browsers, but not off a sibling subdomain's or another port's"
 		}
 	}

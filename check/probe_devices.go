@@ -8,69 +8,43 @@ import (
 	"strings"
 )
 
-// deviceRevoke signs in a second device, planting made-up cookie values
-// (R2's second half), lists the sessions and ends the second device from
-// the first (R8). It returns the first device's credential and the second's
-// if it is still alive.
-func (r *runner) deviceRevoke(ctx context.Context, first cred) (cred, error) {
-	var planted []nv
-	if len(r.names) > 0 {
-		planted = r.planted()
-	}
-	second, err := r.relogin(ctx, "sign in a second device, presenting made-up cookies", cred{}, planted)
-	if err != nil {
-		return first, err
-	}
-	if planted != nil && !r.has("R2", "") {
-		adopted := ""
-		for _, kv := range planted {
-			if second.cookie(kv.name) == kv.value {
-				adopted = kv.name
-			}
-		}
-		if adopted != "" {
-			r.add("R2", Fail, "sign-in with a made-up %s kept that value (no new Set-Cookie for it): session fixation", adopted)
-		} else {
-			prefix := ""
-			if r.r2 != "" {
-				prefix = r.r2 + "; "
-			}
-			r.add("R2", Pass, "%ssign-in with a made-up %s minted its own", prefix, planted[0].name)
-		}
-	}
-	r.second = second
+// deviceRevoke lists the sessions as the second device, ends it from the
+// first (R8), and checks both. It returns both credentials to go on with,
+// the second's empty once it is known to be dead.
+func (r *runner) deviceRevoke(ctx context.Context, lv liveness, first, second cred) (cred, cred) {
 	if r.cfg.Sessions == Off {
 		r.add("R8", Skip, "the sessions checks are off (--sessions off)")
-		return first, nil
+		return first, second
 	}
 	list := r.c.do(ctx, call{step: "list the sessions", method: http.MethodGet, path: r.cfg.Sessions, cookies: second.cookies, bearer: second.at})
 	switch {
 	case list.status == http.StatusNotFound || list.status == http.StatusMethodNotAllowed:
 		r.add("R8", Skip, "the site has no sessions list (GET %s → %d)", r.cfg.Sessions, list.status)
-		return first, nil
+		return first, second
 	case !list.ok():
 		r.add("R8", Warn, "GET %s → %s: cannot list the sessions", r.cfg.Sessions, list.describe())
-		return first, nil
+		return first, second
 	}
 	r.credentialed("GET "+r.cfg.Sessions, list)
 	id := currentID(list.json)
 	switch {
 	case list.json == nil:
 		r.add("R8", Skip, "GET %s → %d but not a JSON object (a page for every path?); set --sessions or --sessions off", r.cfg.Sessions, list.status)
-		return first, nil
+		return first, second
 	case id == "":
 		r.add("R8", Skip, "GET %s → %d, but no entry with \"current\": true and an \"id\"", r.cfg.Sessions, list.status)
-		return first, nil
+		return first, second
 	}
 	del := r.c.do(ctx, call{step: "end the second device from the first", method: http.MethodDelete,
 		path: strings.TrimRight(r.cfg.Sessions, "/") + "/" + url.PathEscape(id), cookies: first.cookies, bearer: first.at})
 	if !del.done() {
 		r.add("R8", Fail, "DELETE %s/%s → %s%s", r.cfg.Sessions, id, del.describe(), suffix(del.problem()))
-		return first, nil
+		return first, second
 	}
-	sst, show, second := r.alive(ctx, "A", "check the ended device", second)
-	r.second = second
-	fst, fhow, first := r.alive(ctx, "A", "check the device that asked", first)
+	var sst, fst state
+	var show, fhow string
+	sst, show, second = r.alive(ctx, lv, "A", "check the ended device", second)
+	fst, fhow, first = r.alive(ctx, lv, "A", "check the device that asked", first)
 	switch {
 	case sst == accepted:
 		r.add("R8", Fail, "DELETE %s/%s → %d, yet that device lives on: %s", r.cfg.Sessions, id, del.status, show)
@@ -78,11 +52,11 @@ func (r *runner) deviceRevoke(ctx context.Context, first cred) (cred, error) {
 		r.add("R8", Fail, "DELETE %s/%s → %d ended the device that asked too: %s", r.cfg.Sessions, id, del.status, fhow)
 	case sst == rejected:
 		r.add("R8", Pass, "DELETE %s/%s → %d: that device %s, the other %s", r.cfg.Sessions, id, del.status, arrow(show), arrow(fhow))
-		r.second = cred{}
+		second = cred{}
 	default:
 		r.add("R8", Warn, "DELETE %s/%s → %d; then %s: inconclusive", r.cfg.Sessions, id, del.status, show)
 	}
-	return first, nil
+	return first, second
 }
 
 // currentID finds the current session's id in a sessions list: the first

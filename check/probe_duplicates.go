@@ -9,9 +9,9 @@ import (
 
 // duplicates sends the session cookie twice, in both orders, and under a
 // prefix of the wrong case (R23).
-func (r *runner) duplicates(ctx context.Context, live cred) {
-	if !r.cookieAuth || len(live.cookies) == 0 {
-		if r.cookieAuth || len(r.names) == 0 {
+func (r *runner) duplicates(ctx context.Context, how auth, live cred) {
+	if !how.cookies || len(live.cookies) == 0 {
+		if how.cookies || len(r.jar.names) == 0 {
 			return
 		}
 		r.add("R23", Skip, "cookies alone do not open %s (the access token does)", r.cfg.Protected)

@@ -5,14 +5,13 @@ import (
 	"net/http"
 )
 
-// logoutEverywhere signs out everywhere from one device and checks another
-// (R6).
-func (r *runner) logoutEverywhere(ctx context.Context, first cred) error {
+// logoutEverywhere signs out everywhere from the first device and checks
+// both it and another (R6): other, or a new sign-in if other is empty.
+func (r *runner) logoutEverywhere(ctx context.Context, lv liveness, first, other cred) error {
 	if r.cfg.LogoutAll == Off {
 		r.add("R6", Skip, "logout everywhere is off (--logout-all off)")
 		return nil
 	}
-	other := r.second
 	if len(other.cookies) == 0 && other.at == "" {
 		var err error
 		if other, err = r.relogin(ctx, "sign in another device", cred{}, nil); err != nil {
@@ -29,8 +28,8 @@ func (r *runner) logoutEverywhere(ctx context.Context, first cred) error {
 		return nil
 	}
 	r.credentialed("POST "+r.cfg.LogoutAll, res)
-	fst, fhow, _ := r.alive(ctx, "A", "check this device", first)
-	ost, ohow, _ := r.alive(ctx, "A", "check the other device", other)
+	fst, fhow, _ := r.alive(ctx, lv, "A", "check this device", first)
+	ost, ohow, _ := r.alive(ctx, lv, "A", "check the other device", other)
 	switch {
 	case fst == accepted || ost == accepted:
 		r.add("R6", Fail, "POST %s → %d, then this device: %s; the other: %s", r.cfg.LogoutAll, res.status, fhow, ohow)

@@ -5,15 +5,15 @@ import (
 	"net/http"
 )
 
-// unsafeGet sends GET to the logout path with a live session (R27). It
-// returns a live credential to go on with.
-func (r *runner) unsafeGet(ctx context.Context, live cred) (cred, error) {
-	if r.logoutFails {
+// unsafeGet sends GET to the logout path with a live session (R27), unless
+// logout fails even as a POST. It returns a live credential to go on with.
+func (r *runner) unsafeGet(ctx context.Context, lv liveness, logoutFails bool, live cred) (cred, error) {
+	if logoutFails {
 		r.add("R27", Skip, "logout does not end the session even as a POST (R4): a surviving session proves nothing")
 		return live, nil
 	}
 	res := r.c.do(ctx, call{step: "GET the logout path", method: http.MethodGet, path: r.cfg.Logout, cookies: live.cookies, bearer: live.at})
-	st, how, live := r.alive(ctx, "A", "check the session survived the GET", live)
+	st, how, live := r.alive(ctx, lv, "A", "check the session survived the GET", live)
 	switch st {
 	case rejected:
 		r.add("R27", Fail, "GET %s → %s ended the session (%s): any link or image can sign the user out", r.cfg.Logout, res.describe(), how)

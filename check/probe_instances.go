@@ -6,7 +6,7 @@ import (
 
 // instances signs in on A, checks B honours it, signs out on A and replays
 // on B (R51).
-func (r *runner) instances(ctx context.Context) error {
+func (r *runner) instances(ctx context.Context, lv liveness) error {
 	if r.cfg.Second == "" {
 		r.add("R51", Skip, "no second instance given (--second URL)")
 		return nil
@@ -17,7 +17,7 @@ func (r *runner) instances(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st, how, c := r.alive(ctx, "B", "use it on B", c)
+	st, how, c := r.alive(ctx, lv, "B", "use it on B", c)
 	if st == accepted {
 		r.c.note(r.c.last(), "B reads the same store")
 	}
@@ -30,11 +30,11 @@ func (r *runner) instances(ctx context.Context) error {
 		r.add("R51", Warn, "POST %s on A → %s", r.cfg.Logout, out.describe())
 		return nil
 	}
-	st, how, _ = r.alive(ctx, "B", "replay on B", c)
+	st, how, _ = r.alive(ctx, lv, "B", "replay on B", c)
 	onB := r.c.last()
 	if st == accepted {
 		// Not an instance problem if A honours it too: that is R4.
-		if ast, ahow, _ := r.alive(ctx, "A", "replay on A", c); ast == accepted {
+		if ast, ahow, _ := r.alive(ctx, lv, "A", "replay on A", c); ast == accepted {
 			r.add("R51", Skip, "signed out on A (%d), yet on A too %s: logout does not revoke at all (R4)", out.status, ahow)
 			return nil
 		}

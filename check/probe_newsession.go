@@ -6,8 +6,8 @@ import (
 
 // newSessionOnLogin signs in while presenting a live session (R1): sign-in
 // must mint new values and end the presented session.
-func (r *runner) newSessionOnLogin(ctx context.Context, old cred) (cred, error) {
-	fresh, res, err := r.login(ctx, "sign in again while presenting the live session", old, nil, false)
+func (r *runner) newSessionOnLogin(ctx context.Context, lv liveness, old cred) (cred, error) {
+	fresh, res, err := r.login(ctx, "sign in again while presenting the live session", old, nil)
 	if err != nil {
 		return fresh, err
 	}
@@ -22,7 +22,7 @@ func (r *runner) newSessionOnLogin(ctx context.Context, old cred) (cred, error) 
 		r.add("R1", Fail, "sign-in with %s=%s present %s: the session ID is not renewed, so an ID planted before sign-in is signed in", kv.name, r.c.fp(kv.value), how)
 		return fresh, nil
 	}
-	st, how, _ := r.alive(ctx, "A", "check the presented session ended", old)
+	st, how, _ := r.alive(ctx, lv, "A", "check the presented session ended", old)
 	switch st {
 	case accepted:
 		r.add("R1", Fail, "sign-in with %s present (→ %d) left it alive: %s", r.sessionFP(old), res.status, how)

@@ -7,12 +7,13 @@ import (
 )
 
 // rotation walks a refresh family RT1 → RT2 → RT3, reuses RT1, and checks
-// the family died (R33, R34).
-func (r *runner) rotation(ctx context.Context) error {
-	if r.refresh != accepted {
+// the family died (R33, R34). It runs only when the refreshes at once
+// refreshed; atImmediate says access tokens die with their session.
+func (r *runner) rotation(ctx context.Context, refresh refreshing, atImmediate bool) error {
+	if refresh.state != accepted {
 		return nil
 	}
-	if !r.rotates {
+	if !refresh.rotates {
 		r.add("R33", Fail, "refresh handed back the same refresh token: a stolen one works for as long as it lives")
 		r.add("R34", Skip, "refresh tokens do not rotate (R33)")
 		return nil
@@ -44,7 +45,7 @@ func (r *runner) rotation(ctx context.Context) error {
 		return nil
 	}
 	var bad, good []string
-	if r.atImmediate && c3.at != "" {
+	if atImmediate && c3.at != "" {
 		res := r.probe(ctx, "use RT3's access token after the reuse", c3, sendBearer, false)
 		if r.classify(res) == accepted {
 			bad = append(bad, "its access token → "+res.describe())

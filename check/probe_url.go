@@ -9,7 +9,7 @@ import (
 )
 
 // inURL puts the credential in the query string instead (R24).
-func (r *runner) inURL(ctx context.Context, live cred) {
+func (r *runner) inURL(ctx context.Context, how auth, live cred) {
 	var bad, good []string
 	try := func(name, value string) {
 		res := r.c.do(ctx, call{step: "put the credential in the URL", method: http.MethodGet,
@@ -20,10 +20,10 @@ func (r *runner) inURL(ctx context.Context, live cred) {
 			good = append(good, fmt.Sprintf("?%s= → %s", name, res.describe()))
 		}
 	}
-	if r.cookieAuth && len(live.cookies) > 0 {
+	if how.cookies && len(live.cookies) > 0 {
 		try(live.cookies[0].name, live.cookies[0].value)
 	}
-	if r.bearerAuth && live.at != "" {
+	if how.bearer && live.at != "" {
 		try(r.cfg.TokenField, live.at)
 	}
 	switch {

@@ -15,11 +15,17 @@ func (r *runner) refreshOnce(ctx context.Context, inst, step string, c cred, sto
 
 func (r *runner) refreshCall(inst, step string, c cred, story bool) call {
 	k := call{step: step, inst: inst, method: http.MethodPost, path: r.cfg.Refresh, cookies: c.cookies, story: story}
+	r.sendRefreshToken(&k, c)
+	return k
+}
+
+// sendRefreshToken puts c's refresh token in k's body, if it travels in
+// bodies rather than a cookie.
+func (r *runner) sendRefreshToken(k *call, c cred) {
 	if c.rt != "" {
 		k.body, k.ctype = jsonBody(map[string]string{r.cfg.RefreshField: c.rt}), "application/json"
 		k.bodyNote = []string{r.cfg.RefreshField + " " + r.c.fp(c.rt)}
 	}
-	return k
 }
 
 func (r *runner) refreshResult(c cred, res *resp) (state, cred) {
@@ -27,7 +33,7 @@ func (r *runner) refreshResult(c cred, res *resp) (state, cred) {
 	case res.err != nil:
 		return unclear, c
 	case res.ok():
-		next := r.merge(c, res)
+		next := r.merge(r.jar, c, res)
 		if next.at == c.at && next.refreshKey() == c.refreshKey() && !r.setsCredential(res) {
 			return unclear, c // a 2xx that hands out nothing: a page for every path?
 		}
@@ -41,13 +47,18 @@ func (r *runner) refreshResult(c cred, res *resp) (state, cred) {
 	return unclear, c
 }
 
+// refreshing is what the concurrent refreshes found out about refresh.
+type refreshing struct {
+	state   state // accepted: it refreshes; absent: there is no endpoint; unclear: it handed out nothing
+	rotates bool  // a refresh handed out a new refresh token
+}
+
 // refreshPair sends two refreshes with the same token at once, as two tabs
-// do (R34b), and returns the credential to go on with.
-func (r *runner) refreshPair(ctx context.Context, c cred) cred {
+// do (R34b). It returns the credential to go on with and what it found out.
+func (r *runner) refreshPair(ctx context.Context, c cred) (cred, refreshing) {
 	if r.cfg.Refresh == Off {
-		r.refresh = absent
 		r.skipRefresh("refresh checks are off (--refresh off)")
-		return c
+		return c, refreshing{state: absent}
 	}
 	step := "refresh twice at once, as two tabs do"
 	res := r.c.doAll(ctx, r.refreshCall("A", step, c, true), r.refreshCall("A", step, c, true))
@@ -56,23 +67,20 @@ func (r *runner) refreshPair(ctx context.Context, c cred) cred {
 	old := r.c.fp(c.refreshKey())
 	switch {
 	case s0 == absent && s1 == absent:
-		r.refresh = absent
 		r.c.unstory(res[0].seq, res[1].seq)
 		r.skipRefresh(fmt.Sprintf("the site has no refresh endpoint (POST %s answered %d)", r.cfg.Refresh, res[0].status))
-		return c
+		return c, refreshing{state: absent}
 	case s0 != accepted && s1 != accepted:
-		r.refresh = unclear
 		r.skipRefresh(fmt.Sprintf("POST %s with a fresh credential answered %s and %s: nothing to refresh", r.cfg.Refresh, res[0].describe(), res[1].describe()))
-		return c
+		return c, refreshing{state: unclear}
 	}
-	r.refresh = accepted
 	win, wres, lres := c0, res[0], res[1]
 	if s0 != accepted {
 		win, wres, lres = c1, res[1], res[0]
 	}
-	r.rotates = win.refreshKey() != c.refreshKey()
+	found := refreshing{state: accepted, rotates: win.refreshKey() != c.refreshKey()}
 	switch {
-	case !r.rotates:
+	case !found.rotates:
 		r.add("R34b", Skip, "refresh tokens do not rotate (R33)")
 		r.c.note(wres.seq, "refresh token "+old+" kept")
 	case s0 == accepted && s1 == accepted && c0.refreshKey() == c1.refreshKey():
@@ -86,13 +94,13 @@ func (r *runner) refreshPair(ctx context.Context, c cred) cred {
 	}
 	// Go on with the winner, if the session survived.
 	if res := r.probe(ctx, "use the refreshed credential", win, sendAll, true); r.classify(res) == accepted {
-		return win
+		return win, found
 	}
 	fresh, err := r.relogin(ctx, "sign in again: the refreshes ended the session", cred{}, nil)
 	if err != nil {
-		return win
+		return win, found
 	}
-	return fresh
+	return fresh, found
 }
 
 func (r *runner) skipRefresh(why string) {
@@ -103,7 +111,7 @@ func (r *runner) skipRefresh(why string) {
 
 // setsCredential reports whether an answer sets a credential cookie.
 func (r *runner) setsCredential(res *resp) bool {
-	for _, n := range r.names {
+	for _, n := range r.jar.names {
 		if ck := res.setCookie(n); ck != nil && !isDeletion(ck) {
 			return true
 		}

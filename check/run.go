@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Run signs in to the site, exercises its logout and replays every old
@@ -28,12 +27,12 @@ func run(ctx context.Context, cfg Config) (*Report, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	r := &runner{cfg: cfg, c: c, set: map[string]*http.Cookie{}, setAt: map[string]string{}}
-	if err = r.run(ctx); err != nil {
+	r := &runner{cfg: cfg, c: c, findings: &findings{}, ledger: &ledger{}}
+	if err = r.drive(ctx); err != nil {
 		// A site's error detail may echo what it was sent.
 		err = &scrubbed{msg: c.scrubber()(err.Error()), err: err}
 	}
-	rep := r.report()
+	rep := r.findings.report(cfg, c)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	raws := make([]string, 0, len(c.secrets))
@@ -53,46 +52,27 @@ type scrubbed struct {
 func (e *scrubbed) Error() string { return e.msg }
 func (e *scrubbed) Unwrap() error { return e.err }
 
+// runner is what every stage shares: the configuration; the client, which
+// sends and records the requests and holds the run to its budget; the
+// answer without a credential that classify compares with; the credential
+// cookies the first sign-in set; and two sinks, the findings and the
+// ledger of answers the last checks look back at. The driver sets unauth
+// and jar once, before any stage that reads them. Everything else a stage
+// reads is an argument, and everything it finds that a later stage needs
+// is a result.
 type runner struct {
-	cfg Config
-	c   *client
-	res []Result
-
-	names []string                // credential cookie names
-	set   map[string]*http.Cookie // how each was set
-	setAt map[string]string       // the path of the response that set it
-	creds string                  // what sign-in returns, for the report
-
-	unauth      *resp // the protected path without a credential
-	cookieAuth  bool  // cookies alone open the protected path
-	bearerAuth  bool  // the access token alone does
-	refresh     state // does the refresh endpoint exist (accepted) or not (absent)
-	rotates     bool  // refresh handed out a new refresh token
-	atImmediate bool  // access tokens die at logout (R5 PASS)
-	logoutFails bool  // logout does not end the session even when asked properly (R4 FAIL)
-
-	noStore    []string // credentialed answers without no-store (R25)
-	bodies     []*resp  // answers whose bodies must not hold a cookie value (R17)
-	deadAT     *resp    // the first answer to a dead or forged access token (R40)
-	r17ok      string   // R17 evidence so far, when every cookie is HttpOnly
-	r2         string   // R2's first half, a made-up cookie's answer
-	forged     *resp    // the answer to an alg-none access token (R41)
-	second     cred     // a second device still signed in, for R6
-	cookieVals []string // every credential cookie value handed out (R17)
-	stopped    string   // why the run stopped early
+	cfg    Config
+	c      *client
+	unauth *resp // the protected path without a credential
+	jar    jar   // the credential cookies, as the first sign-in set them
+	*findings
+	*ledger
 }
 
-// stop ends the run early for a reason that is not the site's fault (a
-// sign-in refused by a rate limit, the request budget): the checks not
-// reached are SKIP with the reason.
-func (r *runner) stop(why string) error {
-	r.stopped = why
-	return errStopped
-}
-
-var errStopped = errors.New("check: stopped")
-
-func (r *runner) run(ctx context.Context) (err error) {
+// drive runs the pipeline. It returns an error only when the run could
+// not get going; a run that stops early (the request budget, a refused
+// later sign-in) returns nil, and the findings say why.
+func (r *runner) drive(ctx context.Context) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			b, ok := v.(budgetSpent)
@@ -101,77 +81,83 @@ func (r *runner) run(ctx context.Context) (err error) {
 			}
 			r.stopped = fmt.Sprintf("the request budget (--max-requests %d) is spent", b.max)
 			err = nil
-			if r.names == nil {
+			if !r.jar.learnt() {
 				err = fmt.Errorf("%w: --max-requests %d is too few to sign in", ErrUsage, b.max)
 			}
 		}
 	}()
-	err = r.steps(ctx)
+	err = r.stages(ctx)
 	if errors.Is(err, errStopped) {
 		return nil
 	}
 	return err
 }
 
-func (r *runner) steps(ctx context.Context) error {
-	cfg := r.cfg
-	r.unauth = r.c.do(ctx, call{step: "probe without a credential", method: http.MethodGet, path: cfg.Protected})
-	if r.unauth.err != nil {
-		return fmt.Errorf("cannot reach %s: %s", cfg.Target, cleanErr(r.unauth.err))
-	}
-	if r.unauth.ok() {
-		return fmt.Errorf("%w: %s answers %d without a credential; --protected must name a path that needs sign-in", ErrUsage, cfg.Protected, r.unauth.status)
+// stages calls every stage in order, handing each what it reads and
+// keeping what it finds for the stages after it.
+func (r *runner) stages(ctx context.Context) error {
+	var err error
+	if r.unauth, err = r.reach(ctx); err != nil {
+		return err
 	}
 
 	// The story: sign in, use it, refresh, sign out, replay.
-	l1, _, err := r.login(ctx, "sign in", cred{}, nil, true)
+	l1, jar, err := r.signIn(ctx)
 	if err != nil {
 		return err
 	}
-	r.cookieChecks()
-	me := r.probe(ctx, "use the credential", l1, "", true)
-	if !me.ok() {
-		return fmt.Errorf("the credential from sign-in does not open %s (it answered %s); set --protected to a path this user may read", cfg.Protected, me.describe())
+	r.jar = jar
+	httpOnly := r.cookieChecks() // R15–R18, R20
+	how, err := r.learnAuth(ctx, l1)
+	if err != nil {
+		return err
 	}
-	r.credentialed("GET "+cfg.Protected, me)
-	r.learnAuth(ctx, l1)
-	l1 = r.refreshPair(ctx, l1)
-	r.logoutAndReplay(ctx, l1)
-	r.logoutAgain(ctx, l1)
+	l1, refresh := r.refreshPair(ctx, l1)                 // R34b
+	out := r.logoutAndReplay(ctx, how, refresh.state, l1) // R4, R5, R21, R22, R26
+	r.logoutAgain(ctx, l1)                                // R36
+	lv := liveness{auth: how, refresh: refresh.state, atImmediate: out.token.immediate}
 
 	// The checks that need a live session.
 	l2, err := r.relogin(ctx, "sign in for the forgery probes", cred{}, nil)
 	if err != nil {
 		return err
 	}
-	r.fixationProbe(ctx)
-	r.duplicates(ctx, l2)
-	r.inURL(ctx, l2)
-	r.forgedTokens(ctx, l2)
-	if l2, err = r.unsafeGet(ctx, l2); err != nil {
+	fix := r.fixationProbe(ctx, how, refresh.state)                // R2
+	r.duplicates(ctx, how, l2)                                     // R23
+	r.inURL(ctx, how, l2)                                          // R24
+	forged := r.forgedTokens(ctx, how, l2)                         // R41
+	if l2, err = r.unsafeGet(ctx, lv, out.fails, l2); err != nil { // R27
 		return err
 	}
-	if l2, err = r.crossOrigin(ctx, l2); err != nil {
+	if l2, err = r.crossOrigin(ctx, lv, out.fails, l2); err != nil { // R28, R29
 		return err
 	}
-	l3, err := r.newSessionOnLogin(ctx, l2)
+	l3, err := r.newSessionOnLogin(ctx, lv, l2) // R1
 	if err != nil {
 		return err
 	}
-	if l3, err = r.deviceRevoke(ctx, l3); err != nil {
+	second, err := r.plantedLogin(ctx, fix) // R2
+	if err != nil {
 		return err
 	}
-	if err := r.logoutEverywhere(ctx, l3); err != nil {
+	l3, second = r.deviceRevoke(ctx, lv, l3, second)                // R8
+	if err := r.logoutEverywhere(ctx, lv, l3, second); err != nil { // R6
 		return err
 	}
-	if err := r.rotation(ctx); err != nil {
+	if err := r.rotation(ctx, refresh, out.token.immediate); err != nil { // R33, R34
 		return err
 	}
-	r.contentTypes(ctx)
-	if err := r.instances(ctx); err != nil {
+	r.contentTypes(ctx)                          // R30
+	if err := r.instances(ctx, lv); err != nil { // R51
 		return err
 	}
 	r.add("R26b", Skip, "needs a browser's back button; signoff's own browser tests cover it, and R25 covers the HTTP cache")
-	r.finish()
+
+	// The checks made from what the run gathered.
+	r.bodyScan(httpOnly) // R17
+	r.cacheCheck()       // R25
+	if !out.token.skipped {
+		r.deadTokenCheck(out.token.dead, forged) // R40
+	}
 	return nil
 }
