@@ -3,7 +3,9 @@ package check
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -516,4 +518,24 @@ func cleanErr(err error) string {
 		return "timed out"
 	}
 	return err.Error()
+}
+
+func suffix(detail string) string {
+	if detail == "" {
+		return ""
+	}
+	return " (" + detail + ")"
+}
+
+// randomValue is a fresh random credential-looking value: 32 bytes,
+// base64url.
+func randomValue() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func jsonBody(fields map[string]string) []byte {
+	b, _ := json.Marshal(fields)
+	return b
 }

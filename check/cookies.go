@@ -1,7 +1,6 @@
 package check
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -11,18 +10,19 @@ import (
 	"time"
 )
 
-// cookieChecks inspects how sign-in sets each credential cookie (R15–R18,
-// R20). R17's body scan is finished in finish.
-func (r *runner) cookieChecks() {
-	if len(r.names) == 0 {
+// cookieChecks inspects how sign-in set each credential cookie (R15–R18,
+// R20). When every cookie is HttpOnly it returns R17's evidence so far,
+// for bodyScan to finish; otherwise R17 is decided and it returns "".
+func (r *runner) cookieChecks() (httpOnly string) {
+	if len(r.jar.names) == 0 {
 		for _, id := range []string{"R15", "R16", "R17", "R18", "R20", "R21", "R22", "R23"} {
 			r.add(id, Skip, "sign-in set no cookie (%s)", r.creds)
 		}
-		return
+		return ""
 	}
 	var r15, r16, r16w, r17, r18, r20, r20w, ok15, ok16, ok17, ok18, ok20 []string
-	for _, n := range r.names {
-		ck := r.set[n]
+	for _, n := range r.jar.names {
+		ck := r.jar.set[n]
 		hostP, secureP := strings.HasPrefix(n, "__Host-"), strings.HasPrefix(n, "__Secure-")
 		switch {
 		case !ck.Secure:
@@ -71,10 +71,11 @@ func (r *runner) cookieChecks() {
 	if len(r17) > 0 {
 		r.add("R17", Fail, "%s", strings.Join(r17, "; "))
 	} else {
-		r.r17ok = strings.Join(ok17, "; ")
+		httpOnly = strings.Join(ok17, "; ")
 	}
 	r.verdict("R18", r18, nil, ok18)
 	r.verdict("R20", r20, r20w, ok20)
+	return httpOnly
 }
 
 // personal says what a cookie value gives away, or "".
@@ -164,13 +165,13 @@ func defaultPath(reqPath string) string {
 // deletionChecks compares logout's deletions with how the cookies were set
 // (R21, R22).
 func (r *runner) deletionChecks(out *resp) {
-	if len(r.names) == 0 {
+	if len(r.jar.names) == 0 {
 		return
 	}
 	csd := strings.Contains(out.header.Get("Clear-Site-Data"), `"cookies"`) || strings.Contains(out.header.Get("Clear-Site-Data"), `"*"`)
 	var bad21, warn21, ok21, bad22, warn22, ok22 []string
-	for _, n := range r.names {
-		set, del := r.set[n], out.setCookie(n)
+	for _, n := range r.jar.names {
+		set, del := r.jar.set[n], out.setCookie(n)
 		if del == nil {
 			if csd {
 				warn21 = append(warn21, n+" is not deleted; only Clear-Site-Data clears it, and not every browser supports it")
@@ -181,7 +182,7 @@ func (r *runner) deletionChecks(out *resp) {
 		}
 		setPath, delPath := set.Path, del.Path
 		if setPath == "" {
-			setPath = defaultPath(r.setAt[n])
+			setPath = defaultPath(r.jar.setAt[n])
 		}
 		if delPath == "" {
 			delPath = defaultPath(r.cfg.Logout)
@@ -224,64 +225,5 @@ func (r *runner) deletionChecks(out *resp) {
 		r.add("R22", Skip, "logout deletes no cookie (R21)")
 	} else {
 		r.verdict("R22", bad22, warn22, ok22)
-	}
-}
-
-// clearSiteData checks logout's Clear-Site-Data (R26): values must be
-// quoted strings or browsers ignore the header.
-func (r *runner) clearSiteData(out *resp) {
-	v := out.header.Get("Clear-Site-Data")
-	if v == "" {
-		r.add("R26", Warn, "POST %s sends no Clear-Site-Data: the browser keeps cached pages and storage", r.cfg.Logout)
-		return
-	}
-	var unquoted []string
-	for _, d := range strings.Split(v, ",") {
-		d = strings.TrimSpace(d)
-		if len(d) < 2 || d[0] != '"' || d[len(d)-1] != '"' {
-			unquoted = append(unquoted, d)
-		}
-	}
-	if len(unquoted) > 0 {
-		r.add("R26", Fail, "Clear-Site-Data: %s has unquoted values (%s): browsers ignore the header", v, strings.Join(unquoted, ", "))
-		return
-	}
-	r.add("R26", Pass, "Clear-Site-Data: %s", v)
-}
-
-// hasDirective reports whether a Cache-Control value holds directive d.
-func hasDirective(v, d string) bool {
-	for _, part := range strings.Split(v, ",") {
-		name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-		if strings.EqualFold(name, d) {
-			return true
-		}
-	}
-	return false
-}
-
-// randomValue is a fresh random credential-looking value: 32 bytes,
-// base64url.
-func randomValue() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func jsonBody(fields map[string]string) []byte {
-	b, _ := json.Marshal(fields)
-	return b
-}
-
-// verdict records id as FAIL with the bad findings, else WARN with the
-// warnings, else PASS with the good ones.
-func (r *runner) verdict(id string, bad, warn, good []string) {
-	switch {
-	case len(bad) > 0:
-		r.add(id, Fail, "%s", strings.Join(bad, "; "))
-	case len(warn) > 0:
-		r.add(id, Warn, "%s", strings.Join(warn, "; "))
-	default:
-		r.add(id, Pass, "%s", strings.Join(good, "; "))
 	}
 }

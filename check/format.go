@@ -9,6 +9,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -441,4 +442,17 @@ func WriteDiagram(w io.Writer, r *Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func roundDur(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int((d+12*time.Hour)/(24*time.Hour)))
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d h", int((d+30*time.Minute)/time.Hour))
+	}
+	if d >= time.Minute {
+		return fmt.Sprintf("%d min", int((d+30*time.Second)/time.Minute))
+	}
+	return fmt.Sprintf("%d s", int((d+time.Second/2)/time.Second))
 }
