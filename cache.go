@@ -125,47 +125,38 @@ func get[V any](c *cache, m map[Hash]V, h Hash) V {
 // sid returns the one sidState of session id, creating it, and makes sure it
 // is kept until at least until.
 func (c *cache) sid(id string, until time.Time) *sidState {
-	// The until is raised while a lock is held, so sweep (which takes the
-	// write lock) can never drop a record that a caller is about to use.
-	c.mu.RLock()
-	st := c.sids[id]
-	if st != nil {
-		raise(&st.until, until.UnixNano())
-	}
-	c.mu.RUnlock()
-	if st == nil {
-		c.mu.Lock()
-		if st = c.sids[id]; st == nil {
-			st = &sidState{}
-			c.sids[id] = st
-		}
-		raise(&st.until, until.UnixNano())
-		c.mu.Unlock()
-	}
-	return st
+	return record(c, c.sids, id, func(st *sidState) { raise(&st.until, until.UnixNano()) })
 }
 
 // user returns the one userState of user id, creating it, raises its
 // auth_version to at least av and keeps it until at least until.
 func (c *cache) user(id string, av int64, until time.Time) *userState {
-	c.mu.RLock()
-	u := c.users[id]
-	if u != nil {
+	return record(c, c.users, id, func(u *userState) {
 		raise(&u.av, av)
 		raise(&u.until, until.UnixNano())
+	})
+}
+
+// record returns the one record under id in m, creating it, after raise has
+// run on it. raise runs while a lock is held, so sweep (which takes the write
+// lock) can never drop a record that a caller is about to use.
+func record[V any](c *cache, m map[string]*V, id string, raise func(*V)) *V {
+	c.mu.RLock()
+	v := m[id]
+	if v != nil {
+		raise(v)
 	}
 	c.mu.RUnlock()
-	if u == nil {
+	if v == nil {
 		c.mu.Lock()
-		if u = c.users[id]; u == nil {
-			u = &userState{}
-			c.users[id] = u
+		if v = m[id]; v == nil {
+			v = new(V)
+			m[id] = v
 		}
-		raise(&u.av, av)
-		raise(&u.until, until.UnixNano())
+		raise(v)
 		c.mu.Unlock()
 	}
-	return u
+	return v
 }
 
 // raise sets *a to v if v is larger.
