@@ -405,14 +405,4 @@ func (b *Bus) Close() error {
 	return b.log.Deregister(ctx, b.opt.InstanceID)
 }
 
-// StopReadingForTest stops the reader as if the process had hung, leaving
-// its instance registered. Only tests call it.
-func (b *Bus) StopReadingForTest() {
-	close(b.stop)
-	<-b.done
-	b.stop = make(chan struct{})
-	b.done = make(chan struct{})
-	close(b.done)
-}
-
 var _ signoff.Bus = (*Bus)(nil)
