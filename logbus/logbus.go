@@ -178,10 +178,6 @@ func New(log Log, opt Options) *Bus {
 	return b
 }
 
-// ID is the instance ID this bus subscribes and publishes under: Options'
-// InstanceID with its random suffix.
-func (b *Bus) ID() string { return b.opt.InstanceID }
-
 // mono is this process's monotonic clock, in ns since the Bus was made
 // (always positive once anything has happened).
 func (b *Bus) mono() int64 { return int64(time.Since(b.epoch)) + 1 }
