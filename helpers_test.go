@@ -26,6 +26,7 @@ import (
 	"github.com/signoff/signoff/accesstoken"
 	"github.com/signoff/signoff/internal/syncbuf"
 	"github.com/signoff/signoff/store/memstore"
+	"github.com/signoff/signoff/store/storetest"
 )
 
 // t0 is where every fake clock starts: whole seconds, because JWT times are
@@ -62,7 +63,7 @@ var errStoreDown = errors.New("memstore: injected outage")
 type harness struct {
 	t     testing.TB
 	m     *signoff.Manager
-	store *memstore.Store
+	store *storetest.FaultStore
 	clock *fakeClock
 	down  atomic.Bool  // while set, every store call fails
 	calls atomic.Int64 // store calls made
@@ -75,16 +76,16 @@ type harness struct {
 // newHarness starts a Manager in mode. opts may change the Config before New.
 func newHarness(t testing.TB, mode signoff.Mode, opts ...func(*signoff.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, store: memstore.New(), clock: newClock(), logs: &syncbuf.Buffer{}, secrets: map[string]bool{}}
-	// Fail is set once, before the Manager's goroutines start; the switch
+	h := &harness{t: t, clock: newClock(), logs: &syncbuf.Buffer{}, secrets: map[string]bool{}}
+	// Fault is set once, before the Manager's goroutines start; the switch
 	// itself is atomic.
-	h.store.Fail = func() error {
+	h.store = &storetest.FaultStore{Store: memstore.New(), Fault: func(string) error {
 		h.calls.Add(1)
 		if h.down.Load() {
 			return errStoreDown
 		}
 		return nil
-	}
+	}}
 	cfg := signoff.Config{
 		Mode:   mode,
 		Store:  h.store,

@@ -178,10 +178,6 @@ func New(log Log, opt Options) *Bus {
 	return b
 }
 
-// ID is the instance ID this bus subscribes and publishes under: Options'
-// InstanceID with its random suffix.
-func (b *Bus) ID() string { return b.opt.InstanceID }
-
 // mono is this process's monotonic clock, in ns since the Bus was made
 // (always positive once anything has happened).
 func (b *Bus) mono() int64 { return int64(time.Since(b.epoch)) + 1 }
@@ -403,16 +399,6 @@ func (b *Bus) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	return b.log.Deregister(ctx, b.opt.InstanceID)
-}
-
-// StopReadingForTest stops the reader as if the process had hung, leaving
-// its instance registered. Only tests call it.
-func (b *Bus) StopReadingForTest() {
-	close(b.stop)
-	<-b.done
-	b.stop = make(chan struct{})
-	b.done = make(chan struct{})
-	close(b.done)
 }
 
 var _ signoff.Bus = (*Bus)(nil)

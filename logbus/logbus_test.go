@@ -133,14 +133,36 @@ func TestLogoutRace_R51(t *testing.T) {
 	}
 }
 
+// named is one instance's handle on a shared log that remembers the name,
+// suffix and all, the instance registered under.
+type named struct {
+	*logbus.MemLog
+	mu   sync.Mutex
+	name string
+}
+
+func (n *named) Register(ctx context.Context, instance string) (int64, error) {
+	n.mu.Lock()
+	n.name = instance
+	n.mu.Unlock()
+	return n.MemLog.Register(ctx, instance)
+}
+
+func (n *named) instance() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.name
+}
+
 // An instance dropped from the log (silent past the trim, or the log lost
 // its state) registers again by itself, keeps its own cursor, and is Fresh
 // again only after it has applied what was published meanwhile.
 func TestDroppedInstanceRegistersAgain(t *testing.T) {
 	log := &logbus.MemLog{}
-	a, _ := subscribe(t, log, "A")
-	b, rb := subscribe(t, log, "B")
-	if err := log.Deregister(ctx, b.ID()); err != nil {
+	la, lb := &named{MemLog: log}, &named{MemLog: log}
+	a, _ := subscribe(t, la, "A")
+	b, rb := subscribe(t, lb, "B")
+	if err := log.Deregister(ctx, lb.instance()); err != nil {
 		t.Fatal(err)
 	}
 	// Published while B is not registered: A does not wait for B.
@@ -148,7 +170,7 @@ func TestDroppedInstanceRegistersAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	registered := func() bool { // B is in the log again: A's publishes wait for it
-		n, err := log.Behind(ctx, a.ID(), math.MaxInt64, time.Minute)
+		n, err := log.Behind(ctx, la.instance(), math.MaxInt64, time.Minute)
 		return err == nil && n == 1
 	}
 	deadline := time.Now().Add(5 * time.Second)

@@ -10,13 +10,9 @@ import (
 )
 
 // MemLog is a Log in memory, for several Buses in one process: tests of
-// many instances, and fault injection (Fail). It wakes its readers on every
-// change. The zero value is ready to use.
+// many instances. It wakes its readers on every change. The zero value is
+// ready to use. A test injects faults by wrapping it (logbustest.StallLog).
 type MemLog struct {
-	// Fail, when set, is called first by every method; an error it
-	// returns is returned as the Log's.
-	Fail func() error
-
 	mu        sync.Mutex
 	seq       int64
 	entries   []Entry
@@ -29,18 +25,13 @@ type memInstance struct {
 	beat   time.Time
 }
 
-func (l *MemLog) lock() error {
-	if l.Fail != nil {
-		if err := l.Fail(); err != nil {
-			return err
-		}
-	}
+// lock takes l.mu, making the zero value ready on first use.
+func (l *MemLog) lock() {
 	l.mu.Lock()
 	if l.instances == nil {
 		l.instances = map[string]memInstance{}
 		l.wakers = map[chan struct{}]struct{}{}
 	}
-	return nil
 }
 
 // poke wakes every waiting reader and publisher; l.mu is held.
@@ -56,9 +47,7 @@ func (l *MemLog) poke() {
 // Wake implements Waker.
 func (l *MemLog) Wake() (<-chan struct{}, func()) {
 	c := make(chan struct{}, 1)
-	if l.lock() != nil {
-		return nil, func() {}
-	}
+	l.lock()
 	l.wakers[c] = struct{}{}
 	l.mu.Unlock()
 	return c, func() {
@@ -70,9 +59,7 @@ func (l *MemLog) Wake() (<-chan struct{}, func()) {
 
 // Append implements Log.
 func (l *MemLog) Append(_ context.Context, origin string, r signoff.Revocation) (int64, error) {
-	if err := l.lock(); err != nil {
-		return 0, err
-	}
+	l.lock()
 	defer l.mu.Unlock()
 	l.seq++
 	l.entries = append(l.entries, Entry{Seq: l.seq, Origin: origin, Revocation: r})
@@ -82,9 +69,7 @@ func (l *MemLog) Append(_ context.Context, origin string, r signoff.Revocation) 
 
 // After implements Log.
 func (l *MemLog) After(_ context.Context, after int64) ([]Entry, error) {
-	if err := l.lock(); err != nil {
-		return nil, err
-	}
+	l.lock()
 	defer l.mu.Unlock()
 	var out []Entry
 	for _, e := range l.entries {
@@ -97,9 +82,7 @@ func (l *MemLog) After(_ context.Context, after int64) ([]Entry, error) {
 
 // Register implements Log. The log's clock is this process's.
 func (l *MemLog) Register(_ context.Context, instance string) (int64, error) {
-	if err := l.lock(); err != nil {
-		return 0, err
-	}
+	l.lock()
 	defer l.mu.Unlock()
 	in, ok := l.instances[instance]
 	if !ok {
@@ -112,9 +95,7 @@ func (l *MemLog) Register(_ context.Context, instance string) (int64, error) {
 
 // Heartbeat implements Log.
 func (l *MemLog) Heartbeat(_ context.Context, instance string, cursor int64) error {
-	if err := l.lock(); err != nil {
-		return err
-	}
+	l.lock()
 	defer l.mu.Unlock()
 	if _, ok := l.instances[instance]; !ok {
 		return fmt.Errorf("%w: %s", ErrNotRegistered, instance)
@@ -126,9 +107,7 @@ func (l *MemLog) Heartbeat(_ context.Context, instance string, cursor int64) err
 
 // Behind implements Log.
 func (l *MemLog) Behind(_ context.Context, self string, seq int64, lease time.Duration) (int, error) {
-	if err := l.lock(); err != nil {
-		return 0, err
-	}
+	l.lock()
 	defer l.mu.Unlock()
 	n := 0
 	for id, in := range l.instances {
@@ -141,9 +120,7 @@ func (l *MemLog) Behind(_ context.Context, self string, seq int64, lease time.Du
 
 // Deregister implements Log.
 func (l *MemLog) Deregister(_ context.Context, instance string) error {
-	if err := l.lock(); err != nil {
-		return err
-	}
+	l.lock()
 	defer l.mu.Unlock()
 	delete(l.instances, instance)
 	l.poke()
@@ -152,9 +129,7 @@ func (l *MemLog) Deregister(_ context.Context, instance string) error {
 
 // Trim implements Log.
 func (l *MemLog) Trim(_ context.Context, until time.Time, silentFor time.Duration) error {
-	if err := l.lock(); err != nil {
-		return err
-	}
+	l.lock()
 	defer l.mu.Unlock()
 	kept := l.entries[:0]
 	for _, e := range l.entries {

@@ -16,6 +16,7 @@ import (
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/server"
 	"github.com/signoff/signoff/store/memstore"
+	"github.com/signoff/signoff/store/storetest"
 )
 
 // R23: duplicate cookie names never let order decide; prefixes are
@@ -334,14 +335,14 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 // revoked comes back.
 func TestStoreOutageFailsClosed(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode signoff.Mode) {
-		st := memstore.New()
+		mem := memstore.New()
 		var down atomic.Bool
-		st.Fail = func() error {
+		st := &storetest.FaultStore{Store: mem, Users: mem, Fault: func(string) error {
 			if down.Load() {
 				return errors.New("memstore: injected outage")
 			}
 			return nil
-		}
+		}}
 		e := newEnv(t, mode, func(c *server.Config) {
 			c.Backend = &server.Backend{Sessions: st, Users: st, Bus: &signoff.LocalBus{}}
 			c.KeysFile = filepath.Join(t.TempDir(), "keys.json")

@@ -188,8 +188,9 @@ func testPublishOnly(t *testing.T, open func() logbus.Log) {
 }
 
 func testDeadInstance(t *testing.T, open func() logbus.Log) {
-	dead, _ := Subscribe(t, open(), Options("dead"))
-	dead.StopReadingForTest()
+	sd := &StallLog{Log: open()}
+	dead, _ := stallSubscribe(t, sd, Options("dead"))
+	Reach(t, sd.Read.Arm(), "dead began a read, where it hangs")
 	live, _ := Subscribe(t, open(), Options("live"))
 	if err := live.Publish(ctx, signoff.Revocation{SessionID: "s", Until: until()}); err != nil {
 		t.Fatalf("Publish with a dead instance: %v; want success once its lease lapses", err)
@@ -202,8 +203,9 @@ func testDeadInstance(t *testing.T, open func() logbus.Log) {
 func testUnconfirmed(t *testing.T, open func() logbus.Log) {
 	opt := Options("stuck")
 	opt.Lease = time.Hour
-	stuck, _ := Subscribe(t, open(), opt)
-	stuck.StopReadingForTest()
+	ss := &StallLog{Log: open()}
+	stallSubscribe(t, ss, opt)
+	Reach(t, ss.Read.Arm(), "stuck began a read, where it hangs")
 	pub := logbus.New(open(), logbus.Options{Poll: 10 * time.Millisecond, Lease: time.Hour, AckTimeout: 150 * time.Millisecond})
 	defer pub.Close()
 	if err := pub.Publish(ctx, signoff.Revocation{SessionID: "s", Until: until()}); err == nil {

@@ -62,8 +62,8 @@ func (g *Gate) Pass() {
 // StallLog is one instance's handle on a Log that a test can stop at two
 // points: Read stops the next After before it reads the log, Beat stops the
 // next Heartbeat before it is recorded (after the read it follows). It is
-// how a test reaches the interleavings of a slow database, a GC pause or a
-// lock queue without sleeping and hoping.
+// how a test reaches the interleavings of a slow database, a GC pause, a
+// lock queue or a hung process without sleeping and hoping.
 type StallLog struct {
 	logbus.Log
 	Read, Beat Gate

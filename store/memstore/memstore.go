@@ -24,9 +24,6 @@ type Store struct {
 	versions map[string]int64                   // user ID -> auth_version
 	users    map[string]*signoff.User
 	byEmail  map[string]string
-
-	// Fail, when set, makes every call return its error: a fault to inject.
-	Fail func() error
 }
 
 // New returns an empty Store.
@@ -48,25 +45,12 @@ var (
 	_ signoff.UserStore = (*Store)(nil)
 )
 
-func (s *Store) lock() error {
-	s.mu.Lock()
-	if s.Fail != nil {
-		if err := s.Fail(); err != nil {
-			s.mu.Unlock()
-			return err
-		}
-	}
-	return nil
-}
-
 func copySession(x *signoff.Session) *signoff.Session         { c := *x; return &c }
 func copyToken(x *signoff.RefreshToken) *signoff.RefreshToken { c := *x; return &c }
 
 // CreateSession implements signoff.Store.
 func (s *Store) CreateSession(_ context.Context, sess *signoff.Session, rt *signoff.RefreshToken) error {
-	if err := s.lock(); err != nil {
-		return err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.sessions[sess.ID]; dup {
 		return errDuplicate
@@ -119,9 +103,7 @@ func (s *Store) live(id string, now time.Time) (*signoff.Session, bool) {
 
 // SessionByToken implements signoff.Store.
 func (s *Store) SessionByToken(_ context.Context, h signoff.Hash, now time.Time) (*signoff.Session, error) {
-	if err := s.lock(); err != nil {
-		return nil, err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	x, ok := s.live(s.byToken[h], now)
 	if !ok {
@@ -132,9 +114,7 @@ func (s *Store) SessionByToken(_ context.Context, h signoff.Hash, now time.Time)
 
 // Session implements signoff.Store.
 func (s *Store) Session(_ context.Context, id string, now time.Time) (*signoff.Session, error) {
-	if err := s.lock(); err != nil {
-		return nil, err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	x, ok := s.live(id, now)
 	if !ok {
@@ -145,9 +125,7 @@ func (s *Store) Session(_ context.Context, id string, now time.Time) (*signoff.S
 
 // ListSessions implements signoff.Store.
 func (s *Store) ListSessions(_ context.Context, userID string, now time.Time) ([]*signoff.Session, error) {
-	if err := s.lock(); err != nil {
-		return nil, err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []*signoff.Session{}
 	for _, x := range s.sessions {
@@ -161,9 +139,7 @@ func (s *Store) ListSessions(_ context.Context, userID string, now time.Time) ([
 
 // TouchSession implements signoff.Store.
 func (s *Store) TouchSession(_ context.Context, id string, at time.Time) error {
-	if err := s.lock(); err != nil {
-		return err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	if x, ok := s.sessions[id]; ok && x.RevokedAt.IsZero() && at.After(x.LastSeenAt) {
 		x.LastSeenAt = at
@@ -187,9 +163,7 @@ func (s *Store) revoke(id string, at time.Time) bool {
 
 // RevokeSession implements signoff.Store.
 func (s *Store) RevokeSession(_ context.Context, id string, at time.Time) error {
-	if err := s.lock(); err != nil {
-		return err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.revoke(id, at)
 	return nil
@@ -197,9 +171,7 @@ func (s *Store) RevokeSession(_ context.Context, id string, at time.Time) error 
 
 // RevokeUserSessions implements signoff.Store.
 func (s *Store) RevokeUserSessions(_ context.Context, userID string, at time.Time) (int, int64, error) {
-	if err := s.lock(); err != nil {
-		return 0, 0, err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for id, x := range s.sessions {
@@ -216,18 +188,14 @@ func (s *Store) RevokeUserSessions(_ context.Context, userID string, at time.Tim
 
 // AuthVersion implements signoff.Store.
 func (s *Store) AuthVersion(_ context.Context, userID string) (int64, error) {
-	if err := s.lock(); err != nil {
-		return 0, err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.versions[userID], nil
 }
 
 // RefreshToken implements signoff.Store.
 func (s *Store) RefreshToken(_ context.Context, h signoff.Hash) (*signoff.RefreshToken, error) {
-	if err := s.lock(); err != nil {
-		return nil, err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.refresh[h]
 	if !ok {
@@ -238,9 +206,7 @@ func (s *Store) RefreshToken(_ context.Context, h signoff.Hash) (*signoff.Refres
 
 // RotateRefreshToken implements signoff.Store.
 func (s *Store) RotateRefreshToken(_ context.Context, parent signoff.Hash, child *signoff.RefreshToken, grace time.Duration) (*signoff.Rotation, error) {
-	if err := s.lock(); err != nil {
-		return nil, err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := child.IssuedAt
 	p, ok := s.refresh[parent]
@@ -279,20 +245,12 @@ func (s *Store) RotateRefreshToken(_ context.Context, parent signoff.Hash, child
 	return &signoff.Rotation{Session: copySession(sess), Child: copyToken(c)}, nil
 }
 
-// Ping implements signoff.Store.
-func (s *Store) Ping(context.Context) error {
-	if err := s.lock(); err != nil {
-		return err
-	}
-	s.mu.Unlock()
-	return nil
-}
+// Ping implements signoff.Store. Memory is always there: it returns nil.
+func (s *Store) Ping(context.Context) error { return nil }
 
 // CreateUser implements signoff.UserStore.
 func (s *Store) CreateUser(_ context.Context, u *signoff.User) error {
-	if err := s.lock(); err != nil {
-		return err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, taken := s.byEmail[u.Email]; taken {
 		return signoff.ErrEmailTaken
@@ -309,9 +267,7 @@ func (s *Store) CreateUser(_ context.Context, u *signoff.User) error {
 
 // UserByEmail implements signoff.UserStore.
 func (s *Store) UserByEmail(_ context.Context, email string) (*signoff.User, error) {
-	if err := s.lock(); err != nil {
-		return nil, err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.users[s.byEmail[email]]
 	if !ok {
@@ -323,9 +279,7 @@ func (s *Store) UserByEmail(_ context.Context, email string) (*signoff.User, err
 
 // UserByID implements signoff.UserStore.
 func (s *Store) UserByID(_ context.Context, id string) (*signoff.User, error) {
-	if err := s.lock(); err != nil {
-		return nil, err
-	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.users[id]
 	if !ok {
