@@ -3,8 +3,8 @@
 // does not keep users (signoff.UserStore): those stay in SQL.
 //
 // It runs unchanged on a single Redis, behind Sentinel, or on Redis Cluster
-// (pass a *redis.ClusterClient to NewFromClient). It uses Lua scripts and
-// nothing newer than Redis 6.2; it is tested on Redis 7.
+// (pass a *redis.ClusterClient to New). It uses Lua scripts and nothing
+// newer than Redis 6.2; it is tested on Redis 7.
 //
 // # Key layout
 //
@@ -147,10 +147,10 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	return &Store{c: c, k: keys{p}, owned: true}, nil
 }
 
-// NewFromClient returns a Store that uses c, which may be a cluster, a
-// failover or a single-node client. The caller keeps c: Close does not close
-// it. NewFromClient panics if opt.Prefix contains '{' or '}'.
-func NewFromClient(c redis.UniversalClient, opt Options) *Store {
+// New returns a Store that uses c, which may be a cluster, a failover or a
+// single-node client. The caller keeps c: Close does not close it. New
+// panics if opt.Prefix contains '{' or '}'.
+func New(c redis.UniversalClient, opt Options) *Store {
 	p, err := opt.prefix()
 	if err != nil {
 		panic(err)

@@ -107,7 +107,7 @@ func TestConformanceCluster(t *testing.T) {
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
 	t.Cleanup(func() { c.Close() })
 	storetest.Run(t, func(t *testing.T) signoff.Store {
-		s := NewFromClient(c, Options{Prefix: randomPrefix()})
+		s := New(c, Options{Prefix: randomPrefix()})
 		t.Cleanup(func() { cleanup(t, c, s.k.prefix) })
 		return s
 	})
@@ -451,13 +451,13 @@ func TestOptions(t *testing.T) {
 	func() {
 		defer func() {
 			if recover() == nil {
-				t.Error("NewFromClient accepted a prefix with braces")
+				t.Error("New accepted a prefix with braces")
 			}
 		}()
-		NewFromClient(redis.NewClient(&redis.Options{}), Options{Prefix: "{x}"})
+		New(redis.NewClient(&redis.Options{}), Options{Prefix: "{x}"})
 	}()
 	// Nothing listens on port 1: one dial, no retries.
-	s := NewFromClient(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1}), Options{})
+	s := New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1}), Options{})
 	if s.k.prefix != "signoff:" {
 		t.Errorf("default prefix %q", s.k.prefix)
 	}
