@@ -1,0 +1,118 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/signoff/signoff"
+)
+
+const tokenCols = `jti, session_id, token_hash, issued_at, expires_at, revoked_at, replaced_by_jti`
+
+func scanToken(row scanner) (*signoff.RefreshToken, error) {
+	var (
+		t               signoff.RefreshToken
+		hash            []byte
+		issued, expires int64
+		revoked         sql.NullInt64
+		replaced        sql.NullString
+	)
+	if err := row.Scan(&t.JTI, &t.SessionID, &hash, &issued, &expires, &revoked, &replaced); err != nil {
+		return nil, err
+	}
+	copy(t.Hash[:], hash)
+	t.IssuedAt, t.ExpiresAt, t.RevokedAt, t.ReplacedBy = fromUS(issued), fromUS(expires), fromNullUS(revoked), replaced.String
+	return &t, nil
+}
+
+func insertToken(ctx context.Context, tx *sql.Tx, t *signoff.RefreshToken, sessionID string, expires time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		t.JTI, sessionID, t.Hash[:], us(t.IssuedAt), us(expires), nullUS(t.RevokedAt), nullString(t.ReplacedBy))
+	return err
+}
+
+// RefreshToken implements signoff.Store.
+func (s *Store) RefreshToken(ctx context.Context, h signoff.Hash) (*signoff.RefreshToken, error) {
+	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM refresh_tokens WHERE token_hash = ?`, h[:]))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, signoff.ErrNotFound
+	}
+	return t, s.fail("read refresh token", err)
+}
+
+// RotateRefreshToken implements signoff.Store. The whole decision runs in
+// one BEGIN IMMEDIATE transaction on the single writer, so concurrent
+// rotations of one parent are serialised and exactly one of them spends it.
+func (s *Store) RotateRefreshToken(ctx context.Context, parent signoff.Hash, child *signoff.RefreshToken, grace time.Duration) (*signoff.Rotation, error) {
+	var out *signoff.Rotation
+	var outcome error // ErrNotFound or *ReuseError: decided, not failed
+	now := child.IssuedAt
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		p, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM refresh_tokens WHERE token_hash = ?`, parent[:]))
+		if errors.Is(err, sql.ErrNoRows) {
+			outcome = signoff.ErrNotFound
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		sess, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ? AND `+live, p.SessionID, us(now)))
+		if errors.Is(err, sql.ErrNoRows) {
+			outcome = signoff.ErrNotFound
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if p.ReplacedBy != "" || !p.RevokedAt.IsZero() {
+			if p.ReplacedBy == child.JTI && !now.After(p.RevokedAt.Add(grace)) {
+				c, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM refresh_tokens WHERE jti = ?`, p.ReplacedBy))
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+				if err == nil && c.RevokedAt.IsZero() && c.ReplacedBy == "" {
+					out = &signoff.Rotation{Session: sess, Child: c, Retry: true}
+					return nil
+				}
+			}
+			outcome = &signoff.ReuseError{SessionID: sess.ID, UserID: sess.UserID}
+			return nil
+		}
+		if !now.Before(p.ExpiresAt) {
+			outcome = signoff.ErrNotFound
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ?, replaced_by_jti = ? WHERE jti = ?`,
+			us(now), child.JTI, p.JTI); err != nil {
+			return err
+		}
+		exp := child.ExpiresAt
+		if exp.After(sess.ExpiresAt) {
+			exp = sess.ExpiresAt
+		}
+		c := *child
+		c.SessionID, c.ExpiresAt, c.RevokedAt, c.ReplacedBy = sess.ID, fromUS(us(exp)), time.Time{}, ""
+		c.IssuedAt = fromUS(us(c.IssuedAt))
+		if err := insertToken(ctx, tx, &c, sess.ID, exp); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`,
+			us(now), sess.ID, us(now)); err != nil {
+			return err
+		}
+		if now.After(sess.LastSeenAt) {
+			sess.LastSeenAt = fromUS(us(now))
+		}
+		out = &signoff.Rotation{Session: sess, Child: &c}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("rotate refresh token", err)
+	}
+	if outcome != nil {
+		return nil, outcome
+	}
+	return out, nil
+}
