@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/accesstoken"
+	"github.com/signoff/signoff/server"
+)
+
+// serve is signoff serve: it maps flags and SIGNOFF_* variables onto a
+// server.Config, checks them as usage, and serves until ctx ends.
+func serve(ctx context.Context, args []string, env Env, stdio IO) error {
+	f := newFlags("serve", "serve [flags]", stdio)
+	cfg := server.Config{Mode: signoff.ModeSession, RateLimit: server.DefaultRate}
+	f.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "`address` to listen on")
+	f.StringVar(&cfg.Store, "store", server.DefaultStore, storeUsage)
+	f.StringVar(&cfg.Sessions, "sessions", "", sessionsUsage)
+	f.Var(modeValue{&cfg.Mode}, "mode", "session (opaque cookie; the default) or jwt (access + refresh tokens)")
+	f.Var(rateValue{&cfg.RateLimit, &cfg.RateLimitSet}, "rate-limit", "failed logins per account and client IP (IPs new to the account share 10× in a burst), register and refresh attempts per account; 10× of each kind per client IP; as N/s, N/min or N/h; off disables (default "+server.DefaultRate.String()+")")
+	f.BoolVar(&cfg.NoRegister, "no-register", false, "turn POST /register off")
+	f.BoolVar(&cfg.BehindProxy, "behind-proxy", false, "a TLS proxy is in front: allow a non-loopback HTTP address, take the client IP from X-Forwarded-For")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file`")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "the private key `file` of --tls-cert")
+	f.StringVar(&cfg.KeysFile, "keys", "", "jwt mode's key `file` (default: beside the SQLite file, NAME.keys.json)")
+	f.StringVar(&cfg.JWTAlg, "jwt-alg", accesstoken.EdDSA, "access-token algorithm: EdDSA or HS256")
+	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", signoff.DefaultIdleTimeout, "end a session after this long without activity")
+	f.DurationVar(&cfg.AbsoluteLifetime, "absolute-lifetime", signoff.DefaultAbsoluteLifetime, "end a session this long after sign-in, whatever the activity")
+	f.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", signoff.DefaultAccessTokenTTL, "lifetime of a jwt-mode access token")
+	f.DurationVar(&cfg.RefreshGrace, "refresh-grace", signoff.DefaultRefreshGrace, "how long a just-spent refresh token may be retried for the same successor")
+	f.StringVar(&cfg.Issuer, "issuer", signoff.DefaultIssuer, "iss of access tokens")
+	f.StringVar(&cfg.Audience, "audience", signoff.DefaultAudience, "aud of access tokens")
+	csd := f.String("clear-site-data", strings.Join(signoff.DefaultClearSiteData, ","), "Clear-Site-Data directives sent on logout, comma-separated; off sends none")
+	logFormat := f.String("log-format", "text", "log format: text or json")
+	logLevel := f.String("log-level", "info", "log level: debug, info, warn or error")
+	if _, err := f.parse(args, env, 0, ""); err != nil {
+		return err
+	}
+	if cfg.JWTAlg != accesstoken.EdDSA && cfg.JWTAlg != accesstoken.HS256 {
+		return usagef("--jwt-alg: want EdDSA or HS256, got %q", cfg.JWTAlg)
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return usagef("--tls-cert and --tls-key go together")
+	}
+	for name, d := range map[string]time.Duration{"idle-timeout": cfg.IdleTimeout, "absolute-lifetime": cfg.AbsoluteLifetime, "access-token-ttl": cfg.AccessTokenTTL} {
+		if d <= 0 {
+			return usagef("--%s must be positive, got %v", name, d)
+		}
+	}
+	if cfg.RefreshGrace < 0 {
+		return usagef("--refresh-grace must not be negative")
+	}
+	if *csd == "off" || *csd == "" {
+		cfg.NoClearSiteData = true
+	} else {
+		for _, d := range strings.Split(*csd, ",") {
+			cfg.ClearSiteData = append(cfg.ClearSiteData, strings.Trim(strings.TrimSpace(d), `"`))
+		}
+	}
+	if err := (server.Stores{Store: cfg.Store, Sessions: cfg.Sessions}).Check(); err != nil {
+		return usageError{err.Error()}
+	}
+	if err := cfg.CheckAddr(); err != nil {
+		return usageError{err.Error()}
+	}
+	log, err := newLogger(stdio.Stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	where := server.Redact(cfg.Store)
+	if cfg.Sessions != "" {
+		where += ", sessions " + server.Redact(cfg.Sessions)
+	}
+	fmt.Fprintf(stdio.Stdout, "signoff %s: %s mode, store %s\nopen %s://%s/ in a browser (Ctrl-C stops)\n",
+		Version(), cfg.Mode, where, scheme, browserAddr(ln.Addr().String()))
+	log.Info("serving", "addr", ln.Addr().String(), "mode", cfg.Mode.String(), "store", where, "rate_limit", cfg.RateLimit.String())
+	if err := srv.Serve(ctx, ln); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// newLogger is the logger of --log-format and --log-level, on w.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level: want debug, info, warn or error, got %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usagef("--log-format: want text or json, got %q", format)
+}
+
+// browserAddr turns a listener address into one to type in a browser.
+func browserAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
