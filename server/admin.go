@@ -23,16 +23,16 @@ type Admin struct {
 // OpenAdmin opens (and migrates) the stores for an admin command. Its bus
 // only publishes: the command is not an instance that others wait for.
 func OpenAdmin(ctx context.Context, st Stores, log *slog.Logger) (*Admin, error) {
-	o, err := open(ctx, st, log, nil)
+	b, err := OpenBackend(ctx, st, BackendOptions{Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := signoff.New(signoff.Config{Store: o.Sessions, Bus: publishOnly{o.Bus}, Logger: log})
+	mgr, err := signoff.New(signoff.Config{Store: b.Sessions, Bus: publishOnly{b.Bus}, Logger: log})
 	if err != nil {
-		o.Close()
+		b.Close()
 		return nil, err
 	}
-	return &Admin{Users: o.Users, Manager: mgr, closers: []io.Closer{mgr, o}}, nil
+	return &Admin{Users: b.Users, Manager: mgr, closers: []io.Closer{mgr, b}}, nil
 }
 
 // publishOnly is a Bus that publishes and never subscribes: an admin command

@@ -20,7 +20,6 @@ import (
 
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/accesstoken"
-	"github.com/signoff/signoff/store/sqlitestore"
 )
 
 // Config configures a Server. Zero fields take the defaults documented on
@@ -71,16 +70,10 @@ type Config struct {
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 
-	// Backend, when set, replaces the store named by Store: for tests that
-	// inject faults.
+	// Backend, when set, replaces the stores named by Store and Sessions:
+	// one that OpenBackend opened, or one the caller built (tests that
+	// inject faults). The Server does not close it.
 	Backend *Backend
-}
-
-// Backend is a store and bus supplied by the caller.
-type Backend struct {
-	Sessions signoff.Store
-	Users    signoff.UserStore
-	Bus      signoff.Bus
 }
 
 // Server is a configured signoff serve.
@@ -108,53 +101,6 @@ const (
 
 // DefaultRate is the default --rate-limit.
 var DefaultRate = Rate{N: 10, Per: time.Minute}
-
-// SQLitePath returns the file named by a sqlite:PATH store, or an error that
-// says what --store accepts.
-func SQLitePath(store string) (string, error) {
-	switch {
-	case strings.HasPrefix(store, "sqlite:"):
-		p := strings.TrimPrefix(strings.TrimPrefix(store, "sqlite:"), "//")
-		if p == "" {
-			return "", errors.New("--store sqlite: needs a file name, as in sqlite:signoff.db")
-		}
-		return p, nil
-	case strings.HasPrefix(store, "postgres://"), strings.HasPrefix(store, "postgresql://"), strings.HasPrefix(store, "redis://"):
-		return "", fmt.Errorf("--store %s: PostgreSQL and Redis stores are not in this build yet; use sqlite:PATH", scheme(store))
-	}
-	return "", fmt.Errorf("--store: want sqlite:PATH (for example sqlite:signoff.db), got %q", store)
-}
-
-func scheme(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		return s[:i+3] + "…"
-	}
-	return s
-}
-
-// OpenSQLite opens the SQLite store named by store, checks the whole file
-// for damage (PRAGMA quick_check: under 0.1 s at 100,000 sessions) and migrates
-// it. A damaged file is an error that names it and says what to do: serve
-// does not start on it, migrate does not write into it.
-func OpenSQLite(ctx context.Context, store string) (*sqlitestore.Store, string, error) {
-	path, err := SQLitePath(store)
-	if err != nil {
-		return nil, "", err
-	}
-	st, err := sqlitestore.Open(path)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := st.CheckIntegrity(ctx); err != nil {
-		st.Close()
-		return nil, "", err
-	}
-	if _, err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, "", err
-	}
-	return st, path, nil
-}
 
 // New opens the store, applies its migrations, loads or creates the jwt keys
 // and builds the Manager and the routes. Close releases what it opened.
@@ -188,17 +134,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}()
 
-	var dbPath string
-	if b := cfg.Backend; b != nil {
-		s.store, s.users, s.bus = b.Sessions, b.Users, b.Bus
-	} else {
-		o, err := open(ctx, Stores{Store: cfg.Store, Sessions: cfg.Sessions}, cfg.Logger, cfg.Now)
+	b := cfg.Backend
+	if b == nil {
+		var err error
+		b, err = OpenBackend(ctx, Stores{Store: cfg.Store, Sessions: cfg.Sessions}, BackendOptions{Logger: cfg.Logger, Now: cfg.Now})
 		if err != nil {
 			return nil, err
 		}
-		s.closers = append(s.closers, o)
-		s.store, s.users, s.bus, dbPath = o.Sessions, o.Users, o.Bus, o.sqlite
+		s.closers = append(s.closers, b)
 	}
+	s.store, s.users, s.bus = b.Sessions, b.Users, b.Bus
+	dbPath := b.sqlite
 
 	mc := signoff.Config{
 		Mode: cfg.Mode, Store: s.store, Bus: s.bus, Now: cfg.Now, Logger: cfg.Logger,

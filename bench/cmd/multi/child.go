@@ -7,16 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/signoff/signoff"
-	"github.com/signoff/signoff/logbus"
 	"github.com/signoff/signoff/server"
-	"github.com/signoff/signoff/store/pgstore"
-	"github.com/signoff/signoff/store/redisstore"
 )
 
 // This program runs itself as a child process for two kinds of server that
@@ -71,8 +67,8 @@ func bareHandler() http.Handler {
 	return mux
 }
 
-// serveSignoff opens the stores and the bus as server's own wiring does
-// (server/backend.go) and serves until ctx ends.
+// serveSignoff opens the stores and the bus with server's own wiring
+// (server.OpenBackend, as signoff serve does) and serves until ctx ends.
 func serveSignoff(ctx context.Context, c childConfig, ln net.Listener) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -83,36 +79,18 @@ func serveSignoff(ctx context.Context, c childConfig, ln net.Listener) error {
 	if c.mode == "jwt" {
 		mode = signoff.ModeJWT
 	}
-	pg, err := pgstore.Open(ctx, c.store)
+	b, err := server.OpenBackend(ctx, server.Stores{Store: c.store, Sessions: c.sessions}, server.BackendOptions{Logger: log})
 	if err != nil {
 		return err
 	}
-	defer pg.Close()
-	if _, err := pg.Migrate(ctx); err != nil {
-		return err
-	}
-	var sessions signoff.Store = pg
-	var bus *logbus.Bus
-	opt := logbus.Options{Logger: log}
-	if c.sessions != "" {
-		u, prefix := splitPrefix(c.sessions)
-		rs, err := redisstore.Open(ctx, u, redisstore.Options{Prefix: prefix})
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		sessions, bus = rs, rs.NewBus(opt)
-	} else {
-		bus = pg.NewBus(opt)
-	}
-	defer bus.Close() // before the stores: it deregisters the instance
-	var b signoff.Bus = bus
+	defer b.Close() // after the server: the bus, then the stores
+	bus := b.Bus
 	if c.readThrough {
-		b = staleBus{bus}
+		bus = staleBus{bus}
 	}
 	srv, err := server.New(ctx, server.Config{
 		Addr: ln.Addr().String(), Mode: mode, RateLimitSet: true, KeysFile: c.keys, Logger: log,
-		Backend: &server.Backend{Sessions: sessions, Users: pg, Bus: b},
+		Backend: &server.Backend{Sessions: b.Sessions, Users: b.Users, Bus: bus},
 	})
 	if err != nil {
 		return err
@@ -127,16 +105,3 @@ func serveSignoff(ctx context.Context, c childConfig, ln net.Listener) error {
 type staleBus struct{ signoff.Bus }
 
 func (staleBus) Fresh() bool { return false }
-
-// splitPrefix takes ?prefix= out of a redis:// URL, as signoff serve does.
-func splitPrefix(raw string) (string, string) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw, ""
-	}
-	q := u.Query()
-	p := q.Get("prefix")
-	q.Del("prefix")
-	u.RawQuery = q.Encode()
-	return u.String(), p
-}
