@@ -1,5 +1,6 @@
-// Command signoff is the signoff auth server, its admin tool and (later) its
-// logout checker. All the work is in package cli; main wires signals.
+// Command signoff is the signoff auth server (signoff serve), its admin
+// tool (users, sessions, migrate) and its logout checker (signoff check).
+// All the work is in package cli; main wires signals.
 package main
 
 import (
