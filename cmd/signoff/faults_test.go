@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/signoff/signoff/internal/apiclient"
 )
 
 // Faults against real signoff serve processes (I1, I4, I11, R38, R51, R52):
@@ -82,11 +83,11 @@ func storeDown(t *testing.T, mode string, args []string, stop, start func(*testi
 	if t.Failed() {
 		t.FailNow()
 	}
-	creds := map[string]cred{"revoked": gone, "kept": kept, "live": live}
+	creds := map[string]apiclient.Cred{"revoked": gone, "kept": kept, "live": live}
 	for name, c := range creds { // warm: every instance has every session in memory
 		wantMe(t, ps, c, 200, name+" before the outage")
 	}
-	if r := call(t, "POST", b.url+"logout", gone, gone.refreshBody()); r.status != 200 {
+	if r := call(t, "POST", b.url+"logout", gone, gone.RefreshBody()); r.status != 200 {
 		t.Fatalf("logout before the outage: %d %s", r.status, r.body)
 	}
 	wantDead(t, ps, gone, "revoked before the outage")
@@ -103,7 +104,7 @@ func storeDown(t *testing.T, mode string, args []string, stop, start func(*testi
 	var slowest time.Duration
 	for i, p := range ps {
 		began := time.Now()
-		r := call(t, "POST", p.url+"logout", kept, kept.refreshBody())
+		r := call(t, "POST", p.url+"logout", kept, kept.RefreshBody())
 		slowest = max(slowest, time.Since(began))
 		if r.status != 503 {
 			t.Errorf("logout on instance %d with the store down: %d %s, want 503", i, r.status, r.body)
@@ -175,7 +176,7 @@ func storeDown(t *testing.T, mode string, args []string, stop, start func(*testi
 	wantDead(t, ps, gone, "revoked before the outage, after the restart")
 	wantMe(t, ps, kept, 200, "whose logout failed during the outage, after the restart")
 	wantMe(t, ps, live, 200, "live, after the restart")
-	r = call(t, "POST", b.url+"logout", kept, kept.refreshBody())
+	r = call(t, "POST", b.url+"logout", kept, kept.RefreshBody())
 	if r.status != 200 || !deletes(r, mode) {
 		t.Fatalf("logout after the restart: %d %s, deletes the cookie: %v", r.status, r.body, deletes(r, mode))
 	}
@@ -333,7 +334,7 @@ func busDown(t *testing.T, mode string, f busFault) {
 		}
 		wantMe(t, ps, s, 200, "before logout")
 		began := time.Now()
-		if r := call(t, "POST", ps[(i+1)%3].url+"logout", s, s.refreshBody()); r.status != 200 {
+		if r := call(t, "POST", ps[(i+1)%3].url+"logout", s, s.RefreshBody()); r.status != 200 {
 			t.Fatalf("logout with the wake-ups lost: %d %s", r.status, r.body)
 		}
 		slowest = max(slowest, time.Since(began))
@@ -369,7 +370,7 @@ func busDown(t *testing.T, mode string, f busFault) {
 	waitReady(t, ps, "ready", "every instance is ready again")
 	back := time.Since(lost)
 	began := time.Now()
-	if r := call(t, "POST", a.url+"logout", s, s.refreshBody()); r.status != 200 {
+	if r := call(t, "POST", a.url+"logout", s, s.RefreshBody()); r.status != 200 {
 		t.Fatalf("logout on A after B registered again: %d %s", r.status, r.body)
 	}
 	took := time.Since(began)
@@ -400,7 +401,7 @@ func busDown(t *testing.T, mode string, f busFault) {
 	// 503. So the 200 is the proof, not the time it took, which a loaded
 	// machine stretches.
 	began = time.Now()
-	r := call(t, "POST", a.url+"logout", u, u.refreshBody())
+	r := call(t, "POST", a.url+"logout", u, u.RefreshBody())
 	took = time.Since(began)
 	if r.status != 200 {
 		t.Fatalf("logout on A with C hung: %d %s after %v", r.status, r.body, took)
@@ -463,10 +464,10 @@ func killed(t *testing.T, mode string, args []string) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	for _, x := range []cred{onC, onA, live} {
+	for _, x := range []apiclient.Cred{onC, onA, live} {
 		wantMe(t, ps, x, 200, "before the kill")
 	}
-	h := startHammer(t, ps[:2], map[string]cred{"live": live}, 2, 4000)
+	h := startHammer(t, ps[:2], map[string]apiclient.Cred{"live": live}, 2, 4000)
 	defer h.halt()
 	waitFor(t, patience, "the hammer has 20 answers", func() bool { return h.count() >= 20 })
 
@@ -480,12 +481,12 @@ func killed(t *testing.T, mode string, args []string) {
 	}
 	survivors := ps[:2]
 	var took [2]time.Duration
-	for i, x := range []cred{onC, onA} {
+	for i, x := range []apiclient.Cred{onC, onA} {
 		// A 200 means the wait for the dead instance ended with its lease,
 		// not with the bus's AckTimeout (which answers 503): the status is
 		// the proof, not the time, which a loaded machine stretches.
 		began := time.Now()
-		r := call(t, "POST", survivors[i].url+"logout", x, x.refreshBody())
+		r := call(t, "POST", survivors[i].url+"logout", x, x.RefreshBody())
 		took[i] = time.Since(began)
 		if r.status != 200 {
 			t.Fatalf("logout %d after the kill: %d %s after %v", i, r.status, r.body, took[i])
@@ -504,16 +505,18 @@ func killed(t *testing.T, mode string, args []string) {
 // register creates the user every test signs in as.
 func register(t *testing.T, p *proc, email string) {
 	t.Helper()
-	if r := call(t, "POST", p.url+"register", cred{}, `{"email":"`+email+`","password":"correct horse battery staple"}`); r.status != 202 {
+	if r := call(t, "POST", p.url+"register", apiclient.Cred{}, `{"email":"`+email+`","password":"correct horse battery staple"}`); r.status != 202 {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
 }
 
 // me is the status of GET /api/me with c.
-func me(t *testing.T, p *proc, c cred) int { return call(t, "GET", p.url+"api/me", c, "").status }
+func me(t *testing.T, p *proc, c apiclient.Cred) int {
+	return call(t, "GET", p.url+"api/me", c, "").status
+}
 
 // wantMe checks that c gets status on every instance.
-func wantMe(t *testing.T, ps []*proc, c cred, status int, what string) {
+func wantMe(t *testing.T, ps []*proc, c apiclient.Cred, status int, what string) {
 	t.Helper()
 	for i, p := range ps {
 		if st := me(t, p, c); st != status {
@@ -527,7 +530,7 @@ func wantMe(t *testing.T, ps []*proc, c cred, status int, what string) {
 
 // wantDead checks that c is refused on every instance: its cookie or access
 // token at /api/me and /verify, and its refresh token at /refresh.
-func wantDead(t *testing.T, ps []*proc, c cred, what string) {
+func wantDead(t *testing.T, ps []*proc, c apiclient.Cred, what string) {
 	t.Helper()
 	for i, p := range ps {
 		for _, path := range []string{"api/me", "verify"} {
@@ -535,8 +538,8 @@ func wantDead(t *testing.T, ps []*proc, c cred, what string) {
 				t.Errorf("session %s: /%s on instance %d: %d, want 401", what, path, i, st)
 			}
 		}
-		if c.rt != "" {
-			if r := call(t, "POST", p.url+"refresh", cred{}, c.refreshBody()); r.status != 401 {
+		if c.RefreshToken != "" {
+			if r := call(t, "POST", p.url+"refresh", apiclient.Cred{}, c.RefreshBody()); r.status != 401 {
 				t.Errorf("session %s: /refresh on instance %d: %d %s, want 401", what, i, r.status, r.body)
 			}
 		}
@@ -549,7 +552,7 @@ func wantDead(t *testing.T, ps []*proc, c cred, what string) {
 // readiness is what /readyz says: "ready", "degraded", or the status code
 // when it is not 200.
 func readiness(t *testing.T, p *proc) string {
-	r := call(t, "GET", p.url+"readyz", cred{}, "")
+	r := call(t, "GET", p.url+"readyz", apiclient.Cred{}, "")
 	if r.status != 200 {
 		return strconv.Itoa(r.status)
 	}
@@ -631,7 +634,7 @@ type hammer struct {
 	samples []sample
 }
 
-func startHammer(t *testing.T, ps []*proc, creds map[string]cred, workers, max int) *hammer {
+func startHammer(t *testing.T, ps []*proc, creds map[string]apiclient.Cred, workers, max int) *hammer {
 	h := &hammer{stop: make(chan struct{})}
 	var names []string
 	for name := range creds {
@@ -855,14 +858,7 @@ func interruptedLogout(t *testing.T, how, mode string) {
 	// and the test would then be about something else.
 	giveUp, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req, _ := http.NewRequestWithContext(giveUp, "POST", a.url+"logout", strings.NewReader(s.refreshBody()))
-	if s.cookie != "" {
-		req.Header.Set("Cookie", s.cookie)
-	}
-	if s.rt != "" {
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+s.at)
-	}
+	req, _ := apiclient.NewRequest(giveUp, "POST", a.url+"logout", s, s.RefreshBody())
 	status := make(chan int, 1)
 	go func() {
 		res, err := client.Do(req)
@@ -927,7 +923,7 @@ func interruptedLogout(t *testing.T, how, mode string) {
 	if !(got[0] == got[1] && got[1] == got[2]) {
 		t.Errorf("after an interrupted logout (A logged %q) the instances disagree about the session, %v after the store was back: /api/me on A, B and a new instance: %v", line, patience, got)
 	}
-	retry := call(t, "POST", a.url+"logout", s, s.refreshBody())
+	retry := call(t, "POST", a.url+"logout", s, s.RefreshBody())
 	if retry.status != 200 {
 		t.Fatalf("retried logout: %d %s", retry.status, retry.body)
 	}

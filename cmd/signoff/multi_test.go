@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/signoff/signoff/internal/apiclient"
 )
 
 // Three signoff serve processes share PostgreSQL (then PostgreSQL for users
@@ -59,10 +59,10 @@ func TestThreeInstances_R51(t *testing.T) {
 
 func threeInstances(t *testing.T, ps []*proc, mode string, n int) {
 	email := "multi@example.test"
-	if r := call(t, "POST", ps[0].url+"register", cred{}, `{"email":"`+email+`","password":"correct horse battery staple"}`); r.status != 202 {
+	if r := call(t, "POST", ps[0].url+"register", apiclient.Cred{}, `{"email":"`+email+`","password":"correct horse battery staple"}`); r.status != 202 {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
-	creds := make([]cred, n)
+	creds := make([]apiclient.Cred, n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
 	for i := range creds {
@@ -86,7 +86,7 @@ func threeInstances(t *testing.T, ps []*proc, mode string, n int) {
 	}
 	var accepted, replays atomic.Int64
 	for i, c := range creds {
-		if r := call(t, "POST", ps[(i+1)%3].url+"logout", c, c.refreshBody()); r.status != 200 {
+		if r := call(t, "POST", ps[(i+1)%3].url+"logout", c, c.RefreshBody()); r.status != 200 {
 			t.Fatalf("logout of session %d: %d %s", i, r.status, r.body)
 		}
 		var rw sync.WaitGroup
@@ -98,9 +98,9 @@ func threeInstances(t *testing.T, ps []*proc, mode string, n int) {
 				if call(t, "GET", p.url+"api/me", c, "").status != 401 {
 					accepted.Add(1)
 				}
-				if c.rt != "" {
+				if c.RefreshToken != "" {
 					replays.Add(1)
-					if call(t, "POST", p.url+"refresh", cred{}, c.refreshBody()).status != 401 {
+					if call(t, "POST", p.url+"refresh", apiclient.Cred{}, c.RefreshBody()).status != 401 {
 						accepted.Add(1)
 					}
 				}
@@ -162,7 +162,7 @@ func threeInstances(t *testing.T, ps []*proc, mode string, n int) {
 	waitFor(t, patience, "B and C serve the credential before the logout", func() bool {
 		return served[1].Load() > 0 && served[2].Load() > 0
 	})
-	if r := call(t, "POST", ps[0].url+"logout", c, c.refreshBody()); r.status != 200 {
+	if r := call(t, "POST", ps[0].url+"logout", c, c.RefreshBody()); r.status != 200 {
 		t.Fatalf("logout during the race: %d", r.status)
 	}
 	done.Store(time.Now().UnixNano())
@@ -173,17 +173,6 @@ func threeInstances(t *testing.T, ps []*proc, mode string, n int) {
 	if late.Load() != 0 {
 		t.Fatalf("%d requests that began after logout returned were served 200", late.Load())
 	}
-}
-
-// cred is what a client holds: a session cookie, or access and refresh
-// tokens. Tests print none of it.
-type cred struct{ cookie, at, rt string }
-
-func (c cred) refreshBody() string {
-	if c.rt == "" {
-		return ""
-	}
-	return `{"refresh_token":"` + c.rt + `"}`
 }
 
 type reply struct {
@@ -197,24 +186,11 @@ type reply struct {
 // stretches that.
 var client = &http.Client{Timeout: patience}
 
-func call(t *testing.T, method, u string, c cred, body string) reply {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, u, rd)
+func call(t *testing.T, method, u string, c apiclient.Cred, body string) reply {
+	req, err := apiclient.NewRequest(context.Background(), method, u, c, body)
 	if err != nil {
 		t.Error(err)
 		return reply{}
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.cookie != "" {
-		req.Header.Set("Cookie", c.cookie)
-	}
-	if c.at != "" {
-		req.Header.Set("Authorization", "Bearer "+c.at)
 	}
 	res, err := client.Do(req)
 	if err != nil {
@@ -223,54 +199,25 @@ func call(t *testing.T, method, u string, c cred, body string) reply {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<16))
-	return reply{status: res.StatusCode, body: redactBody(b), h: res.Header}
+	return reply{status: res.StatusCode, body: apiclient.RedactBody(b), h: res.Header}
 }
 
-// redactBody keeps a response printable: tokens become "…".
-func redactBody(b []byte) string {
-	var m map[string]any
-	if json.Unmarshal(b, &m) == nil {
-		for _, k := range []string{"access_token", "refresh_token"} {
-			if _, ok := m[k]; ok {
-				m[k] = "…"
-			}
-		}
-		b, _ = json.Marshal(m)
-	}
-	return string(b)
-}
-
-func login(t *testing.T, base, email, mode string) cred {
-	body := `{"email":"` + email + `","password":"correct horse battery staple"`
-	if mode == "jwt" {
-		body += `,"client":"native"`
-	}
-	req, _ := http.NewRequest("POST", base+"login", strings.NewReader(body+"}"))
-	req.Header.Set("Content-Type", "application/json")
+func login(t *testing.T, base, email, mode string) apiclient.Cred {
+	body := apiclient.LoginBody(email, "correct horse battery staple", mode == "jwt")
+	req, _ := apiclient.NewRequest(context.Background(), "POST", base+"login", apiclient.Cred{}, body)
 	res, err := client.Do(req)
 	if err != nil {
 		t.Errorf("login: %v", err)
-		return cred{}
+		return apiclient.Cred{}
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	if res.StatusCode != 200 {
-		t.Errorf("login at %s: %d %s", base, res.StatusCode, redactBody(raw))
-		return cred{}
+		t.Errorf("login at %s: %d %s", base, res.StatusCode, apiclient.RedactBody(raw))
+		return apiclient.Cred{}
 	}
-	var c cred
-	for _, ck := range res.Cookies() {
-		if ck.Name == "__Host-session" {
-			c.cookie = ck.Name + "=" + ck.Value
-		}
-	}
-	var tok struct {
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-	}
-	json.Unmarshal(raw, &tok)
-	c.at, c.rt = tok.AccessToken, tok.RefreshToken
-	if c.cookie == "" && c.at == "" {
+	c, ok := apiclient.FromLogin(res.Header, raw)
+	if !ok {
 		t.Errorf("login at %s gave no credential", base)
 	}
 	return c

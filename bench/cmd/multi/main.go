@@ -51,6 +51,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	"github.com/signoff/signoff/internal/apiclient"
 	"github.com/signoff/signoff/server"
 )
 
@@ -475,24 +476,6 @@ func serveCommand(st stores, mode, logLevel string) string {
 
 // --- HTTP ---
 
-// cred is what a client holds after login.
-type cred struct{ cookie, at, rt string }
-
-// header is the request header line that presents the credential.
-func (c cred) header() string {
-	if c.at != "" {
-		return "Authorization: Bearer " + c.at
-	}
-	return "Cookie: " + c.cookie
-}
-
-func (c cred) logoutBody() string {
-	if c.rt == "" {
-		return ""
-	}
-	return `{"refresh_token":"` + c.rt + `"}`
-}
-
 // reply is a response and when it came: headersAt when the status line and
 // headers had arrived, doneAt when the body had been read.
 type reply struct {
@@ -504,23 +487,10 @@ type reply struct {
 
 func (r reply) rtt() time.Duration { return r.doneAt.Sub(r.start) }
 
-func (h *harness) do(ctx context.Context, method, u string, c cred, body string) (reply, error) {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+func (h *harness) do(ctx context.Context, method, u string, c apiclient.Cred, body string) (reply, error) {
+	req, err := apiclient.NewRequest(ctx, method, u, c, body)
 	if err != nil {
 		return reply{}, err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.cookie != "" {
-		req.Header.Set("Cookie", c.cookie)
-	}
-	if c.at != "" {
-		req.Header.Set("Authorization", "Bearer "+c.at)
 	}
 	start := time.Now()
 	res, err := h.client.Do(req)
@@ -534,58 +504,29 @@ func (h *harness) do(ctx context.Context, method, u string, c cred, body string)
 }
 
 // expect fails unless a request answers want.
-func (h *harness) expect(ctx context.Context, want int, method, u string, c cred, body string) (reply, error) {
+func (h *harness) expect(ctx context.Context, want int, method, u string, c apiclient.Cred, body string) (reply, error) {
 	r, err := h.do(ctx, method, u, c, body)
 	if err != nil {
 		return r, fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	if r.status != want {
-		return r, fmt.Errorf("%s %s: %d, want %d: %.300s", method, u, r.status, want, redactBody(r.body))
+		return r, fmt.Errorf("%s %s: %d, want %d: %.300s", method, u, r.status, want, apiclient.RedactBody(r.body))
 	}
 	return r, nil
 }
 
-// redactBody keeps a response printable: tokens become "…".
-func redactBody(b []byte) string {
-	var m map[string]any
-	if json.Unmarshal(b, &m) == nil {
-		for _, k := range []string{"access_token", "refresh_token"} {
-			if _, ok := m[k]; ok {
-				m[k] = "…"
-			}
-		}
-		b, _ = json.Marshal(m)
-	}
-	return string(b)
-}
-
 func (h *harness) register(ctx context.Context, base string) error {
-	_, err := h.expect(ctx, 202, "POST", base+"register", cred{}, `{"email":"`+email+`","password":"`+password+`"}`)
+	_, err := h.expect(ctx, 202, "POST", base+"register", apiclient.Cred{}, `{"email":"`+email+`","password":"`+password+`"}`)
 	return err
 }
 
-func (h *harness) login(ctx context.Context, base string) (cred, error) {
-	body := `{"email":"` + email + `","password":"` + password + `"`
-	if h.o.mode == "jwt" {
-		body += `,"client":"native"`
-	}
-	r, err := h.expect(ctx, 200, "POST", base+"login", cred{}, body+"}")
+func (h *harness) login(ctx context.Context, base string) (apiclient.Cred, error) {
+	r, err := h.expect(ctx, 200, "POST", base+"login", apiclient.Cred{}, apiclient.LoginBody(email, password, h.o.mode == "jwt"))
 	if err != nil {
-		return cred{}, err
+		return apiclient.Cred{}, err
 	}
-	var c cred
-	for _, ck := range (&http.Response{Header: r.header}).Cookies() {
-		if ck.Name == "__Host-session" {
-			c.cookie = ck.Name + "=" + ck.Value
-		}
-	}
-	var tok struct {
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-	}
-	json.Unmarshal(r.body, &tok)
-	c.at, c.rt = tok.AccessToken, tok.RefreshToken
-	if c.cookie == "" && c.at == "" {
+	c, ok := apiclient.FromLogin(r.header, r.body)
+	if !ok {
 		return c, fmt.Errorf("login at %s gave no credential", base)
 	}
 	return c, nil
@@ -593,8 +534,8 @@ func (h *harness) login(ctx context.Context, base string) (cred, error) {
 
 // loginMany signs in n times, spread over bases, four at a time (each
 // login costs an argon2id hash on the server). It stops at the first error.
-func (h *harness) loginMany(ctx context.Context, bases []string, n int) ([]cred, error) {
-	creds := make([]cred, n)
+func (h *harness) loginMany(ctx context.Context, bases []string, n int) ([]apiclient.Cred, error) {
+	creds := make([]apiclient.Cred, n)
 	var wg sync.WaitGroup
 	var once sync.Once
 	var first error
@@ -658,7 +599,7 @@ func (h *harness) single(ctx context.Context) (singleResult, error) {
 		}
 	}
 	for _, c := range creds {
-		r, err := h.expect(ctx, 200, "POST", p.url+"logout", c, c.logoutBody())
+		r, err := h.expect(ctx, 200, "POST", p.url+"logout", c, c.RefreshBody())
 		if err != nil {
 			return res, err
 		}
@@ -744,7 +685,7 @@ type pollResult struct {
 
 // propagate logs c out through a while b and c wait; from the moment the
 // logout response arrives (t0) each polls with c until it answers 401.
-func (h *harness) propagate(ctx context.Context, m *multiResult, a, b, c *proc, cr cred) error {
+func (h *harness) propagate(ctx context.Context, m *multiResult, a, b, c *proc, cr apiclient.Cred) error {
 	ictx, cancel := context.WithTimeout(ctx, h.o.timeout)
 	defer cancel()
 	gate := make(chan struct{})
@@ -780,7 +721,7 @@ func (h *harness) propagate(ctx context.Context, m *multiResult, a, b, c *proc, 
 			}
 		}()
 	}
-	x, err := h.do(ictx, "POST", a.url+"logout", cr, cr.logoutBody())
+	x, err := h.do(ictx, "POST", a.url+"logout", cr, cr.RefreshBody())
 	if err == nil && x.status != 200 {
 		err = fmt.Errorf("%d: %.300s", x.status, x.body)
 	}
@@ -880,10 +821,10 @@ func (h *harness) throughput(ctx context.Context, m *multiResult) (*tputResult, 
 	}
 	headers := make([]string, len(creds))
 	for i, c := range creds {
-		headers[i] = c.header()
+		headers[i] = c.Header()
 	}
 	warm := func(p *proc, readiness string) error {
-		r, err := h.expect(ctx, 200, "GET", p.url+"readyz", cred{}, "")
+		r, err := h.expect(ctx, 200, "GET", p.url+"readyz", apiclient.Cred{}, "")
 		if err != nil {
 			return err
 		}
