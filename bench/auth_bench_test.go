@@ -23,8 +23,8 @@ import (
 	jwxjwt "github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/server"
 	"github.com/signoff/signoff/store/memstore"
-	"github.com/signoff/signoff/store/sqlitestore"
 )
 
 // userID is the user every benchmark signs in.
@@ -214,19 +214,15 @@ func bare(testing.TB) (http.Handler, *http.Request) {
 func memStore(testing.TB) (signoff.Store, signoff.Bus) { return memstore.New(), nil }
 
 // sqliteStore is the store signoff serve runs on by default, with its
-// cross-process Bus, wired as the server wires it.
+// cross-process Bus, opened as the server opens it.
 func sqliteStore(b testing.TB) (signoff.Store, signoff.Bus) {
 	b.Helper()
-	st, err := sqlitestore.Open(filepath.Join(b.TempDir(), "signoff.db"))
+	be, err := server.OpenBackend(context.Background(), server.Stores{Store: "sqlite:" + filepath.Join(b.TempDir(), "signoff.db")}, server.BackendOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := st.Migrate(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	bus := st.NewBus(sqlitestore.BusOptions{})
-	b.Cleanup(func() { bus.Close(); st.Close() })
-	return st, bus
+	b.Cleanup(func() { be.Close() })
+	return be.Sessions, be.Bus
 }
 
 func newManager(b testing.TB, mode signoff.Mode, st signoff.Store, bus signoff.Bus) *signoff.Manager {

@@ -172,6 +172,20 @@ type credentials struct {
 	Client   string `json:"client,omitempty"`
 }
 
+// readCredentials admits a POST whose body is credentials; otherwise it
+// answers (405, 415, 413, 400) and reports false.
+func readCredentials(w http.ResponseWriter, r *http.Request) (credentials, bool) {
+	var c credentials
+	if !httpx.Allow(w, r, http.MethodPost) {
+		return c, false
+	}
+	if err := signoff.ReadJSON(r, &c, false); err != nil {
+		signoff.WriteError(w, err)
+		return c, false
+	}
+	return c, true
+}
+
 type userView struct {
 	ID        string    `json:"id"`
 	Email     string    `json:"email"`
@@ -244,12 +258,8 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		signoff.WriteProblem(w, http.StatusNotFound, "registration is off on this server")
 		return
 	}
-	if !httpx.Allow(w, r, http.MethodPost) {
-		return
-	}
-	var c credentials
-	if err := signoff.ReadJSON(r, &c, false); err != nil {
-		signoff.WriteError(w, err)
+	c, ok := readCredentials(w, r)
+	if !ok {
 		return
 	}
 	if c.Client != "" {
@@ -311,12 +321,8 @@ type loginResponse struct {
 var errWrongCredentials = &signoff.StatusError{Status: http.StatusUnauthorized, Detail: "wrong email or password"}
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if !httpx.Allow(w, r, http.MethodPost) {
-		return
-	}
-	var c credentials
-	if err := signoff.ReadJSON(r, &c, false); err != nil {
-		signoff.WriteError(w, err)
+	c, ok := readCredentials(w, r)
+	if !ok {
 		return
 	}
 	if c.Client != "" && c.Client != "native" && c.Client != "browser" {

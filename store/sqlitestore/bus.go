@@ -10,14 +10,11 @@ import (
 	"github.com/signoff/signoff/logbus"
 )
 
-// BusOptions tune the Bus; see logbus.Options.
-type BusOptions = logbus.Options
-
 // NewBus returns a signoff.Bus between the processes that open this file
 // (signoff serve and the admin commands of the CLI): the revocations table
 // is the log, the instances table the cursors and heartbeats, polled every
 // opt.Poll. See package logbus for the protocol.
-func (s *Store) NewBus(opt BusOptions) *logbus.Bus {
+func (s *Store) NewBus(opt logbus.Options) *logbus.Bus {
 	return logbus.New(BusLog(s), opt)
 }
 

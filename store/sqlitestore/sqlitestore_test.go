@@ -126,7 +126,7 @@ func twoHandles(t *testing.T) (*sqlitestore.Store, *sqlitestore.Store) {
 }
 
 func fastBus(s *sqlitestore.Store, id string) *logbus.Bus {
-	return s.NewBus(sqlitestore.BusOptions{InstanceID: id, Poll: 10 * time.Millisecond, Lease: 500 * time.Millisecond, AckTimeout: 3 * time.Second})
+	return s.NewBus(logbus.Options{InstanceID: id, Poll: 10 * time.Millisecond, Lease: 500 * time.Millisecond, AckTimeout: 3 * time.Second})
 }
 
 // The bus protocol between processes: each handle opens the file again.
