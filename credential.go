@@ -47,21 +47,6 @@ func readRefreshBody(r *http.Request) (Secret, error) {
 	return NewSecret(b.RefreshToken), nil
 }
 
-// refreshPost admits a POST that may carry {"refresh_token": …} (logout
-// and refresh): 405 for another method, 403 cross-site, 4xx for a bad body.
-// It reports whether the request may go on, with the body's token if any.
-func (m *Manager) refreshPost(w http.ResponseWriter, r *http.Request) (Secret, bool) {
-	if !httpx.Allow(w, r, http.MethodPost) || !m.crossOriginOK(w, r) {
-		return Secret{}, false
-	}
-	tok, err := readRefreshBody(r)
-	if err != nil {
-		WriteError(w, err)
-		return Secret{}, false
-	}
-	return tok, true
-}
-
 // maxCookieValues bounds how many same-named cookies a request may carry
 // before signoff stops reading and calls the credential ambiguous.
 const maxCookieValues = 8

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-
-	"github.com/signoff/signoff/internal/httpx"
 )
 
 // RevokeDevice ends one of the caller's own sessions (R8). A session that
@@ -77,41 +75,4 @@ type SessionInfo struct {
 func (s *Session) Info(current bool) SessionInfo {
 	return SessionInfo{ID: s.ID, CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(),
 		UserAgent: s.UserAgent, IP: s.IP, Current: current}
-}
-
-// SessionsHandler serves GET /sessions: the caller's live sessions, the
-// current one marked.
-func (m *Manager) SessionsHandler() http.Handler {
-	return m.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !httpx.Allow(w, r, http.MethodGet) {
-			return
-		}
-		p := PrincipalFrom(r.Context())
-		ss, err := m.Sessions(r.Context(), p.UserID)
-		if err != nil {
-			WriteError(w, err)
-			return
-		}
-		out := make([]SessionInfo, len(ss))
-		for i, s := range ss {
-			out[i] = s.Info(s.ID == p.SessionID)
-		}
-		httpx.WriteJSON(w, http.StatusOK, map[string][]SessionInfo{"sessions": out})
-	}))
-}
-
-// RevokeDeviceHandler serves DELETE /sessions/{id}: RevokeDevice, which
-// ends one session of the caller's own (R8), then 204.
-func (m *Manager) RevokeDeviceHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !httpx.Allow(w, r, http.MethodDelete) || !m.crossOriginOK(w, r) {
-			return
-		}
-		if err := m.RevokeDevice(w, r, r.PathValue("id")); err != nil {
-			m.WriteAuthError(w, err)
-			return
-		}
-		w.Header()["Cache-Control"] = noStore
-		w.WriteHeader(http.StatusNoContent)
-	})
 }

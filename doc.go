@@ -20,18 +20,25 @@
 //
 // # The Manager, one flow per file
 //
+//   - manager.go: Manager, New, Close, keys.
 //   - config.go: Config and its defaults.
 //   - login.go: Login, and minting access tokens.
 //   - authenticate.go: Authenticate, behind the Require and Optional
 //     middleware (middleware.go).
 //   - refresh.go: Refresh, rotation and reuse detection (invariant I5).
-//   - revoke.go: Logout, LogoutAll, RevokeUser, RevokeSession.
+//   - revoke.go: Logout, LogoutAll, RevokeUser, RevokeSession, in the
+//     order below.
 //   - devices.go: a user's own sessions: Sessions, RevokeDevice.
 //   - background.go: last-seen writes and the sweep of the cache.
-//   - credential.go: every way a credential is read from a request.
+//   - handlers.go: the flows' net/http handlers, and the JSON helpers they
+//     answer with.
+//   - credential.go: every way a credential is read from a request;
+//     cookie.go: CookieSpec, how a cookie is set and deleted (I2).
 //   - crossorigin.go: the cross-origin rule of unsafe requests (I3).
 //   - cache.go: what an instance remembers, and the validity rule.
 //   - hooks.go: Hooks and Stats, the seam for metrics and audit sinks.
+//   - session.go, secret.go, errors.go: Session, Principal, Secret, errors;
+//     store.go and bus.go: the Store and Bus contracts.
 //
 // # Invariants
 //

@@ -64,9 +64,11 @@ func (e *ReuseError) Is(target error) bool { return target == ErrRefreshReused }
 
 // StatusError is an error that carries the HTTP answer it deserves: a
 // malformed request (400, 413, 415), a cross-origin one (403), a refused login
-// (401), a rate limit (429, with RetryAfter). WriteError answers it with its
-// own Status and Detail. Config.RefreshLimit and the server's login limits
-// return one with Status 429.
+// (401), a rate limit (429, with RetryAfter). Its fields are Status, Detail
+// (sent to the client, so it never echoes a credential) and RetryAfter (sent
+// as Retry-After in whole seconds, rounded up, when positive). WriteError
+// answers it with its own Status and Detail. Config.RefreshLimit and the
+// server's login limits return one with Status 429.
 type StatusError = httpx.Error
 
 // StatusOf maps an error from this package to the HTTP status that answers it.

@@ -8,16 +8,21 @@ import (
 // Hooks are told what a Manager does, so that metrics and audit sinks can be
 // plugged in from outside: the package itself imports neither. Like
 // net/http/httptrace's ClientTrace, every field is optional and one left
-// nil costs a nil check. A hook runs on the goroutine that did the work (the
-// request's, or the bus reader's for Applied), so it must be quick, must not
-// block and must not call the Manager. What hooks are handed carries IDs,
+// nil costs a nil check. A hook runs on the goroutine that did the work: a
+// request's, the Manager's background writer (Store for TouchSession) or
+// republisher (Published, Store), or the bus's reader (Applied; a LocalBus
+// applies on the publishing request's goroutine, under its lock). So it
+// must be quick, must not block and must not call the Manager. What hooks are handed carries IDs,
 // never a credential.
 type Hooks struct {
-	// Login: a session began. Event has UserID and SessionID, and Native
-	// for a jwt-mode client that is not a browser.
+	// Login: a session began. Event has UserID and SessionID, Sessions
+	// (the earlier sessions the device's credentials named, which a login
+	// ends, R1), and Native for a jwt-mode client that is not a browser.
 	Login func(Event)
 	// Logout: a device signed out. Event.Sessions is how many sessions
-	// its credentials named; 0 is a logout with no live credential.
+	// its credentials named (0 is a logout with no live credential);
+	// SessionID is set when that is one, UserID when a credential named
+	// the user (a refresh token alone does not).
 	Logout func(Event)
 	// LogoutEverywhere: every session of Event.UserID ended (Sessions of
 	// them) and the user's auth_version is now Event.AuthVersion. Admin is
@@ -40,15 +45,18 @@ type Hooks struct {
 	// Authenticated: Authenticate answered, from memory or from the store.
 	Authenticated func(Auth)
 	// Store: a store operation (named as the Store method, such as
-	// "SessionByToken") finished after took, with err.
+	// "SessionByToken") finished after took, with the store's err:
+	// ErrNotFound included, which is a normal answer (an unknown
+	// credential), not a failure.
 	Store func(op string, took time.Duration, err error)
 }
 
 // Event is what the Hooks of the lifecycle are told.
 type Event struct {
-	UserID    string // empty when no credential named the user (a jwt-mode logout by refresh token)
+	UserID    string
 	SessionID string
-	// Sessions is how many sessions a logout ended.
+	// Sessions is how many sessions a logout, or a login (its device's
+	// earlier ones), ended.
 	Sessions int
 	// AuthVersion is the user's auth_version after a logout everywhere.
 	AuthVersion int64

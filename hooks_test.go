@@ -91,7 +91,7 @@ func TestHooksSessionMode(t *testing.T) {
 		"applied session=true user=alice pending=false av=0",
 		"published session=true user=alice pending=false av=0 err=<nil>",
 		"store RevokeSession err=false",
-		"logout user= session=false sessions=1 av=0 native=false admin=false retry=false")
+		"logout user=alice session=true sessions=1 av=0 native=false admin=false retry=false")
 	h.mustReject(old, "the old cookie after logout")
 	expectLines(t, "the old cookie", rec.take(), "auth cached=true err=true")
 
@@ -109,6 +109,14 @@ func TestHooksSessionMode(t *testing.T) {
 	expectLines(t, "a cookie after logout everywhere", rec.take(),
 		"store SessionByToken err=true", // ErrNotFound
 		"auth cached=false err=true")
+
+	d := h.newClient()
+	h.login(d, "carol", false)
+	rec.take()
+	h.login(d, "carol", false)
+	got := rec.take()
+	expectLines(t, "a second login on one device (R1)", got[len(got)-1:],
+		"login user=carol session=true sessions=1 av=0 native=false admin=false retry=false")
 
 	h.down.Store(true)
 	c := h.newClient()

@@ -62,7 +62,8 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, o
 		return nil, errors.New("signoff: Login needs a user ID")
 	}
 	ctx := r.Context()
-	if _, err := m.revokePresented(ctx, r, nil); err != nil {
+	earlier, err := m.revokePresented(ctx, r, nil)
+	if err != nil {
 		return nil, err
 	}
 	now := m.now()
@@ -86,7 +87,7 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, o
 	if m.cfg.Mode == ModeSession {
 		m.cfg.SessionCookie.Set(w, secret.Reveal(), s.ExpiresAt, now)
 		m.log.Info("login", "user", userID, "session", s.ID, "credential", secret)
-		report(m.on.Login, Event{UserID: userID, SessionID: s.ID})
+		report(m.on.Login, Event{UserID: userID, SessionID: s.ID, Sessions: earlier.Sessions})
 		return res, nil
 	}
 	at, exp, err := m.mint(s, now)
@@ -100,7 +101,7 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, o
 		m.cfg.RefreshCookie.Set(w, secret.Reveal(), rt.ExpiresAt, now)
 	}
 	m.log.Info("login", "user", userID, "session", s.ID, "refresh_token", secret, "native", opt.Native)
-	report(m.on.Login, Event{UserID: userID, SessionID: s.ID, Native: opt.Native})
+	report(m.on.Login, Event{UserID: userID, SessionID: s.ID, Sessions: earlier.Sessions, Native: opt.Native})
 	return res, nil
 }
 

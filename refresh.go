@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-
-	"github.com/signoff/signoff/internal/httpx"
 )
 
 // childOf derives the successor of a refresh token: HMAC-SHA256 under
@@ -116,24 +114,4 @@ func (m *Manager) refreshLimit(r *http.Request, h Hash, now time.Time) error {
 		return unavailable("read session", err)
 	}
 	return m.cfg.RefreshLimit(r, s.UserID)
-}
-
-// RefreshHandler serves POST /refresh (jwt mode): Refresh, then 200 with a
-// TokenResponse. A browser's refresh cookie that fails is deleted.
-func (m *Manager) RefreshHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := m.refreshPost(w, r)
-		if !ok {
-			return
-		}
-		t, err := m.Refresh(w, r, tok)
-		if err != nil {
-			if tok.IsZero() && StatusOf(err) == http.StatusUnauthorized {
-				m.cfg.RefreshCookie.Delete(w)
-			}
-			WriteError(w, err)
-			return
-		}
-		httpx.WriteJSON(w, http.StatusOK, t.Response(m.now()))
-	})
 }

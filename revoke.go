@@ -5,23 +5,37 @@ import (
 	"errors"
 	"net/http"
 	"time"
-
-	"github.com/signoff/signoff/internal/httpx"
 )
 
 // revokePresented revokes every session r's credentials name (see
-// presented) and returns how many.
-func (m *Manager) revokePresented(ctx context.Context, r *http.Request, extra []Secret) (int, error) {
+// presented) and returns what it ended, as an Event.
+func (m *Manager) revokePresented(ctx context.Context, r *http.Request, extra []Secret) (Event, error) {
 	ts, err := m.presented(ctx, r, extra)
 	if err != nil {
-		return 0, err
+		return Event{}, err
 	}
 	for _, t := range ts {
 		if err := m.revoke(ctx, t.id, t.user, t.until); err != nil {
-			return 0, err
+			return Event{}, err
 		}
 	}
-	return len(ts), nil
+	return ended(ts), nil
+}
+
+// ended describes the sessions ts as an Event: how many, the session when
+// there is one, and the user when the credentials name one (a refresh
+// token alone does not say whose it is).
+func ended(ts []target) Event {
+	e := Event{Sessions: len(ts)}
+	if len(ts) == 1 {
+		e.SessionID = ts[0].id
+	}
+	for _, t := range ts {
+		if t.user != "" && e.UserID == "" {
+			e.UserID = t.user
+		}
+	}
+	return e
 }
 
 // revoke ends one session: it publishes the revocation, then writes the
@@ -67,13 +81,13 @@ func maxTime(a, b time.Time) time.Time {
 // returns an error (ErrUnavailable), and then nothing is written, so the
 // client keeps its state and can retry.
 func (m *Manager) Logout(w http.ResponseWriter, r *http.Request, extra ...Secret) error {
-	n, err := m.revokePresented(r.Context(), r, extra)
+	e, err := m.revokePresented(r.Context(), r, extra)
 	if err != nil {
 		return err
 	}
 	m.clear(w)
-	m.log.Info("logout", "sessions", n)
-	report(m.on.Logout, Event{Sessions: n})
+	m.log.Info("logout", "sessions", e.Sessions)
+	report(m.on.Logout, e)
 	return nil
 }
 
@@ -215,44 +229,4 @@ func (m *Manager) RevokeSession(ctx context.Context, sessionID string) error {
 	}
 	report(m.on.SessionRevoked, Event{UserID: s.UserID, SessionID: s.ID, Admin: true})
 	return nil
-}
-
-// LogoutHandler serves POST /logout: Logout, then 200 {"ok":true}. GET and
-// HEAD get 405 with Allow: POST (I3, R27); a cross-site request gets 403 and
-// changes nothing (R28, R29). A native client may send {"refresh_token": …}.
-func (m *Manager) LogoutHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := m.refreshPost(w, r)
-		if !ok {
-			return
-		}
-		if err := m.Logout(w, r, tok); err != nil {
-			WriteError(w, err)
-			return
-		}
-		httpx.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
-	})
-}
-
-// LogoutAllHandler serves POST /logout/all: LogoutAll, then 200
-// {"ok":true,"revoked":N}.
-func (m *Manager) LogoutAllHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !httpx.Allow(w, r, http.MethodPost) || !m.crossOriginOK(w, r) {
-			return
-		}
-		if err := httpx.ReadJSON(r, &struct{}{}, true); err != nil {
-			WriteError(w, err)
-			return
-		}
-		n, err := m.LogoutAll(w, r)
-		if err != nil {
-			m.WriteAuthError(w, err)
-			return
-		}
-		httpx.WriteJSON(w, http.StatusOK, struct {
-			OK      bool `json:"ok"`
-			Revoked int  `json:"revoked"`
-		}{true, n})
-	})
 }

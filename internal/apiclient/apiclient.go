@@ -11,6 +11,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/signoff/signoff"
 )
 
 // Cred is what a client holds after login: a session cookie, or an access
@@ -21,6 +23,21 @@ type Cred struct {
 	AccessToken  string
 	RefreshToken string
 }
+
+// String prints what c holds as fingerprints, never the raw values, so a
+// Cred in a test failure or a log line gives nothing away.
+func (c Cred) String() string {
+	var parts []string
+	for _, v := range []struct{ name, raw string }{{"cookie", c.Cookie}, {"access_token", c.AccessToken}, {"refresh_token", c.RefreshToken}} {
+		if v.raw != "" {
+			parts = append(parts, v.name+"="+signoff.NewSecret(v.raw).Fingerprint())
+		}
+	}
+	return "Cred{" + strings.Join(parts, " ") + "}"
+}
+
+// GoString is String, for %#v.
+func (c Cred) GoString() string { return c.String() }
 
 // RefreshBody is the JSON body that presents the refresh token to /refresh
 // and /logout, or "" when c has none.

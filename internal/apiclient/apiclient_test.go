@@ -2,6 +2,7 @@ package apiclient
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,5 +43,15 @@ func TestNewRequest(t *testing.T) {
 	req, _ = NewRequest(context.Background(), "GET", "http://127.0.0.1/api/me", Cred{}, "")
 	if len(req.Header) != 0 || req.Body != nil {
 		t.Errorf("a zero Cred and no body sent %v, body %v", req.Header, req.Body)
+	}
+}
+
+// TestCredPrintsNoSecret: a Cred printed with any verb shows fingerprints.
+func TestCredPrintsNoSecret(t *testing.T) {
+	c := Cred{Cookie: "__Host-session=cookiesecret", AccessToken: "eyJaccesssecret", RefreshToken: "refreshsecret"}
+	for _, verb := range []string{"%v", "%+v", "%s", "%#v"} {
+		if got := fmt.Sprintf(verb, c); strings.Contains(got, "secret") || !strings.Contains(got, "fp:") {
+			t.Errorf("%s of a Cred = %s; want fingerprints only", verb, got)
+		}
 	}
 }

@@ -117,7 +117,8 @@ func (f *FaultStore) RotateRefreshToken(ctx context.Context, parent signoff.Hash
 	return f.Store.RotateRefreshToken(ctx, parent, child, grace)
 }
 
-// Ping implements signoff.Store.
+// Ping implements signoff.Store. It pings Store only, even when Users is
+// another store: give a server two FaultStores to stage an outage of each.
 func (f *FaultStore) Ping(ctx context.Context) error {
 	if err := f.fault("Ping"); err != nil {
 		return err
