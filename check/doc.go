@@ -47,3 +47,6 @@ package check
 // logout.go (logout and the replays), logout_again.go, then the probes
 // that need a live session, one probe_*.go each, and last finish.go (the
 // checks made from what the run gathered). catalogue.go lists the checks.
+// Under them: client.go sends within the budget, resp.go and cred.go are
+// what a request carries and gets back, story.go and scrub.go make the
+// report's exchanges, with fingerprints in place of credentials.
