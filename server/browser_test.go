@@ -3,13 +3,16 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +23,8 @@ import (
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/internal/syncbuf"
 	"github.com/signoff/signoff/server"
+	"github.com/signoff/signoff/store/memstore"
+	"github.com/signoff/signoff/store/storetest"
 )
 
 // The browser tests drive the real web page (web/index.html, web/static/app.js
@@ -153,6 +158,22 @@ func newBrowser(t *testing.T, e *env) *browser {
 	return b
 }
 
+// newTab opens a second tab (target) in the same browser: the same cookies,
+// the same origin, so BroadcastChannel and the storage event reach it.
+func (b *browser) newTab() *browser {
+	b.t.Helper()
+	tabCtx, cancel := chromedp.NewContext(b.ctx)
+	tab := &browser{t: b.t, e: b.e, ctx: tabCtx, out: b.out, paths: map[network.RequestID]string{}, bearer: map[network.RequestID]bool{}}
+	b.t.Cleanup(func() {
+		chromedp.Cancel(tabCtx)
+		cancel()
+	})
+	if err := chromedp.Do(tabCtx); err != nil { // opens the tab
+		b.t.Fatalf("opening a second tab: %v", err)
+	}
+	return tab
+}
+
 func (b *browser) dumpDiagnostics() {
 	b.mu.Lock()
 	console, blocked := slices.Clone(b.console), slices.Clone(b.blocked)
@@ -221,6 +242,16 @@ func (b *browser) waitFor(what, expr string) {
 		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(waitTimeout)))
 	if err != nil {
 		b.t.Fatalf("waiting until %s: %v; %s", what, err, b.state())
+	}
+}
+
+// waitWithin is waitFor with a deadline of d, for what must happen at once.
+func (b *browser) waitWithin(what, expr string, d time.Duration) {
+	b.t.Helper()
+	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
+		chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(d)))
+	if err != nil {
+		b.t.Fatalf("waiting at most %v until %s: %v; %s", d, what, err, b.state())
 	}
 }
 
@@ -619,5 +650,130 @@ func TestBrowserSignedOutEverywhere(t *testing.T) {
 		if left := b.cookies(); len(left) != 0 {
 			t.Fatalf("after its credential was refused the browser still has %v", cookieNames(left))
 		}
+	})
+}
+
+// accountShown is true when the page shows the account of email.
+func accountShown(email string) string {
+	return fmt.Sprintf(`!document.getElementById("signed-in").hidden && document.getElementById("signed-out").hidden && `+
+		`document.getElementById("who").textContent === %q && document.getElementById("me").textContent.includes(%q)`, email, email)
+}
+
+// signedOutShown is true when the page shows the sign-in form, status text
+// and nothing of the account.
+func signedOutShown(status string) string {
+	return fmt.Sprintf(`!document.getElementById("signed-out").hidden && document.getElementById("signed-in").hidden && `+
+		`document.getElementById("who").textContent === "" && document.getElementById("me").textContent === "" && `+
+		`document.getElementById("devices").textContent === "" && document.getElementById("status").textContent === %q && `+
+		`document.getElementById("alert").textContent === ""`, status)
+}
+
+// TestBrowserTwoTabs opens the page in two tabs of one browser: signing in in
+// one shows the account in the other, and signing out in one shows the other
+// signed out within a second, with nothing of the account left on it. The
+// second tab learns of both from signoff.js's BroadcastChannel message (with
+// the storage event as a fallback), not by polling the server.
+func TestBrowserTwoTabs(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		e := newEnv(t, mode)
+		email := e.newUser()
+		a := newBrowser(t, e)
+		a.open()
+		b := a.newTab()
+		b.open()
+
+		a.signIn(email)
+		b.waitFor("the second tab shows the account after the first signed in", accountShown(email))
+
+		a.do("click Sign out in the first tab", chromedp.Click(chromedp.ID("signout")))
+		a.waitFor("the first tab says signed out", signedOutShown("Signed out."))
+		b.waitWithin("the second tab shows signed out", signedOutShown("You signed out in another tab."), time.Second)
+		b.expectWebStorageEmpty("the second tab after sign-out")
+		if left := a.cookies(); len(left) != 0 {
+			t.Fatalf("after sign-out the browser still has %v", cookieNames(left))
+		}
+		if st := b.fetchStatus("GET", "/api/me"); st != 401 {
+			t.Fatalf("GET /api/me from the second tab after sign-out: %d, want 401", st)
+		}
+	})
+}
+
+// TestBrowserSignOutDuringOutage signs out while the store is down: the
+// server answers 503 and keeps the session (I4, I11), and the page says so in
+// words, keeps the user signed in with the account shown and the credential
+// cookie in place, rather than pretend. Sign out again once the store is back
+// succeeds, and the credential is dead.
+func TestBrowserSignOutDuringOutage(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		mem := memstore.New()
+		var down atomic.Bool
+		st := &storetest.FaultStore{Store: mem, Users: mem, Fault: func(string) error {
+			if down.Load() {
+				return errors.New("memstore: injected outage")
+			}
+			return nil
+		}}
+		e := newEnv(t, mode, func(c *server.Config) {
+			c.Backend = &server.Backend{Sessions: st, Users: st, Bus: &signoff.LocalBus{}}
+			c.KeysFile = filepath.Join(t.TempDir(), "keys.json")
+		})
+		email := e.newUser()
+		b := newBrowser(t, e)
+		b.open()
+		at := accessToken(t, mode, b.signIn(email))
+		b.waitFor("the device list is shown", `document.querySelectorAll("#devices li.current").length === 1`)
+		before := expectCredCookie(t, e, b.cookies()).Value
+
+		down.Store(true)
+		b.do("click Sign out during the outage", chromedp.Click(chromedp.ID("signout")))
+		b.waitFor("the page says the server is not answering",
+			`document.getElementById("alert").textContent === "The server is not answering. Try again in a moment." && !document.getElementById("signout").disabled`)
+		b.waitFor("the page still shows the account", accountShown(email))
+		if now := expectCredCookie(t, e, b.cookies()).Value; now != before {
+			t.Fatalf("a failed sign-out changed the credential cookie (%s → %s)", fp(before), fp(now))
+		}
+
+		down.Store(false)
+		b.do("click Sign out again", chromedp.Click(chromedp.ID("signout")))
+		b.waitFor("the page says signed out", signedOutShown("Signed out."))
+		if left := b.cookies(); len(left) != 0 {
+			t.Fatalf("after the retried sign-out the browser still has %v", cookieNames(left))
+		}
+		replayOld(t, e, "after the retried sign-out", before, at)
+	})
+}
+
+// TestBrowserSignOutDevice signs the same user in from two browsers (two
+// profiles, so two devices): the first lists both, marks itself "This
+// device", and signs the second out from its list. The second browser's next
+// action lands on the sign-in form with "You were signed out on this
+// device.", and the first is still signed in.
+func TestBrowserSignOutDevice(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		e := newEnv(t, mode)
+		email := e.newUser()
+		a, b := newBrowser(t, e), newBrowser(t, e)
+		b.open()
+		b.signIn(email)
+		a.open()
+		a.signIn(email)
+		a.waitFor("the first browser lists two devices, itself marked",
+			`document.querySelectorAll("#devices li").length === 2 && `+
+				`document.querySelector("#devices li.current .badge")?.textContent === "This device" && `+
+				`document.querySelectorAll("#devices li.current button.revoke").length === 0 && `+
+				`/Chrome \(headless\) on Linux/.test(document.querySelector("#devices li:not(.current)").textContent) && `+
+				`/IP 127\.0\.0\.1/.test(document.querySelector("#devices li:not(.current)").textContent)`)
+		a.do("click Sign out on the other device", chromedp.Click(chromedp.CSS(`#devices li:not(.current) button.revoke`)))
+		a.waitFor("the first browser lists one device and says which it signed out",
+			`document.querySelectorAll("#devices li").length === 1 && document.getElementById("status").textContent === "Signed out Chrome (headless) on Linux."`)
+
+		if st := b.whoAmI(); st != 401 {
+			t.Fatalf("the signed-out device's next request: GET /api/me %d, want 401", st)
+		}
+		b.waitFor("the signed-out device shows the sign-in form and why", signedOutShown("You were signed out on this device."))
+		if st := a.whoAmI(); st != 200 {
+			t.Fatalf("the first device after signing the other out: GET /api/me %d, want 200", st)
+		}
+		a.waitFor("the first device still shows the account", accountShown(email))
 	})
 }
