@@ -3,16 +3,13 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,8 +20,6 @@ import (
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/internal/syncbuf"
 	"github.com/signoff/signoff/server"
-	"github.com/signoff/signoff/store/memstore"
-	"github.com/signoff/signoff/store/storetest"
 )
 
 // The browser tests drive the real web page (web/index.html, web/static/app.js
@@ -610,10 +605,7 @@ func TestBrowserSignOut(t *testing.T) {
 // I6).
 func TestBrowserSignedOutEverywhere(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode signoff.Mode) {
-		e := newEnv(t, mode)
-		email := e.newUser()
-		b := newBrowser(t, e)
-		b.open()
+		e, email, b := startPage(t, mode)
 		at := accessToken(t, mode, b.signIn(email))
 		cred := expectCredCookie(t, e, b.cookies())
 		old := cred.Value
@@ -653,6 +645,17 @@ func TestBrowserSignedOutEverywhere(t *testing.T) {
 	})
 }
 
+// startPage starts a server in mode, registers a user and opens the page,
+// signed out, in a new browser.
+func startPage(t *testing.T, mode signoff.Mode, mods ...func(*server.Config)) (*env, string, *browser) {
+	t.Helper()
+	e := newEnv(t, mode, mods...)
+	email := e.newUser()
+	b := newBrowser(t, e)
+	b.open()
+	return e, email, b
+}
+
 // accountShown is true when the page shows the account of email.
 func accountShown(email string) string {
 	return fmt.Sprintf(`!document.getElementById("signed-in").hidden && document.getElementById("signed-out").hidden && `+
@@ -675,10 +678,7 @@ func signedOutShown(status string) string {
 // the storage event as a fallback), not by polling the server.
 func TestBrowserTwoTabs(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode signoff.Mode) {
-		e := newEnv(t, mode)
-		email := e.newUser()
-		a := newBrowser(t, e)
-		a.open()
+		_, email, a := startPage(t, mode)
 		b := a.newTab()
 		b.open()
 
@@ -705,21 +705,8 @@ func TestBrowserTwoTabs(t *testing.T) {
 // succeeds, and the credential is dead.
 func TestBrowserSignOutDuringOutage(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode signoff.Mode) {
-		mem := memstore.New()
-		var down atomic.Bool
-		st := &storetest.FaultStore{Store: mem, Users: mem, Fault: func(string) error {
-			if down.Load() {
-				return errors.New("memstore: injected outage")
-			}
-			return nil
-		}}
-		e := newEnv(t, mode, func(c *server.Config) {
-			c.Backend = &server.Backend{Sessions: st, Users: st, Bus: &signoff.LocalBus{}}
-			c.KeysFile = filepath.Join(t.TempDir(), "keys.json")
-		})
-		email := e.newUser()
-		b := newBrowser(t, e)
-		b.open()
+		outage, down := storeOutage(t)
+		e, email, b := startPage(t, mode, outage)
 		at := accessToken(t, mode, b.signIn(email))
 		b.waitFor("the device list is shown", `document.querySelectorAll("#devices li.current").length === 1`)
 		before := expectCredCookie(t, e, b.cookies()).Value

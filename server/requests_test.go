@@ -330,23 +330,31 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 	})
 }
 
+// storeOutage returns a Config change that puts the server on a memstore
+// behind a storetest.FaultStore, and the switch that takes that store down:
+// while it is true, every store call fails.
+func storeOutage(t *testing.T) (func(*server.Config), *atomic.Bool) {
+	mem := memstore.New()
+	down := &atomic.Bool{}
+	st := &storetest.FaultStore{Store: mem, Users: mem, Fault: func(string) error {
+		if down.Load() {
+			return errors.New("memstore: injected outage")
+		}
+		return nil
+	}}
+	return func(c *server.Config) {
+		c.Backend = &server.Backend{Sessions: st, Users: st, Bus: &signoff.LocalBus{}}
+		c.KeysFile = filepath.Join(t.TempDir(), "keys.json")
+	}, down
+}
+
 // I11, R38, R52: when the store fails, protected requests get 503 and never
 // 200, logout gets 503 and deletes nothing, and after recovery nothing
 // revoked comes back.
 func TestStoreOutageFailsClosed(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode signoff.Mode) {
-		mem := memstore.New()
-		var down atomic.Bool
-		st := &storetest.FaultStore{Store: mem, Users: mem, Fault: func(string) error {
-			if down.Load() {
-				return errors.New("memstore: injected outage")
-			}
-			return nil
-		}}
-		e := newEnv(t, mode, func(c *server.Config) {
-			c.Backend = &server.Backend{Sessions: st, Users: st, Bus: &signoff.LocalBus{}}
-			c.KeysFile = filepath.Join(t.TempDir(), "keys.json")
-		})
+		outage, down := storeOutage(t)
+		e := newEnv(t, mode, outage)
 		email := e.newUser()
 		gone, kept := e.client(), e.client()
 		gone.login(email)
