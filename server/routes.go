@@ -29,6 +29,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/login", m.Protect(http.HandlerFunc(s.login)))
 	mux.Handle("/logout", m.LogoutHandler())
 	mux.Handle("/logout/all", m.LogoutAllHandler())
+	mux.Handle("/logout/others", m.LogoutOthersHandler())
 	mux.Handle("/sessions", m.SessionsHandler())
 	mux.Handle("/sessions/{id}", m.RevokeDeviceHandler())
 	mux.Handle("/api/me", m.Require(http.HandlerFunc(s.me)))
