@@ -34,6 +34,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/sessions", m.SessionsHandler())
 	mux.Handle("/sessions/{id}", m.RevokeDeviceHandler())
 	mux.Handle("/api/me", m.Require(http.HandlerFunc(s.me)))
+	mux.HandleFunc("/return", s.returnTo)
 	mux.HandleFunc("/verify", s.verify)
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
