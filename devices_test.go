@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,4 +252,100 @@ func TestRevokeUserSettles_I1(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLogoutOthers_R7: one device ends every other session of its user and
+// stays signed in; the old credentials of the others (cookie, access token,
+// refresh token) are refused, each end is reported to
+// Hooks.SessionRevoked, and another user is untouched. RevokeOthers with no
+// session to keep ends them all.
+func TestLogoutOthers_R7(t *testing.T) {
+	for _, mode := range []signoff.Mode{signoff.ModeSession, signoff.ModeJWT} {
+		t.Run(mode.String(), func(t *testing.T) {
+			var mu sync.Mutex
+			var reported []signoff.Event
+			h := newHarness(t, mode, func(c *signoff.Config) {
+				c.Hooks.SessionRevoked = func(e signoff.Event) {
+					mu.Lock()
+					reported = append(reported, e)
+					mu.Unlock()
+				}
+			})
+			a, b, c := h.newClient(), h.newClient(), h.newClient()
+			sa := h.login(a, "alice", false).Session
+			h.login(b, "alice", mode == signoff.ModeJWT) // native in jwt mode: its refresh token in the body
+			h.login(c, "alice", false)
+			bob := h.newClient()
+			h.login(bob, "bob", false)
+			for _, d := range []*client{a, b, c, bob} {
+				h.mustAuth(d, "warm")
+			}
+			oldB, oldC := b.clone(), c.clone()
+
+			rec := httptest.NewRecorder()
+			n, err := h.m.LogoutOthers(rec, a.request(http.MethodPost, "/logout/others", ""))
+			if err != nil || n != 2 {
+				t.Fatalf("LogoutOthers = %d, %v; want 2, nil", n, err)
+			}
+			if len(rec.Header().Values("Set-Cookie")) != 0 || rec.Header().Get("Clear-Site-Data") != "" {
+				t.Error("LogoutOthers cleared this device")
+			}
+			h.mustReject(oldB, "R7: another device's old credential")
+			h.mustReject(oldC, "R7: a third device's old credential")
+			if mode == signoff.ModeJWT {
+				h.mustNotRefresh(oldB.clone(), "R7: another device's old native refresh token")
+				h.mustNotRefresh(oldC.clone(), "R7: a third device's old refresh cookie")
+			}
+			if p := h.mustAuth(a, "R7: the device that signed the others out"); p.SessionID != sa.ID {
+				t.Fatalf("this device is now session %s, want %s", p.SessionID, sa.ID)
+			}
+			if mode == signoff.ModeJWT {
+				h.mustRefresh(a, "R7: this device's refresh token")
+				h.mustAuth(a, "R7: this device's new access token")
+			}
+			h.mustAuth(bob, "another user's session")
+			mu.Lock()
+			if len(reported) != 2 {
+				t.Errorf("Hooks.SessionRevoked told %d times, want 2", len(reported))
+			}
+			for _, e := range reported {
+				if e.UserID != "alice" || e.SessionID == sa.ID || e.SessionID == "" || e.Admin {
+					t.Errorf("Hooks.SessionRevoked told %+v", e)
+				}
+			}
+			mu.Unlock()
+
+			// Nothing else to end: 0, and this device still works.
+			if n, err := h.m.LogoutOthers(httptest.NewRecorder(), a.request(http.MethodPost, "/logout/others", "")); err != nil || n != 0 {
+				t.Fatalf("a second LogoutOthers = %d, %v; want 0, nil", n, err)
+			}
+			h.mustAuth(a, "after a second LogoutOthers")
+
+			// RevokeOthers keeping nothing ends this one too.
+			old := a.clone()
+			if n, err := h.m.RevokeOthers(context.Background(), "alice", ""); err != nil || n != 1 {
+				t.Fatalf("RevokeOthers keeping none = %d, %v; want 1, nil", n, err)
+			}
+			h.mustReject(old, "RevokeOthers keeping none")
+			h.mustAuth(bob, "another user's session, still")
+		})
+	}
+	t.Run("needs a credential", func(t *testing.T) {
+		h := newHarness(t, signoff.ModeSession)
+		if _, err := h.m.LogoutOthers(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/logout/others", nil)); signoff.StatusOf(err) != http.StatusUnauthorized {
+			t.Errorf("LogoutOthers with no credential: %v; want 401", err)
+		}
+	})
+	t.Run("store down", func(t *testing.T) {
+		h := newHarness(t, signoff.ModeSession)
+		a, b := h.newClient(), h.newClient()
+		h.login(a, "alice", false)
+		h.login(b, "alice", false)
+		h.down.Store(true)
+		if _, err := h.m.RevokeOthers(context.Background(), "alice", ""); signoff.StatusOf(err) != http.StatusServiceUnavailable {
+			t.Errorf("RevokeOthers with the store down: %v; want 503", err)
+		}
+		h.down.Store(false)
+		h.mustAuth(b, "I11: nothing was revoked by the failed call")
+	})
 }

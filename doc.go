@@ -26,8 +26,8 @@
 //   - authenticate.go: Authenticate, behind the Require and Optional
 //     middleware (middleware.go).
 //   - refresh.go: Refresh, rotation and reuse detection (invariant I5).
-//   - revoke.go: Logout, LogoutAll, RevokeUser, RevokeSession, in the
-//     order below.
+//   - revoke.go: Logout, LogoutAll, RevokeUser, RevokeSession,
+//     LogoutOthers and RevokeOthers, in the order below.
 //   - devices.go: a user's own sessions: Sessions, RevokeDevice.
 //   - background.go: last-seen writes and the sweep of the cache.
 //   - handlers.go: the flows' net/http handlers, and the JSON helpers they
@@ -74,7 +74,8 @@
 // returned:
 //
 //   - one session (Logout, RevokeDevice, RevokeSession, refresh-token
-//     reuse): publish the session's Revocation, then revoke it in the store.
+//     reuse; LogoutOthers and RevokeOthers, one session after another):
+//     publish the session's Revocation, then revoke it in the store.
 //     If either step fails the caller gets ErrUnavailable (503); the store
 //     still says live, the client keeps its credential and retries, and the
 //     instances that did apply it already refuse it.

@@ -31,7 +31,18 @@ func (m *Manager) LogoutHandler() http.Handler {
 
 // LogoutAllHandler serves POST /logout/all: LogoutAll, then 200
 // {"ok":true,"revoked":N}.
-func (m *Manager) LogoutAllHandler() http.Handler {
+func (m *Manager) LogoutAllHandler() http.Handler { return m.revokedHandler(m.LogoutAll) }
+
+// LogoutOthersHandler serves POST /logout/others: LogoutOthers, which ends
+// every other session of the caller and keeps this one, then 200
+// {"ok":true,"revoked":N}.
+func (m *Manager) LogoutOthersHandler() http.Handler { return m.revokedHandler(m.LogoutOthers) }
+
+// revokedHandler serves a POST that ends sessions of the caller through
+// flow and answers 200 {"ok":true,"revoked":N}. GET and HEAD get 405 with
+// Allow: POST; a cross-site request gets 403 and changes nothing; the body,
+// if any, is an empty JSON object; a missing or dead credential gets 401.
+func (m *Manager) revokedHandler(flow func(http.ResponseWriter, *http.Request) (int, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !httpx.Allow(w, r, http.MethodPost) || !m.crossOriginOK(w, r) {
 			return
@@ -40,7 +51,7 @@ func (m *Manager) LogoutAllHandler() http.Handler {
 			WriteError(w, err)
 			return
 		}
-		n, err := m.LogoutAll(w, r)
+		n, err := flow(w, r)
 		if err != nil {
 			m.WriteAuthError(w, err)
 			return

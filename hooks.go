@@ -28,8 +28,9 @@ type Hooks struct {
 	// them) and the user's auth_version is now Event.AuthVersion. Admin is
 	// set when it came from RevokeUser rather than the user's LogoutAll.
 	LogoutEverywhere func(Event)
-	// SessionRevoked: one session ended, by its own user (RevokeDevice) or
-	// by an administrator (RevokeSession, Admin set).
+	// SessionRevoked: one session ended, by its own user (RevokeDevice;
+	// LogoutOthers and RevokeOthers, once for each session they end) or by
+	// an administrator (RevokeSession, Admin set).
 	SessionRevoked func(Event)
 	// Refreshed: a refresh token was rotated; Retry is set for a grace
 	// retry that got the same successor again.

@@ -230,3 +230,48 @@ func (m *Manager) RevokeSession(ctx context.Context, sessionID string) error {
 	report(m.on.SessionRevoked, Event{UserID: s.UserID, SessionID: s.ID, Admin: true})
 	return nil
 }
+
+// LogoutOthers signs the caller out of every other device (ASVS 5 7.4.3,
+// 7.5.2): it revokes every live session of r's user but the one r's
+// credential names, which stays signed in, so nothing of this device is
+// cleared. r must carry a valid credential. It returns how many sessions it
+// revoked; see RevokeOthers.
+func (m *Manager) LogoutOthers(w http.ResponseWriter, r *http.Request) (int, error) {
+	p, err := m.Authenticate(r)
+	if err != nil {
+		return 0, err
+	}
+	w.Header()["Cache-Control"] = noStore
+	return m.RevokeOthers(r.Context(), p.UserID, p.SessionID)
+}
+
+// RevokeOthers revokes every live session of the user except keepSessionID
+// (empty keeps none), for a server that has just changed the user's
+// password. Each session is ended as RevokeDevice ends one: published on the
+// bus, then revoked in the store, and reported to Hooks.SessionRevoked. The
+// user's auth_version is left alone, so the kept session's access tokens
+// stay good; those of the others die with their sessions (I7). A session
+// that begins while RevokeOthers runs is not revoked.
+//
+// It returns how many sessions it revoked. A store or bus failure stops it
+// with ErrUnavailable and the count of those already revoked, which stay
+// revoked; calling it again finishes the job.
+func (m *Manager) RevokeOthers(ctx context.Context, userID, keepSessionID string) (int, error) {
+	ss, err := m.store.ListSessions(ctx, userID, m.now())
+	if err != nil {
+		return 0, unavailable("list sessions", err)
+	}
+	n := 0
+	for _, s := range ss {
+		if s.ID == keepSessionID {
+			continue
+		}
+		if err := m.revoke(ctx, s.ID, s.UserID, s.ExpiresAt); err != nil {
+			return n, err
+		}
+		n++
+		report(m.on.SessionRevoked, Event{UserID: s.UserID, SessionID: s.ID})
+	}
+	m.log.Info("logout_others", "user", userID, "kept", keepSessionID, "revoked", n)
+	return n, nil
+}

@@ -90,4 +90,9 @@ type UserStore interface {
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	// UserByID returns the user with that ID, or ErrNotFound.
 	UserByID(ctx context.Context, id string) (*User, error)
+	// SetPassword replaces the user's password hash. A user that does not
+	// exist (no account: a row that only holds an auth_version is none)
+	// is ErrNotFound. Setting the same hash again is not an error. It
+	// changes nothing else: sessions are the caller's to end.
+	SetPassword(ctx context.Context, userID, passwordHash string) error
 }

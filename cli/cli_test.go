@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -78,6 +79,8 @@ func TestUsageErrors(t *testing.T) {
 	oneLineError(t, run(t, nil, "", "serve", "--tls-cert", "x.pem", "--store", db), 2, "go together")
 	oneLineError(t, run(t, nil, "", "serve", "--idle-timeout", "-1s", "--store", db), 2, "positive")
 	oneLineError(t, run(t, nil, "", "serve", "extra"), 2, "no arguments")
+	oneLineError(t, run(t, nil, "", "serve", "--store", db, "--return-to", "https://app.example.com/account"), 2, "--return-to")
+	oneLineError(t, run(t, map[string]string{"SIGNOFF_RETURN_TO": "https://ok.test,evil.test"}, "", "serve", "--store", db), 2, "SIGNOFF_RETURN_TO")
 	oneLineError(t, run(t, nil, "", "users", "add"), 2, "needs an EMAIL")
 	oneLineError(t, run(t, nil, "", "users", "add", "--store", db, "not-an-email"), 2, "not a valid address")
 	oneLineError(t, run(t, nil, "", "users", "add", "--store", db, "a@example.test"), 2, "no password on stdin")
@@ -248,6 +251,24 @@ func TestServePrintsWhereToOpenAndStops(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 {
 		t.Fatalf("jwks: %d", res.StatusCode)
+	}
+}
+
+// --return-to reaches the server: GET /return follows an allowed origin and
+// no other.
+func TestServeReturnTo(t *testing.T) {
+	base := liveServer(t, "sqlite:"+filepath.Join(t.TempDir(), "s.db"), "--return-to", "https://app.example.com, http://127.0.0.1:9")
+	for rd, want := range map[string]string{"https://app.example.com/x": "https://app.example.com/x", "http://127.0.0.1:9/": "http://127.0.0.1:9/", "https://evil.test/": ""} {
+		res, err := http.Get(base + "/return?rd=" + url.QueryEscape(rd))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Return *string }
+		err = json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != 200 || body.Return == nil || *body.Return != want {
+			t.Fatalf("GET /return?rd=%s: %d, %v; want %q", rd, res.StatusCode, err, want)
+		}
 	}
 }
 

@@ -25,6 +25,7 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	f.Var(modeValue{&cfg.Mode}, "mode", "session (opaque cookie; the default) or jwt (access + refresh tokens)")
 	f.Var(rateValue{&cfg.RateLimit, &cfg.RateLimitSet}, "rate-limit", "failed logins per account and client IP (IPs new to the account share 10× in a burst), register and refresh attempts per account; 10× of each kind per client IP; as N/s, N/min or N/h; off disables (default "+server.DefaultRate.String()+")")
 	f.BoolVar(&cfg.NoRegister, "no-register", false, "turn POST /register off")
+	returnTo := f.String("return-to", "", "origins the web app may return a browser to after sign-in (?rd=), comma-separated, like https://app.example.com,http://127.0.0.1:8080")
 	f.BoolVar(&cfg.BehindProxy, "behind-proxy", false, "a TLS proxy is in front: allow a non-loopback HTTP address, take the client IP from X-Forwarded-For")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file`")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "the private key `file` of --tls-cert")
@@ -63,6 +64,11 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 			cfg.ClearSiteData = append(cfg.ClearSiteData, strings.Trim(strings.TrimSpace(d), `"`))
 		}
 	}
+	rt, err := server.ParseReturnTo(*returnTo)
+	if err != nil {
+		return usagef("--return-to (SIGNOFF_RETURN_TO): %v", err)
+	}
+	cfg.ReturnTo = rt
 	if err := (server.Stores{Store: cfg.Store, Sessions: cfg.Sessions}).Check(); err != nil {
 		return usageError{err.Error()}
 	}

@@ -18,6 +18,14 @@ type fakeStore struct {
 	createUser     func(ctx context.Context, u *signoff.User) error
 	userByEmail    func(ctx context.Context, email string) (*signoff.User, error)
 	sessionByToken func(ctx context.Context, h signoff.Hash, now time.Time) (*signoff.Session, error)
+	listSessions   func(ctx context.Context, userID string, now time.Time) ([]*signoff.Session, error)
+}
+
+func (f *fakeStore) ListSessions(ctx context.Context, userID string, now time.Time) ([]*signoff.Session, error) {
+	if f.listSessions != nil {
+		return f.listSessions(ctx, userID, now)
+	}
+	return f.Store.ListSessions(ctx, userID, now)
 }
 
 func (f *fakeStore) SessionByToken(ctx context.Context, h signoff.Hash, now time.Time) (*signoff.Session, error) {

@@ -29,9 +29,12 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/login", m.Protect(http.HandlerFunc(s.login)))
 	mux.Handle("/logout", m.LogoutHandler())
 	mux.Handle("/logout/all", m.LogoutAllHandler())
+	mux.Handle("/logout/others", m.LogoutOthersHandler())
+	mux.Handle("/password", only(http.MethodPost, m.Require(http.HandlerFunc(s.changePassword))))
 	mux.Handle("/sessions", m.SessionsHandler())
 	mux.Handle("/sessions/{id}", m.RevokeDeviceHandler())
 	mux.Handle("/api/me", m.Require(http.HandlerFunc(s.me)))
+	mux.HandleFunc("/return", s.returnTo)
 	mux.HandleFunc("/verify", s.verify)
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
@@ -54,6 +57,17 @@ func headers(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		next.ServeHTTP(w, r)
+	})
+}
+
+// only answers 405 with Allow: method to a request of any other method,
+// before next runs: a GET of a route that needs a credential is 405 with
+// or without one.
+func only(method string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if httpx.Allow(w, r, method) {
+			next.ServeHTTP(w, r)
+		}
 	})
 }
 
@@ -418,11 +432,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	p := signoff.PrincipalFrom(r.Context())
 	email, err := s.email(r, p.UserID)
 	if err != nil {
-		if errors.Is(err, signoff.ErrNotFound) {
-			s.mgr.WriteAuthError(w, signoff.ErrSessionRevoked)
-			return
-		}
-		signoff.WriteError(w, unavailableErr(err))
+		s.userGone(w, err)
 		return
 	}
 	signoff.WriteJSON(w, http.StatusOK, map[string]any{

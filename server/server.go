@@ -44,6 +44,11 @@ type Config struct {
 	RateLimitSet bool
 	// NoRegister turns POST /register off (404).
 	NoRegister bool
+	// ReturnTo lists the origins (scheme://host[:port]) that the web app
+	// may send a browser to after sign-in when ?rd= names one (GET
+	// /return, ReturnTo); paths on this server are always allowed. New
+	// refuses an entry that is not an origin. Default: none (R32).
+	ReturnTo []string
 	// BehindProxy says a TLS-terminating proxy is in front: Secure cookies
 	// are allowed on a non-loopback plain-HTTP address, and the client IP is
 	// the last address of X-Forwarded-For.
@@ -126,6 +131,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	rt, err := checkReturnTo(cfg.ReturnTo)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ReturnTo = rt
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	ok := false
 	defer func() {

@@ -277,6 +277,18 @@ func (s *Store) UserByEmail(_ context.Context, email string) (*signoff.User, err
 	return &c, nil
 }
 
+// SetPassword implements signoff.UserStore.
+func (s *Store) SetPassword(_ context.Context, userID, passwordHash string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[userID]
+	if !ok {
+		return signoff.ErrNotFound
+	}
+	u.PasswordHash = passwordHash
+	return nil
+}
+
 // UserByID implements signoff.UserStore.
 func (s *Store) UserByID(_ context.Context, id string) (*signoff.User, error) {
 	s.mu.Lock()

@@ -65,3 +65,15 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*signoff.User, e
 func (s *Store) UserByID(ctx context.Context, id string) (*signoff.User, error) {
 	return s.oneUser(ctx, "id", id)
 }
+
+// SetPassword implements signoff.UserStore.
+func (s *Store) SetPassword(ctx context.Context, userID, passwordHash string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1 AND email IS NOT NULL`, userID, passwordHash)
+	if err != nil {
+		return fail("set password", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return signoff.ErrNotFound
+	}
+	return nil
+}

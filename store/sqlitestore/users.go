@@ -68,3 +68,19 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*signoff.User, e
 func (s *Store) UserByID(ctx context.Context, id string) (*signoff.User, error) {
 	return s.oneUser(ctx, "id", id)
 }
+
+// SetPassword implements signoff.UserStore.
+func (s *Store) SetPassword(ctx context.Context, userID, passwordHash string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND email IS NOT NULL`, passwordHash, userID)
+	if err != nil {
+		return s.fail("set password", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.fail("set password", err)
+	}
+	if n == 0 {
+		return signoff.ErrNotFound
+	}
+	return nil
+}

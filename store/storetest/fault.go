@@ -149,3 +149,11 @@ func (f *FaultStore) UserByID(ctx context.Context, id string) (*signoff.User, er
 	}
 	return f.Users.UserByID(ctx, id)
 }
+
+// SetPassword implements signoff.UserStore.
+func (f *FaultStore) SetPassword(ctx context.Context, userID, passwordHash string) error {
+	if err := f.fault("SetPassword"); err != nil {
+		return err
+	}
+	return f.Users.SetPassword(ctx, userID, passwordHash)
+}

@@ -56,14 +56,23 @@ func Run(t *testing.T, newStore func(t *testing.T) signoff.Store) {
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newStore(t)) })
 	}
-	t.Run("Users", func(t *testing.T) {
-		s := newStore(t)
-		us, isUsers := s.(signoff.UserStore)
-		if !isUsers {
-			t.Skip("the store does not implement signoff.UserStore")
-		}
-		testUsers(t, s, us)
-	})
+	userChecks := []struct {
+		name string
+		fn   func(*testing.T, signoff.Store, signoff.UserStore)
+	}{
+		{"Users", testUsers},
+		{"SetPassword", testSetPassword},
+	}
+	for _, c := range userChecks {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t)
+			us, isUsers := s.(signoff.UserStore)
+			if !isUsers {
+				t.Skip("the store does not implement signoff.UserStore")
+			}
+			c.fn(t, s, us)
+		})
+	}
 }
 
 var ctx = context.Background()
@@ -576,4 +585,48 @@ func testUsers(t *testing.T, s signoff.Store, us signoff.UserStore) {
 	if got.AuthVersion != 1 {
 		t.Fatalf("AuthVersion of a user bumped before creation = %d, want 1", got.AuthVersion)
 	}
+}
+
+// testSetPassword: SetPassword replaces the hash of that user only, leaves
+// the rest of the account and its sessions alone, may be repeated, and is
+// ErrNotFound for an unknown user and for a user that is only an
+// auth_version (no account).
+func testSetPassword(t *testing.T, s signoff.Store, us signoff.UserStore) {
+	u := &signoff.User{ID: rnd("usr_"), Email: rnd("u") + "@example.test", PasswordHash: "$argon2id$old", CreatedAt: base}
+	other := &signoff.User{ID: rnd("usr_"), Email: rnd("o") + "@example.test", PasswordHash: "$argon2id$other", CreatedAt: base}
+	ok(t, us.CreateUser(ctx, u))
+	ok(t, us.CreateUser(ctx, other))
+	sess := newSession(u.ID)
+	ok(t, s.CreateSession(ctx, sess, nil))
+	_, av, err := s.RevokeUserSessions(ctx, other.ID, base)
+	ok(t, err)
+
+	ok(t, us.SetPassword(ctx, u.ID, "$argon2id$new"))
+	got, err := us.UserByID(ctx, u.ID)
+	ok(t, err)
+	if got.PasswordHash != "$argon2id$new" || got.Email != u.Email || !got.CreatedAt.Equal(base) || got.AuthVersion != 0 {
+		t.Fatalf("after SetPassword, UserByID = %+v", *got)
+	}
+	got, err = us.UserByEmail(ctx, u.Email)
+	ok(t, err)
+	if got.PasswordHash != "$argon2id$new" {
+		t.Fatal("UserByEmail still has the old password hash")
+	}
+	ok(t, us.SetPassword(ctx, u.ID, "$argon2id$new")) // the same hash again
+	got, err = us.UserByID(ctx, other.ID)
+	ok(t, err)
+	if got.PasswordHash != other.PasswordHash || got.AuthVersion != av {
+		t.Fatalf("SetPassword of one user changed another: %+v", *got)
+	}
+	if _, err := s.Session(ctx, sess.ID, base); err != nil {
+		t.Fatalf("SetPassword ended the user's session: %v", err)
+	}
+
+	notFound(t, "SetPassword of an unknown user", us.SetPassword(ctx, rnd("usr_"), "x"))
+	bare := rnd("usr_") // an auth_version with no account
+	_, _, err = s.RevokeUserSessions(ctx, bare, base)
+	ok(t, err)
+	notFound(t, "SetPassword of a user that is only an auth_version", us.SetPassword(ctx, bare, "x"))
+	_, err = us.UserByID(ctx, bare)
+	notFound(t, "UserByID after SetPassword of a user that is only an auth_version", err)
 }
