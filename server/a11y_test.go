@@ -204,8 +204,9 @@ func TestBrowserAccessibility(t *testing.T) {
 		other := e.client()
 		expect(t, "sign in from a phone", other.do("POST", "/login", map[string]string{"email": email, "password": password}, "User-Agent", otherDeviceUA), 200)
 		b.signIn(email)
-		b.waitFor("the account lists both devices",
-			`document.querySelectorAll("#devices li").length === 2 && document.querySelectorAll("#devices li.current").length === 1`)
+		b.waitFor("the account lists both devices, and the wrong password's alert is gone",
+			`document.querySelectorAll("#devices li").length === 2 && document.querySelectorAll("#devices li.current").length === 1 && `+
+				`document.getElementById("alert").textContent === "" && document.getElementById("status").textContent === "Signed in."`)
 		a.check("account", top)
 
 		a.check("password", `document.getElementById("password-title").scrollIntoView({block: "start"}); `+
