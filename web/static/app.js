@@ -366,6 +366,8 @@ let signingIn = false;
 ui.signinForm.addEventListener("submit", (ev) => {
   ev.preventDefault();
   const button = el("signin", HTMLButtonElement);
+  // A new attempt: the last one's message (say, a wrong password) is over.
+  say("");
   busy(button, "Signing in…", async () => {
     const email = ui.email.value;
     const password = ui.password.value;
