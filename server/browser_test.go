@@ -240,16 +240,6 @@ func (b *browser) waitFor(what, expr string) {
 	}
 }
 
-// waitWithin is waitFor with a deadline of d, for what must happen at once.
-func (b *browser) waitWithin(what, expr string, d time.Duration) {
-	b.t.Helper()
-	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(d)))
-	if err != nil {
-		b.t.Fatalf("waiting at most %v until %s: %v; %s", d, what, err, b.state())
-	}
-}
-
 // pageState is what the page shows. Status is the message the page shows:
 // news in #status (role=status), or a problem in #alert (role=alert), and
 // then StatusClass is "error".
@@ -673,7 +663,7 @@ func signedOutShown(status string) string {
 
 // TestBrowserTwoTabs opens the page in two tabs of one browser: signing in in
 // one shows the account in the other, and signing out in one shows the other
-// signed out within a second, with nothing of the account left on it. The
+// signed out at once (by a message, not a poll), with nothing of the account left on it. The
 // second tab learns of both from signoff.js's BroadcastChannel message (with
 // the storage event as a fallback), not by polling the server.
 func TestBrowserTwoTabs(t *testing.T) {
@@ -687,7 +677,13 @@ func TestBrowserTwoTabs(t *testing.T) {
 
 		a.do("click Sign out in the first tab", chromedp.Click(chromedp.ID("signout")))
 		a.waitFor("the first tab says signed out", signedOutShown("Signed out."))
-		b.waitWithin("the second tab shows signed out", signedOutShown("You signed out in another tab."), time.Second)
+		// "Within a second" is the mechanism's, not a clock's: only the
+		// message from the first tab (BroadcastChannel, or the storage
+		// event) makes the page say "in another tab" (a request to the
+		// server would say "You were signed out on this device."), and the
+		// page never polls. So the wait has the usual bound, which a
+		// loaded CI machine cannot turn into a false failure.
+		b.waitFor("the second tab shows signed out", signedOutShown("You signed out in another tab."))
 		b.expectWebStorageEmpty("the second tab after sign-out")
 		if left := a.cookies(); len(left) != 0 {
 			t.Fatalf("after sign-out the browser still has %v", cookieNames(left))
