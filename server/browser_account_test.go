@@ -60,6 +60,20 @@ func devicesListed(n int) string {
 	return fmt.Sprintf(`document.querySelectorAll("#devices li").length === %d && document.querySelectorAll("#devices li.current").length === 1`, n)
 }
 
+// twoDevices starts a server in mode and signs one user in from two
+// browsers (two profiles, so two devices), B first; it returns once A lists
+// both.
+func twoDevices(t *testing.T, mode signoff.Mode) (e *env, email string, a, b *browser, aHeld, bHeld heldCred) {
+	t.Helper()
+	e = newEnv(t, mode)
+	email = e.newUser()
+	a, b = newBrowser(t, e), newBrowser(t, e)
+	bHeld = signInHeld(b, email)
+	aHeld = signInHeld(a, email)
+	a.waitFor("A lists both devices", devicesListed(2))
+	return e, email, a, b, aHeld, bHeld
+}
+
 // TestBrowserSignOutOtherDevices signs one user in from two browsers (two
 // profiles, so two devices). A's "Sign out other devices" ends B: B's next
 // action lands on the sign-in form with "You were signed out on this
@@ -67,12 +81,10 @@ func devicesListed(n int) string {
 // the page and on the server, and lists only itself.
 func TestBrowserSignOutOtherDevices(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode signoff.Mode) {
-		e := newEnv(t, mode)
-		email := e.newUser()
-		a, b := newBrowser(t, e), newBrowser(t, e)
-		bHeld := signInHeld(b, email)
-		aHeld := signInHeld(a, email)
-		a.waitFor("A lists both devices", devicesListed(2)+` && !document.getElementById("signout-others").disabled`)
+		e, email, a, b, aHeld, bHeld := twoDevices(t, mode)
+		if eval[bool](a, "the button", `document.getElementById("signout-others").disabled`) {
+			t.Fatal("Sign out other devices is disabled while another device is listed")
+		}
 
 		a.do("click Sign out other devices", chromedp.Click(chromedp.ID("signout-others")))
 		a.waitFor("A says it signed the other device out and lists only itself",
@@ -85,5 +97,92 @@ func TestBrowserSignOutOtherDevices(t *testing.T) {
 		}
 		a.waitFor("A still shows its account and only itself", accountShown(email)+" && "+devicesListed(1))
 		expectAlive(t, e, "A after signing out the others", aHeld)
+	})
+}
+
+// submitSignIn types email and pw into the sign-in form and submits it.
+func (b *browser) submitSignIn(email, pw string) {
+	b.t.Helper()
+	b.do("sign in as "+email,
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("email").value = ""; document.getElementById("password").value = ""`),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), pw),
+		chromedp.Click(chromedp.ID("signin")),
+	)
+}
+
+// changePassword changes the password from current to next through the
+// account's form, with "Sign out my other devices" as signOutOthers says
+// (it must be on by default), and waits for the page's confirmation.
+func (b *browser) changePassword(current, next string, signOutOthers bool, confirmation string) {
+	b.t.Helper()
+	if on := eval[bool](b, "the checkbox", `document.getElementById("sign-out-others").checked`); !on {
+		b.t.Fatal(`"Sign out my other devices" is not checked by default`)
+	}
+	if !signOutOthers {
+		b.do("uncheck Sign out my other devices", chromedp.Click(chromedp.ID("sign-out-others")))
+		if on := eval[bool](b, "the checkbox", `document.getElementById("sign-out-others").checked`); on {
+			b.t.Fatal(`"Sign out my other devices" is still checked after a click`)
+		}
+	}
+	b.do("fill in and submit the password form",
+		chromedp.SendKeys(chromedp.ID("current-password"), current),
+		chromedp.SendKeys(chromedp.ID("new-password"), next),
+		chromedp.Click(chromedp.ID("change-password")),
+	)
+	b.waitFor("the page confirms the password change",
+		fmt.Sprintf(`document.getElementById("status").textContent === %q && document.getElementById("alert").textContent === ""`, confirmation))
+}
+
+// TestBrowserChangePassword changes the password on A's account page while B
+// is signed in as the same user. With "Sign out my other devices" (on by
+// default) B is signed out — on its page and on the server — and A is not;
+// B then cannot sign in with the old password (the page says "Wrong email or
+// password.") and can with the new one. Unchecked, B stays signed in.
+func TestBrowserChangePassword(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		t.Run("sign-out-others", func(t *testing.T) {
+			e, email, a, b, aHeld, bHeld := twoDevices(t, mode)
+
+			a.changePassword(password, newPassword, true, "Password changed. Signed out 1 device.")
+			a.waitFor("A lists only itself", devicesListed(1))
+
+			expectRevokedHere(b, "B after A changed the password", bHeld)
+
+			if st := a.whoAmI(); st != 200 {
+				t.Fatalf("A after changing the password: GET /api/me %d, want 200", st)
+			}
+			a.waitFor("A still shows its account", accountShown(email))
+			expectAlive(t, e, "A after changing the password", aHeld)
+
+			b.submitSignIn(email, password)
+			b.waitFor("B, with the old password, is told it is wrong and stays signed out",
+				`document.getElementById("alert").textContent === "Wrong email or password." && `+
+					`!document.getElementById("signed-out").hidden && document.getElementById("signed-in").hidden && document.getElementById("who").textContent === ""`)
+			if left := b.cookies(); len(left) != 0 {
+				t.Fatalf("a refused sign-in left %v in the browser", cookieNames(left))
+			}
+			b.submitSignIn(email, newPassword)
+			b.waitFor("B, with the new password, is signed in", accountShown(email)+` && document.getElementById("alert").textContent === ""`)
+			if st := b.whoAmI(); st != 200 {
+				t.Fatalf("B signed in with the new password: GET /api/me %d, want 200", st)
+			}
+			e.passwordIs(email, newPassword, password, "after the change in the browser")
+		})
+
+		t.Run("keep-others", func(t *testing.T) {
+			e, email, a, b, aHeld, bHeld := twoDevices(t, mode)
+
+			a.changePassword(password, newPassword, false, "Password changed.")
+			a.waitFor("A still lists both devices", devicesListed(2))
+
+			if st := b.whoAmI(); st != 200 {
+				t.Fatalf("B after a change that kept the other devices: GET /api/me %d, want 200", st)
+			}
+			b.waitFor("B still shows the account, both devices listed", accountShown(email)+" && "+devicesListed(2))
+			expectAlive(t, e, "B after a change that kept it", bHeld)
+			expectAlive(t, e, "A after the change", aHeld)
+			e.passwordIs(email, newPassword, password, "after a change that kept the other devices")
+		})
 	})
 }
