@@ -1,12 +1,19 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync/atomic"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/server"
 )
 
 // The account app's device and password features, in Chromium, checked from
@@ -103,12 +110,26 @@ func TestBrowserSignOutOtherDevices(t *testing.T) {
 // submitSignIn types email and pw into the sign-in form and submits it.
 func (b *browser) submitSignIn(email, pw string) {
 	b.t.Helper()
-	b.do("sign in as "+email,
+	b.do("sign in as "+email, signInSteps(email, pw))
+}
+
+// signInSteps is the action that types email and pw into the sign-in form
+// and submits it.
+func signInSteps(email, pw string) chromedp.Action[chromedp.Void] {
+	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("email").value = ""; document.getElementById("password").value = ""`),
 		chromedp.SendKeys(chromedp.ID("email"), email),
 		chromedp.SendKeys(chromedp.ID("password"), pw),
 		chromedp.Click(chromedp.ID("signin")),
-	)
+	}
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for _, s := range steps {
+			if _, err := s(ctx, t); err != nil {
+				return chromedp.Void{}, err
+			}
+		}
+		return chromedp.Void{}, nil
+	}
 }
 
 // changePassword changes the password from current to next through the
@@ -183,6 +204,97 @@ func TestBrowserChangePassword(t *testing.T) {
 			expectAlive(t, e, "B after a change that kept it", bHeld)
 			expectAlive(t, e, "A after the change", aHeld)
 			e.passwordIs(email, newPassword, password, "after a change that kept the other devices")
+		})
+	})
+}
+
+// appServer is another origin on loopback, standing for an application
+// behind a forward-auth proxy: its page shows marker, and it counts the
+// pages it serves (not Chromium's /favicon.ico).
+func appServer(t *testing.T, marker string) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" {
+			http.NotFound(w, r)
+			return
+		}
+		hits.Add(1)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<!doctype html><title>app</title><p id=\"marker\">%s</p>", marker)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+// openAt loads the page at path (with its query) and waits for it to settle
+// on the signed-out form.
+func (b *browser) openAt(path string) {
+	b.t.Helper()
+	b.do("open "+path, chromedp.Navigate(b.e.URL+path))
+	b.waitFor("the page shows the sign-in form", signedOutShown(""))
+}
+
+// expectLeftFor waits, while trigger runs, until the tab has navigated to
+// want, and then for want's page to show marker.
+func (b *browser) expectLeftFor(what, want, marker string, trigger chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	_, err := chromedp.Run(b.ctx, chromedp.WaitEvent(page.FrameNavigated,
+		func(ev page.EventFrameNavigated) bool { return ev.Frame.ParentID == "" && ev.Frame.URL == want }, trigger))
+	if err != nil {
+		b.t.Fatalf("%s: the browser did not go to %s: %v; %s", what, want, err, b.state())
+	}
+	b.waitFor(what+": the app's page is shown", fmt.Sprintf(
+		`location.href === %q && document.getElementById("marker")?.textContent === %q`, want, marker))
+}
+
+// TestBrowserReturnTo: ?rd= naming an origin on Config.ReturnTo (R32) is
+// followed after sign-in, and when the page is opened signed in; one naming
+// a foreign origin, even another loopback server, is not: the browser stays
+// on the account page and the foreign server gets no request.
+func TestBrowserReturnTo(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		const marker = "The app, signed in"
+		app, appHits := appServer(t, marker)
+		evil, evilHits := appServer(t, "not for you")
+		e := newEnv(t, mode, func(c *server.Config) { c.ReturnTo = []string{app.URL} })
+		email := e.newUser()
+
+		t.Run("allowed", func(t *testing.T) {
+			want := app.URL + "/dash?tab=devices"
+			b := newBrowser(t, e)
+			b.openAt("/?rd=" + url.QueryEscape(want))
+			b.expectLeftFor("after sign-in", want, marker, signInSteps(email, password))
+			expectCredCookie(t, e, b.cookies())
+			// Signed in already, the page follows rd at once.
+			b.expectLeftFor("opened signed in", want, marker, chromedp.Navigate(e.URL+"/?rd="+url.QueryEscape(want)))
+			if n := appHits.Load(); n != 2 {
+				t.Fatalf("the app served %d pages, want 2", n)
+			}
+		})
+
+		t.Run("foreign", func(t *testing.T) {
+			b := newBrowser(t, e)
+			for i, rd := range []string{evil.URL + "/steal", "https://evil.test/"} {
+				path := "/?rd=" + url.QueryEscape(rd)
+				b.openAt(path)
+				b.submitSignIn(email, password)
+				// The page asks /return before it shows the account: once
+				// shown, rd has been refused.
+				b.waitFor("the account page is shown for "+rd, accountShown(email)+
+					` && document.getElementById("status").textContent === "Signed in." && document.getElementById("alert").textContent === ""`)
+				if got := eval[string](b, "location", "location.href"); got != e.URL+path {
+					t.Fatalf("after sign-in with rd=%s the browser is at %s, want %s", rd, got, e.URL+path)
+				}
+				expectCredCookie(t, e, b.cookies())
+				if i == 0 {
+					b.do("click Sign out", chromedp.Click(chromedp.ID("signout")))
+					b.waitFor("the page says signed out", signedOutShown("Signed out."))
+				}
+			}
+			if n := evilHits.Load(); n != 0 {
+				t.Fatalf("the foreign server served %d pages", n)
+			}
 		})
 	})
 }
