@@ -6,13 +6,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/accesstoken"
 	"github.com/signoff/signoff/server"
 )
 
@@ -297,4 +302,184 @@ func TestBrowserReturnTo(t *testing.T) {
 			}
 		})
 	})
+}
+
+// rotationCount is the server's session store, counting the refresh-token
+// rotations it performs: fresh ones, and grace retries that hand out the
+// same successor again. server.Config has no Hooks; Config.Backend is where
+// a test may stand between the Manager and its store.
+type rotationCount struct {
+	signoff.Store
+	fresh, retries atomic.Int64
+}
+
+func (s *rotationCount) RotateRefreshToken(ctx context.Context, parent signoff.Hash, child *signoff.RefreshToken, grace time.Duration) (*signoff.Rotation, error) {
+	rot, err := s.Store.RotateRefreshToken(ctx, parent, child, grace)
+	if err == nil {
+		if rot.Retry {
+			s.retries.Add(1)
+		} else {
+			s.fresh.Add(1)
+		}
+	}
+	return rot, err
+}
+
+// countRotations serves from the SQLite file of the Config, its session
+// store wrapped in n.
+func countRotations(t *testing.T, n *rotationCount) func(*server.Config) {
+	return func(c *server.Config) {
+		b, err := server.OpenBackend(context.Background(), server.Stores{Store: c.Store}, server.BackendOptions{})
+		if err != nil {
+			t.Fatalf("OpenBackend: %v", err)
+		}
+		t.Cleanup(func() { b.Close() }) // after the server's cleanup, registered later
+		n.Store = b.Sessions
+		b.Sessions = n
+		c.Backend = b
+		c.KeysFile = filepath.Join(t.TempDir(), "keys.json")
+	}
+}
+
+// flightSetupJS gives the tab a client of its own from signoff.js (the
+// app's is out of reach, in its module) as window.flight.c, a log of the
+// "PATH STATUS" of every fetch the page makes, and the changes the client
+// reports.
+const flightSetupJS = `(async () => {
+  const { createClient } = await import("/static/signoff.js");
+  const f = { c: createClient(), log: [], changes: [] };
+  f.c.onChange((ch) => f.changes.push(ch));
+  const fetch = window.fetch;
+  window.fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    f.log.push(new URL(input instanceof Request ? input.url : String(input), location.href).pathname + " " + res.status);
+    return res;
+  };
+  window.flight = f;
+  return true;
+})()`
+
+// flightArmJS waits for the test's "go" message (BroadcastChannel
+// "test-go"), then calls client.fetch("/api/me") and resolves to its status
+// and the tab's fetch log. It sets window.flightArmed to the round once it
+// listens.
+const flightArmJS = `new Promise((resolve) => {
+  const f = window.flight;
+  f.log = [];
+  const go = new BroadcastChannel("test-go");
+  go.onmessage = () => {
+    go.close();
+    f.c.fetch("/api/me").then(
+      (res) => resolve({ status: res.status, log: f.log }),
+      (err) => resolve({ status: -1, error: String(err), log: f.log }),
+    );
+  };
+  window.flightArmed = %d;
+})`
+
+type flightResult struct {
+	Status int      `json:"status"`
+	Error  string   `json:"error"`
+	Log    []string `json:"log"`
+}
+
+// TestBrowserRefreshSingleFlight: jwt mode, two tabs of one browser signed
+// in. Each round the server's signing keys are replaced, so both tabs' access
+// tokens are refused, and both tabs call client.fetch("/api/me") at the same
+// moment (one BroadcastChannel message starts both). Every round, both end
+// 200, neither tab is signed out, and the server performs exactly one
+// refresh rotation (and no grace retry): the Web Lock lets one tab rotate
+// and hands its token to the other.
+func TestBrowserRefreshSingleFlight(t *testing.T) {
+	const rounds = 10
+	var n rotationCount
+	_, email, a := startPage(t, signoff.ModeJWT, countRotations(t, &n))
+	b := a.newTab()
+	b.open()
+	a.signIn(email)
+	b.waitFor("the second tab shows the account", accountShown(email))
+	tabs := []*browser{a, b}
+	for _, tab := range tabs {
+		if !eval[bool](tab, "set up the tab's client", flightSetupJS) {
+			t.Fatal("the tab's client is not set up")
+		}
+	}
+	for i, tab := range tabs {
+		if st := eval[int](tab, "the tab client's first request", `window.flight.c.fetch("/api/me").then((r) => r.status)`); st != 200 {
+			t.Fatalf("tab %d: the client's first GET /api/me: %d", i, st)
+		}
+	}
+
+	mgr := a.e.srv.Manager()
+	bothRaced := 0
+	for round := 1; round <= rounds; round++ {
+		// New signing keys, and none of the old: every access token the
+		// tabs hold is refused from now on.
+		k, err := accesstoken.GenerateKey(accesstoken.EdDSA, time.Now())
+		var ks *accesstoken.KeySet
+		if err == nil {
+			ks, err = accesstoken.NewKeySet(k)
+		}
+		if err == nil {
+			err = mgr.SetKeys(ks)
+		}
+		if err != nil {
+			t.Fatalf("round %d: replacing the signing keys: %v", round, err)
+		}
+		fresh, retries := n.fresh.Load(), n.retries.Load()
+
+		results := make([]flightResult, len(tabs))
+		errs := make([]error, len(tabs))
+		var wg sync.WaitGroup
+		for i, tab := range tabs {
+			wg.Go(func() {
+				results[i], errs[i] = chromedp.Run(tab.ctx, chromedp.Evaluate[flightResult](fmt.Sprintf(flightArmJS, round), chromedp.EvalAwaitPromise))
+			})
+		}
+		for i, tab := range tabs {
+			tab.waitFor(fmt.Sprintf("round %d: tab %d listens", round, i), fmt.Sprintf("window.flightArmed === %d", round))
+		}
+		a.do("send go", chromedp.Evaluate[chromedp.Void](`new BroadcastChannel("test-go").postMessage("go")`))
+		wg.Wait()
+
+		refreshes, raced := 0, 0
+		for i, r := range results {
+			if errs[i] != nil {
+				t.Fatalf("round %d, tab %d: %v", round, i, errs[i])
+			}
+			if r.Status != 200 {
+				t.Fatalf("round %d, tab %d: client.fetch(/api/me) ended %d %s; fetches %v", round, i, r.Status, r.Error, r.Log)
+			}
+			if len(r.Log) > 0 && r.Log[0] == "/api/me 401" {
+				raced++
+			}
+			for _, l := range r.Log {
+				if strings.HasPrefix(l, "/refresh ") {
+					refreshes++
+				}
+			}
+		}
+		got, gotRetries := n.fresh.Load()-fresh, n.retries.Load()-retries
+		t.Logf("round %d: tab fetches %v, %v; rotations %d, grace retries %d", round, results[0].Log, results[1].Log, got, gotRetries)
+		if got != 1 || gotRetries != 0 || refreshes != 1 {
+			t.Fatalf("round %d: the server rotated %d times (and %d grace retries) on %d POST /refresh from the tabs, want exactly one rotation; fetches %v, %v",
+				round, got, gotRetries, refreshes, results[0].Log, results[1].Log)
+		}
+		if raced == 2 {
+			bothRaced++
+		}
+	}
+	t.Logf("both tabs hit 401 at once in %d of %d rounds", bothRaced, rounds)
+	if bothRaced == 0 {
+		t.Fatal("in no round did both tabs get 401: the rounds did not test two tabs refreshing at once")
+	}
+	for i, tab := range tabs {
+		if out := eval[[]map[string]any](tab, "the changes", "window.flight.changes.filter((ch) => !ch.signedIn)"); len(out) != 0 {
+			t.Fatalf("tab %d: the client reported signed out: %v", i, out)
+		}
+		tab.waitFor(fmt.Sprintf("tab %d still shows the account", i), accountShown(email))
+		if st := tab.whoAmI(); st != 200 {
+			t.Fatalf("tab %d: the app's Refresh after the rounds: GET /api/me %d", i, st)
+		}
+	}
 }
