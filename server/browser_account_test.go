@@ -249,8 +249,21 @@ func (b *browser) expectLeftFor(what, want, marker string, trigger chromedp.Acti
 	if err != nil {
 		b.t.Fatalf("%s: the browser did not go to %s: %v; %s", what, want, err, b.state())
 	}
-	b.waitFor(what+": the app's page is shown", fmt.Sprintf(
-		`location.href === %q && document.getElementById("marker")?.textContent === %q`, want, marker))
+	// The new document's execution context may replace the one the poll
+	// starts in, which ends the poll ("Cannot find context with specified
+	// id"): poll again, within the usual bound.
+	expr := fmt.Sprintf(`location.href === %q && document.getElementById("marker")?.textContent === %q`, want, marker)
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
+			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil {
+			return
+		}
+		if b.ctx.Err() != nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "context") {
+			b.t.Fatalf("%s: waiting for the app's page at %s: %v", what, want, err)
+		}
+	}
 }
 
 // TestBrowserReturnTo: ?rd= naming an origin on Config.ReturnTo (R32) is
