@@ -496,3 +496,30 @@ func TestBrowserRefreshSingleFlight(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserRevokedReachesOtherTabs: when this browser's sign-in is ended
+// elsewhere (another device signs out everywhere), the tab that meets the
+// 401 first tells the browser's other tabs at once, as a sign-out in a tab
+// does: the other tab shows the sign-in form without a request of its own.
+// In jwt mode the 401 comes from the refresh the tab tries first; the
+// client used to mark itself signed out there before the check that tells
+// the other tabs, so they learned only at their next request.
+func TestBrowserRevokedReachesOtherTabs(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		e, email, a := startPage(t, mode)
+		b := a.newTab()
+		b.open()
+		a.signIn(email)
+		b.waitFor("the second tab shows the account", accountShown(email))
+
+		other := e.client()
+		other.login(email)
+		expect(t, "logout/all from another device", other.do("POST", "/logout/all", nil), 200)
+
+		if st := a.whoAmI(); st != 401 {
+			t.Fatalf("the first tab's request after logout everywhere: GET /api/me %d, want 401", st)
+		}
+		a.expectSignedOutPage("the first tab after its 401")
+		b.waitFor("the second tab shows signed out, told by the first", signedOutShown("You were signed out on this device."))
+	})
+}

@@ -306,7 +306,7 @@ export function createClient(options = {}) {
       }
       const res = await send("/refresh", { method: "POST" }, false);
       if (res.status === 401) {
-        setSignedIn(false, signedIn ? "revoked" : undefined);
+        lost();
         return false;
       }
       if (!res.ok) throw await problemOf(res);
@@ -347,12 +347,18 @@ export function createClient(options = {}) {
     if (res.status === 401 && mode === "jwt" && !(refreshed && used === null) && (await refresh(used))) {
       res = await send(input, init);
     }
-    if (res.status === 401) {
-      const was = signedIn;
-      setSignedIn(false, was ? "revoked" : undefined);
-      if (was) announce({ type: "signout", reason: "revoked" });
-    }
+    if (res.status === 401) lost();
     return res;
+  }
+
+  /**
+   * lost records that the server no longer knows this device's credential
+   * and, if this tab thought it was signed in, tells the other tabs.
+   */
+  function lost() {
+    const was = signedIn;
+    setSignedIn(false, was ? "revoked" : undefined);
+    if (was) announce({ type: "signout", reason: "revoked" });
   }
 
   /**
