@@ -523,3 +523,31 @@ func TestBrowserRevokedReachesOtherTabs(t *testing.T) {
 		b.waitFor("the second tab shows signed out, told by the first", signedOutShown("You were signed out on this device."))
 	})
 }
+
+// TestBrowserBackAfterSignOut: after sign-out, Back to the account page
+// shows nothing private, whether Chromium restores the page from its
+// back/forward cache (signoff.js's pageshow check) or loads it again (the
+// no-store answers): the sign-in form, no account, no devices, and the
+// email nowhere on the page.
+func TestBrowserBackAfterSignOut(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		e, email, b := startPage(t, mode)
+		b.signIn(email)
+		b.waitFor("the account shows", accountShown(email))
+		b.do("click Sign out", chromedp.Click(chromedp.ID("signout")))
+		b.waitFor("the page says signed out", signedOutShown("Signed out."))
+
+		b.do("leave for another page", chromedp.Navigate(e.URL+"/healthz"))
+		b.do("go Back", chromedp.NavigateBack())
+		b.waitFor("Back shows the sign-in form and nothing of the account",
+			`location.pathname === "/" && !document.getElementById("signed-out").hidden && document.getElementById("signed-in").hidden && `+
+				`document.getElementById("who").textContent === "" && document.getElementById("me").textContent === "" && `+
+				`document.getElementById("devices").textContent === ""`)
+		if eval[bool](b, "the email on the page", fmt.Sprintf(`document.body.innerText.includes(%q)`, email)) {
+			t.Fatalf("after sign-out and Back the page still shows the email; %s", b.state())
+		}
+		if st := b.fetchStatus("GET", "/api/me"); st != 401 {
+			t.Fatalf("GET /api/me from the page after Back: %d, want 401", st)
+		}
+	})
+}
