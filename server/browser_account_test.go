@@ -551,3 +551,39 @@ func TestBrowserBackAfterSignOut(t *testing.T) {
 		}
 	})
 }
+
+// TestBrowserKeyboard: the app works from the keyboard alone, with a
+// visible focus: Tab reaches the email field, typing and Tab fill the form,
+// Enter signs in, and Tab then reaches the account's Sign out button, which
+// Enter presses. Every element that takes focus on the way shows an outline.
+func TestBrowserKeyboard(t *testing.T) {
+	bothModes(t, func(t *testing.T, mode signoff.Mode) {
+		_, email, b := startPage(t, mode)
+		tabTo := func(id string) {
+			t.Helper()
+			for range 12 {
+				b.do("press Tab", chromedp.KeyEvent("\t"))
+				st := eval[struct {
+					ID      string `json:"id"`
+					Outline string `json:"outline"`
+				}](b, "the focused element", `(() => { const e = document.activeElement; const s = getComputedStyle(e);
+					return {id: e.id, outline: s.outlineStyle === "none" || s.outlineWidth === "0px" ? "" : s.outlineStyle + " " + s.outlineWidth}; })()`)
+				if st.ID != "" && st.Outline == "" {
+					t.Fatalf("#%s has the keyboard focus but no visible outline", st.ID)
+				}
+				if st.ID == id {
+					return
+				}
+			}
+			t.Fatalf("12 presses of Tab never reached #%s; %s", id, b.state())
+		}
+		tabTo("email")
+		b.do("type the email", chromedp.KeyEvent(email))
+		b.do("Tab to the password", chromedp.KeyEvent("\t"))
+		b.do("type the password and press Enter", chromedp.KeyEvent(password), chromedp.KeyEvent("\r"))
+		b.waitFor("Enter signed in", accountShown(email))
+		tabTo("signout")
+		b.do("press Enter on Sign out", chromedp.KeyEvent("\r"))
+		b.waitFor("the keyboard signed out", signedOutShown("Signed out."))
+	})
+}
