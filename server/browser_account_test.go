@@ -506,11 +506,7 @@ func TestBrowserRefreshSingleFlight(t *testing.T) {
 // the other tabs, so they learned only at their next request.
 func TestBrowserRevokedReachesOtherTabs(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode signoff.Mode) {
-		e, email, a := startPage(t, mode)
-		b := a.newTab()
-		b.open()
-		a.signIn(email)
-		b.waitFor("the second tab shows the account", accountShown(email))
+		e, email, a, b := twoTabsSignedIn(t, mode)
 
 		other := e.client()
 		other.login(email)

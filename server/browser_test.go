@@ -663,17 +663,13 @@ func signedOutShown(status string) string {
 
 // TestBrowserTwoTabs opens the page in two tabs of one browser: signing in in
 // one shows the account in the other, and signing out in one shows the other
-// signed out at once (by a message, not a poll), with nothing of the account left on it. The
-// second tab learns of both from signoff.js's BroadcastChannel message (with
-// the storage event as a fallback), not by polling the server.
+// signed out at once (by a message, not a poll), with nothing of the account
+// left on it. The second tab learns of both from signoff.js's
+// BroadcastChannel message (with the storage event as a fallback), not by
+// polling the server.
 func TestBrowserTwoTabs(t *testing.T) {
 	bothModes(t, func(t *testing.T, mode signoff.Mode) {
-		_, email, a := startPage(t, mode)
-		b := a.newTab()
-		b.open()
-
-		a.signIn(email)
-		b.waitFor("the second tab shows the account after the first signed in", accountShown(email))
+		_, _, a, b := twoTabsSignedIn(t, mode)
 
 		a.do("click Sign out in the first tab", chromedp.Click(chromedp.ID("signout")))
 		a.waitFor("the first tab says signed out", signedOutShown("Signed out."))
@@ -759,4 +755,16 @@ func TestBrowserSignOutDevice(t *testing.T) {
 		}
 		a.waitFor("the first device still shows the account", accountShown(email))
 	})
+}
+
+// twoTabsSignedIn opens the page in two tabs of one browser and signs in in
+// the first; the second shows the account, told by the first.
+func twoTabsSignedIn(t *testing.T, mode signoff.Mode) (e *env, email string, a, b *browser) {
+	t.Helper()
+	e, email, a = startPage(t, mode)
+	b = a.newTab()
+	b.open()
+	a.signIn(email)
+	b.waitFor("the second tab shows the account after the first signed in", accountShown(email))
+	return e, email, a, b
 }
