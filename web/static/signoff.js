@@ -174,6 +174,10 @@ export function createClient(options = {}) {
   const listeners = new Set();
   /** @type {Promise<boolean> | null} this tab's refresh in flight */
   let refreshing = null;
+  /** whether this tab is queued on the refresh lock, not yet holding it */
+  let queued = false;
+  /** @type {Map<string, () => void>} what to call when a queued tab acknowledges token message id */
+  const acks = new Map();
   let counter = 0;
 
   const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(CHANNEL) : null;
@@ -208,11 +212,11 @@ export function createClient(options = {}) {
    * announce tells the other tabs (BroadcastChannel, and a storage event for
    * browsers without it). The localStorage key is removed at once: it holds
    * a counter, never a token, and only while the event fires.
-   * @param {{type: "signin" | "signout", reason?: string} | {type: "token", token: string, exp: number}} msg
+   * @param {{type: "signin" | "signout", reason?: string} | {type: "token", token: string, exp: number, id: string} | {type: "ack", id: string}} msg
    */
   function announce(msg) {
     channel?.postMessage(msg);
-    if (msg.type === "token") return; // tokens go over the channel only, never into storage
+    if (msg.type === "token" || msg.type === "ack") return; // tokens go over the channel only, never into storage
     try {
       counter++;
       localStorage.setItem(STORAGE_KEY, `${msg.type}:${msg.type === "signout" ? msg.reason || "" : ""}:${counter}:${Date.now()}`);
@@ -228,13 +232,20 @@ export function createClient(options = {}) {
    */
   function heard(data) {
     if (typeof data !== "object" || data === null) return;
-    const msg = /** @type {{type?: unknown, token?: unknown, exp?: unknown, reason?: unknown}} */ (data);
+    const msg = /** @type {{type?: unknown, token?: unknown, exp?: unknown, reason?: unknown, id?: unknown}} */ (data);
     if (msg.type === "token" && typeof msg.token === "string" && typeof msg.exp === "number") {
       // A newer token from the tab that refreshed: use it rather than rotate again.
       if (msg.exp > tokenExp) {
         token = msg.token;
         tokenExp = msg.exp;
       }
+      // A tab queued on the refresh lock says it has the token, so the tab
+      // that holds the lock can let it go (see refresh).
+      if (queued && typeof msg.id === "string" && msg.id !== "") announce({ type: "ack", id: msg.id });
+      return;
+    }
+    if (msg.type === "ack" && typeof msg.id === "string") {
+      acks.get(msg.id)?.();
       return;
     }
     if (msg.type === "signout") {
@@ -301,6 +312,7 @@ export function createClient(options = {}) {
     if (mode !== "jwt") return Promise.resolve(false);
     if (refreshing) return refreshing;
     const run = async () => {
+      queued = false;
       if (token !== null && token !== failed && tokenExp > Date.now() + 1000) {
         return true; // another tab rotated while this one waited
       }
@@ -314,19 +326,56 @@ export function createClient(options = {}) {
       const body = await res.json();
       token = body.access_token;
       tokenExp = Date.now() + body.expires_in * 1000;
-      announce({ type: "token", token, exp: tokenExp });
-      // Hold the lock a moment, so the message reaches the tabs queued on
-      // it before they look (what slips through, the server's grace
-      // window covers: the same child, never a second rotation).
-      await new Promise((r) => setTimeout(r, 25));
+      await handOver(token, tokenExp);
       return true;
     };
     const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+    queued = locks !== undefined;
     const flight = /** @type {Promise<boolean>} */ (locks ? locks.request(LOCK, run) : run()).finally(() => {
+      queued = false;
       refreshing = null;
     });
     refreshing = flight;
     return flight;
+  }
+
+  /**
+   * handOver gives the new access token to the other tabs and, while it
+   * still holds the refresh lock, waits until every tab queued on the lock
+   * has said it has the token: then none of them rotates the refresh token
+   * again when its turn comes. A queued tab that never answers (it closed)
+   * is waited for a second at most; should one rotate after all, it spends
+   * the newest token, which is allowed, never a spent one.
+   * @param {string} t
+   * @param {number} exp
+   */
+  async function handOver(t, exp) {
+    const id = Math.random().toString(36).slice(2) + Date.now().toString(36);
+    const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+    /** @type {number} */
+    let waiting = 0;
+    if (channel && locks) {
+      const state = await locks.query();
+      waiting = (state.pending || []).filter((l) => l.name === LOCK).length;
+    }
+    if (waiting === 0) {
+      announce({ type: "token", token: t, exp, id });
+      return;
+    }
+    /** @type {Promise<void>} */
+    const told = new Promise((resolve) => {
+      let n = 0;
+      const timer = setTimeout(resolve, 1000);
+      acks.set(id, () => {
+        if (++n >= waiting) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    announce({ type: "token", token: t, exp, id });
+    await told;
+    acks.delete(id);
   }
 
   /**
@@ -417,7 +466,7 @@ export function createClient(options = {}) {
       if (mode === "jwt" && out.access_token) {
         token = out.access_token;
         tokenExp = Date.now() + (out.expires_in || 0) * 1000;
-        announce({ type: "token", token, exp: tokenExp });
+        announce({ type: "token", token, exp: tokenExp, id: "" }); // no tab waits on a login
       }
       setSignedIn(true);
       announce({ type: "signin" });
