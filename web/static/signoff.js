@@ -240,7 +240,7 @@ export function createClient(options = {}) {
         tokenExp = msg.exp;
       }
       // A tab queued on the refresh lock says it has the token, so the tab
-      // that holds the lock can let it go (see refresh).
+      // that holds the lock can let it go (see handOver).
       if (queued && typeof msg.id === "string" && msg.id !== "") announce({ type: "ack", id: msg.id });
       return;
     }
