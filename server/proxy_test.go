@@ -277,3 +277,21 @@ func testProxyFlow(t *testing.T, proxy string, mode signoff.Mode) {
 		t.Fatalf("the app was reached %d times after logout", n-before)
 	}
 }
+
+// docs/forward-auth.md shows the configurations the tests run, byte for
+// byte.
+func TestForwardAuthDocsMatchTestdata(t *testing.T) {
+	doc, err := os.ReadFile("../docs/forward-auth.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, fence := range map[string]string{"nginx.conf": "```nginx\n", "Caddyfile": "```caddyfile\n"} {
+		b, err := os.ReadFile(filepath.Join(faDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(doc), fence+string(b)+"```\n") {
+			t.Errorf("docs/forward-auth.md does not show %s/%s byte for byte in a %q block", faDir, name, strings.TrimSpace(fence))
+		}
+	}
+}
