@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/servetest"
 )
 
 // Issue 12, same-host layout: the configurations of docs/forward-auth.md,
@@ -40,17 +41,6 @@ func echoApp(t *testing.T) (host string, hits func() int) {
 	}))
 	t.Cleanup(app.Close)
 	return app.Listener.Addr().String(), func() int { return len(n) }
-}
-
-// freeAddr returns a loopback address no one listens on at the moment.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // fill reads a template of faDir and replaces each {{KEY}} of vars.
@@ -91,7 +81,7 @@ func startProxy(t *testing.T, name, signoffHost, appHost string) string {
 		t.Skipf("%s not found: install it (apt-get install %s) to run the forward-auth proxy tests", bin, pkg)
 	}
 	dir := t.TempDir()
-	listen := freeAddr(t)
+	listen := servetest.FreeAddr(t)
 	vars := map[string]string{"LISTEN": listen, "APP": appHost, "SIGNOFF": signoffHost, "DIR": dir}
 	var cmd *exec.Cmd
 	if name == "nginx" {

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/signoff/signoff/internal/servetest"
 	"github.com/signoff/signoff/internal/syncbuf"
 )
 
@@ -24,12 +25,9 @@ import (
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	_, port, _ := net.SplitHostPort(servetest.FreeAddr(t))
+	n, _ := strconv.Atoi(port)
+	return n
 }
 
 // missing skips the test because a private server cannot be started, or

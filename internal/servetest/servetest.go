@@ -37,3 +37,15 @@ func Start(t testing.TB, cfg server.Config) (*server.Server, string) {
 	})
 	return srv, ln.Addr().String()
 }
+
+// FreeAddr returns a loopback address (127.0.0.1:port) that was free a
+// moment ago, for a process the test starts that must be told its port.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
