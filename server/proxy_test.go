@@ -90,8 +90,8 @@ func startProxy(t *testing.T, name, signoffHost, appHost string) string {
 		cmd = exec.Command(path, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
 	} else {
 		writeFile(t, filepath.Join(dir, "Caddyfile"), fill(t, "Caddyfile", vars))
-		writeFile(t, filepath.Join(dir, "Caddyfile.test"), fill(t, "Caddyfile.test", vars))
-		cmd = exec.Command(path, "run", "--config", filepath.Join(dir, "Caddyfile.test"), "--adapter", "caddyfile")
+		writeFile(t, filepath.Join(dir, "Caddyfile-test"), fill(t, "Caddyfile-test", vars))
+		cmd = exec.Command(path, "run", "--config", filepath.Join(dir, "Caddyfile-test"), "--adapter", "caddyfile")
 		cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
 	}
 	out := &strings.Builder{}
