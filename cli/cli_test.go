@@ -126,6 +126,14 @@ func TestMigrate(t *testing.T) {
 // returns its base URL; the server stops when the test ends.
 func liveServer(t *testing.T, db string, extra ...string) string {
 	t.Helper()
+	url, _ := liveServerSaying(t, db, extra...)
+	return url
+}
+
+// liveServerSaying is liveServer that also returns the lines serve printed
+// before the one with its URL.
+func liveServerSaying(t *testing.T, db string, extra ...string) (string, []string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	var errb syncbuf.Buffer
@@ -137,11 +145,13 @@ func liveServer(t *testing.T, db string, extra ...string) string {
 	}()
 	sc := bufio.NewScanner(pr)
 	url := ""
+	var said []string
 	for sc.Scan() {
 		if m := regexp.MustCompile(`open (http://\S+)/ in a browser`).FindStringSubmatch(sc.Text()); m != nil {
 			url = m[1]
 			break
 		}
+		said = append(said, sc.Text())
 	}
 	go io.Copy(io.Discard, pr)
 	if url == "" {
@@ -159,7 +169,7 @@ func liveServer(t *testing.T, db string, extra ...string) string {
 			t.Error("serve did not stop within 15 s of its context ending")
 		}
 	})
-	return url
+	return url, said
 }
 
 // login signs in over HTTP and returns the session cookie header value.
@@ -239,6 +249,19 @@ func TestAdminRevocationReachesTheRunningServer(t *testing.T) {
 	}
 	if r := run(t, nil, "", "sessions", "list", "--store", db, "--user", "ada@example.test"); !strings.Contains(r.stdout, "0 live sessions") {
 		t.Fatalf("sessions list after logout-all: %q", r.stdout)
+	}
+}
+
+// TestServeSaysWhatJWTModeNeedsBehindAProxy: in jwt mode serve says at start
+// that a browser behind a forward-auth proxy cannot pass /verify and what to
+// use instead; in session mode, where it can, it says nothing of the kind.
+func TestServeSaysWhatJWTModeNeedsBehindAProxy(t *testing.T) {
+	for mode, want := range map[string]bool{"jwt": true, "session": false} {
+		_, said := liveServerSaying(t, "sqlite:"+filepath.Join(t.TempDir(), "s.db"), "--mode", mode)
+		got := strings.Contains(strings.Join(said, "\n"), "cannot pass /verify")
+		if got != want {
+			t.Errorf("%s mode: serve printed %q; the note on browsers behind a proxy: %v, want %v", mode, said, got, want)
+		}
 	}
 }
 

@@ -97,8 +97,11 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	if cfg.Sessions != "" {
 		where += ", sessions " + server.Redact(cfg.Sessions)
 	}
-	fmt.Fprintf(stdio.Stdout, "signoff %s: %s mode, store %s\nopen %s://%s/ in a browser (Ctrl-C stops)\n",
-		Version(), cfg.Mode, where, scheme, browserAddr(ln.Addr().String()))
+	fmt.Fprintf(stdio.Stdout, "signoff %s: %s mode, store %s\n", Version(), cfg.Mode, where)
+	if cfg.Mode == signoff.ModeJWT {
+		fmt.Fprintln(stdio.Stdout, jwtBehindProxy)
+	}
+	fmt.Fprintf(stdio.Stdout, "open %s://%s/ in a browser (Ctrl-C stops)\n", scheme, browserAddr(ln.Addr().String()))
 	log.Info("serving", "addr", ln.Addr().String(), "mode", cfg.Mode.String(), "store", where, "rate_limit", cfg.RateLimit.String())
 	if err := srv.Serve(ctx, ln); err != nil {
 		return err
@@ -106,6 +109,13 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	log.Info("stopped")
 	return nil
 }
+
+// jwtBehindProxy is what serve says at start in jwt mode: a forward-auth
+// proxy can let a browser through only on a cookie, and jwt mode's browsers
+// carry their access token in the page, not in a cookie.
+const jwtBehindProxy = "jwt mode: a browser behind a forward-auth proxy (nginx, Caddy, Traefik) cannot pass /verify, " +
+	"because its access token lives in the page, not in a cookie; only bearer clients can. " +
+	"Use --mode session for browser apps behind a proxy (docs/forward-auth.md)."
 
 // newLogger is the logger of --log-format and --log-level, on w.
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
