@@ -26,6 +26,7 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	f.Var(rateValue{&cfg.RateLimit, &cfg.RateLimitSet}, "rate-limit", "failed logins per account and client IP (IPs new to the account share 10× in a burst), register and refresh attempts per account; 10× of each kind per client IP; as N/s, N/min or N/h; off disables (default "+server.DefaultRate.String()+")")
 	f.BoolVar(&cfg.NoRegister, "no-register", false, "turn POST /register off")
 	returnTo := f.String("return-to", "", "origins the web app may return a browser to after sign-in (?rd=), comma-separated, like https://app.example.com,http://127.0.0.1:8080")
+	f.StringVar(&cfg.CookieDomain, "cookie-domain", "", "share the sign-in with the hosts under this `domain` (signoff on auth.example.com, the app on app.example.com): __Secure- cookies with Domain; default host-only __Host- cookies (docs/forward-auth.md)")
 	f.BoolVar(&cfg.BehindProxy, "behind-proxy", false, "a TLS proxy is in front: allow a non-loopback HTTP address, take the client IP from X-Forwarded-For")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file`")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "the private key `file` of --tls-cert")
@@ -69,6 +70,9 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 		return usagef("--return-to (SIGNOFF_RETURN_TO): %v", err)
 	}
 	cfg.ReturnTo = rt
+	if cfg.CookieDomain, err = server.ParseCookieDomain(cfg.CookieDomain); err != nil {
+		return usagef("--cookie-domain (SIGNOFF_COOKIE_DOMAIN): %v", err)
+	}
 	if err := (server.Stores{Store: cfg.Store, Sessions: cfg.Sessions}).Check(); err != nil {
 		return usageError{err.Error()}
 	}
@@ -102,7 +106,7 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 		fmt.Fprintln(stdio.Stdout, jwtBehindProxy)
 	}
 	fmt.Fprintf(stdio.Stdout, "open %s://%s/ in a browser (Ctrl-C stops)\n", scheme, browserAddr(ln.Addr().String()))
-	log.Info("serving", "addr", ln.Addr().String(), "mode", cfg.Mode.String(), "store", where, "rate_limit", cfg.RateLimit.String())
+	log.Info("serving", "addr", ln.Addr().String(), "mode", cfg.Mode.String(), "store", where, "rate_limit", cfg.RateLimit.String(), "cookie_domain", cfg.CookieDomain)
 	if err := srv.Serve(ctx, ln); err != nil {
 		return err
 	}

@@ -53,6 +53,13 @@ type Config struct {
 	// are allowed on a non-loopback plain-HTTP address, and the client IP is
 	// the last address of X-Forwarded-For.
 	BehindProxy bool
+	// CookieDomain, when set (example.com), shares the sign-in with every
+	// host under it: the cookies are named __Secure-session and
+	// __Secure-refresh and carry Domain=CookieDomain, for a forward-auth
+	// proxy on app.example.com to read what auth.example.com set. Default:
+	// host-only __Host- cookies. See ParseCookieDomain and
+	// docs/forward-auth.md for what sharing costs.
+	CookieDomain string
 	// TLSCert and TLSKey serve HTTPS directly.
 	TLSCert, TLSKey string
 	// KeysFile holds jwt mode's signing and refresh keys. Default: beside
@@ -136,6 +143,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg.ReturnTo = rt
+	if cfg.CookieDomain, err = ParseCookieDomain(cfg.CookieDomain); err != nil {
+		return nil, fmt.Errorf("server: Config.CookieDomain: %w", err)
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	ok := false
 	defer func() {
@@ -168,6 +178,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return s.accountCheck(r, "refresh", userID)
 		},
 	}
+	mc.SessionCookie, mc.RefreshCookie = cookieSpecs(cfg.CookieDomain)
 	if cfg.Mode == signoff.ModeJWT {
 		path := cfg.KeysFile
 		if path == "" {
