@@ -83,6 +83,7 @@ func TestUsageErrors(t *testing.T) {
 	oneLineError(t, run(t, map[string]string{"SIGNOFF_RETURN_TO": "https://ok.test,evil.test"}, "", "serve", "--store", db), 2, "SIGNOFF_RETURN_TO")
 	oneLineError(t, run(t, nil, "", "serve", "--store", db, "--cookie-domain", "https://example.com"), 2, "--cookie-domain")
 	oneLineError(t, run(t, map[string]string{"SIGNOFF_COOKIE_DOMAIN": "localhost"}, "", "serve", "--store", db), 2, "SIGNOFF_COOKIE_DOMAIN")
+	oneLineError(t, run(t, nil, "", "serve", "--store", db, "--signin-url", "auth.example.com"), 2, "--signin-url")
 	oneLineError(t, run(t, nil, "", "users", "add"), 2, "needs an EMAIL")
 	oneLineError(t, run(t, nil, "", "users", "add", "--store", db, "not-an-email"), 2, "not a valid address")
 	oneLineError(t, run(t, nil, "", "users", "add", "--store", db, "a@example.test"), 2, "no password on stdin")

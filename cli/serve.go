@@ -27,6 +27,7 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	f.BoolVar(&cfg.NoRegister, "no-register", false, "turn POST /register off")
 	returnTo := f.String("return-to", "", "origins the web app may return a browser to after sign-in (?rd=), comma-separated, like https://app.example.com,http://127.0.0.1:8080")
 	f.StringVar(&cfg.CookieDomain, "cookie-domain", "", "share the sign-in with the hosts under this `domain` (signoff on auth.example.com, the app on app.example.com): __Secure- cookies with Domain; default host-only __Host- cookies (docs/forward-auth.md)")
+	f.StringVar(&cfg.SigninURL, "signin-url", server.DefaultSigninURL, "where GET /verify?redirect (Traefik) sends a browser without a live credential: a path, or https://auth.example.com/ for sibling hosts")
 	f.BoolVar(&cfg.BehindProxy, "behind-proxy", false, "a TLS proxy is in front: allow a non-loopback HTTP address, take the client IP from X-Forwarded-For")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file`")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "the private key `file` of --tls-cert")
@@ -72,6 +73,9 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	cfg.ReturnTo = rt
 	if cfg.CookieDomain, err = server.ParseCookieDomain(cfg.CookieDomain); err != nil {
 		return usagef("--cookie-domain (SIGNOFF_COOKIE_DOMAIN): %v", err)
+	}
+	if cfg.SigninURL, err = server.ParseSigninURL(cfg.SigninURL); err != nil {
+		return usagef("--signin-url (SIGNOFF_SIGNIN_URL): %v", err)
 	}
 	if err := (server.Stores{Store: cfg.Store, Sessions: cfg.Sessions}).Check(); err != nil {
 		return usageError{err.Error()}

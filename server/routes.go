@@ -441,38 +441,6 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// verify is forward-auth for nginx auth_request, Traefik ForwardAuth and
-// Caddy forward_auth: 200 with X-Auth-User and X-Auth-Email, 401, or 403 for
-// a forwarded unsafe request from another origin (Manager.CheckForwarded).
-// docs/forward-auth.md says what each proxy must send.
-func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	if !httpx.Allow(w, r, http.MethodGet) {
-		return
-	}
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Add("Vary", "Cookie")
-	h.Add("Vary", "Authorization")
-	if err := s.mgr.CheckForwarded(r); err != nil {
-		signoff.WriteError(w, err)
-		return
-	}
-	p, err := s.mgr.Authenticate(r)
-	if err != nil {
-		s.mgr.WriteAuthError(w, err)
-		return
-	}
-	email, err := s.email(r, p.UserID)
-	if err != nil {
-		s.mgr.WriteAuthError(w, unavailableErr(err))
-		return
-	}
-	h.Set("X-Auth-User", p.UserID)
-	h.Set("X-Auth-Email", email)
-	h.Set("X-Auth-Session", p.SessionID)
-	signoff.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
-}
-
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	if !httpx.Allow(w, r, http.MethodGet) {
 		return

@@ -60,6 +60,10 @@ type Config struct {
 	// host-only __Host- cookies. See ParseCookieDomain and
 	// docs/forward-auth.md for what sharing costs.
 	CookieDomain string
+	// SigninURL is where GET /verify?redirect sends a browser without a
+	// live credential (for Traefik, which passes /verify's answer on): a
+	// path on the proxy's host or an absolute URL. Default /signin.
+	SigninURL string
 	// TLSCert and TLSKey serve HTTPS directly.
 	TLSCert, TLSKey string
 	// KeysFile holds jwt mode's signing and refresh keys. Default: beside
@@ -145,6 +149,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.ReturnTo = rt
 	if cfg.CookieDomain, err = ParseCookieDomain(cfg.CookieDomain); err != nil {
 		return nil, fmt.Errorf("server: Config.CookieDomain: %w", err)
+	}
+	if cfg.SigninURL, err = ParseSigninURL(cfg.SigninURL); err != nil {
+		return nil, fmt.Errorf("server: Config.SigninURL: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	ok := false
