@@ -142,6 +142,10 @@ func (e *env) send(hc *http.Client, method, path string, body any, hdr ...string
 		req.Header.Set("Content-Type", ct)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if strings.EqualFold(hdr[i], "Host") {
+			req.Host = hdr[i+1]
+			continue
+		}
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
 	res, err := hc.Do(req)
