@@ -364,6 +364,31 @@ func testProxyFlow(t *testing.T, proxy string, l layout, mode signoff.Mode) {
 		}
 	}
 
+	if mode == signoff.ModeSession {
+		// The cookie is ambient: an unsafe request from another origin,
+		// a sibling host's included, is refused before the app sees it
+		// (I3, R28); the app's own pages may post.
+		for _, c := range []struct {
+			hdr  []string
+			want int
+		}{
+			{[]string{"Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
+			{[]string{"Sec-Fetch-Site", "same-site"}, http.StatusForbidden},
+			{[]string{"Origin", "http://evil.test"}, http.StatusForbidden},
+			{[]string{"Origin", authOrigin + ".evil.test"}, http.StatusForbidden},
+			{[]string{"Sec-Fetch-Site", "same-origin"}, http.StatusOK},
+			{[]string{"Origin", appOrigin}, http.StatusOK},
+		} {
+			n := hits()
+			r := p.noFollow("POST", "/docs/form", "x=1", app(append(append([]string{}, cred...), c.hdr...)...)...)
+			expect(t, "POST to the app with "+strings.Join(c.hdr, ": "), r, c.want)
+			if reached := hits() > n; reached != (c.want == http.StatusOK) {
+				t.Fatalf("POST with %v: the app reached: %v", c.hdr, reached)
+			}
+		}
+		before = hits()
+	}
+
 	// (d) Logout through the proxy; the very next request with the old
 	// credential is refused and never reaches the app.
 	r = p.noFollow("POST", "/logout", logoutBody, auth(append(append([]string{}, cred...), "Origin", authOrigin)...)...)
