@@ -38,9 +38,9 @@ type Hooks struct {
 	// RefreshReused: a spent refresh token was presented again outside the
 	// grace rule; its session (the token family) is being revoked.
 	RefreshReused func(Event)
-	// Published: the Manager published r on the bus; err is nil when every
-	// instance applied it.
-	Published func(r Revocation, err error)
+	// Published: the Manager published r on the bus, which took took; err
+	// is nil when every instance applied it.
+	Published func(r Revocation, took time.Duration, err error)
 	// Applied: this instance applied r, published by any instance.
 	Applied func(r Revocation)
 	// Authenticated: Authenticate answered, from memory or from the store.
@@ -111,10 +111,12 @@ func (m *Manager) apply(r Revocation) {
 
 // publish publishes r and tells Hooks.Published.
 func (m *Manager) publish(ctx context.Context, r Revocation) error {
-	err := m.bus.Publish(ctx, r)
-	if m.on.Published != nil {
-		m.on.Published(r, err)
+	if m.on.Published == nil {
+		return m.bus.Publish(ctx, r)
 	}
+	start := time.Now()
+	err := m.bus.Publish(ctx, r)
+	m.on.Published(r, time.Since(start), err)
 	return err
 }
 

@@ -43,7 +43,7 @@ func (r *hookLog) hooks() signoff.Hooks {
 	return signoff.Hooks{
 		Login: ev("login"), Logout: ev("logout"), LogoutEverywhere: ev("logout_everywhere"),
 		SessionRevoked: ev("session_revoked"), Refreshed: ev("refreshed"), RefreshReused: ev("refresh_reused"),
-		Published: func(rv signoff.Revocation, err error) {
+		Published: func(rv signoff.Revocation, _ time.Duration, err error) {
 			r.add("published session=%t user=%s pending=%t av=%d err=%v", rv.SessionID != "", rv.UserID, rv.Pending != "", rv.AuthVersion, err)
 		},
 		Applied: func(rv signoff.Revocation) {
