@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -313,4 +314,40 @@ func TestCorruptedFile(t *testing.T) {
 	code := cli.Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--store", "sqlite:" + path},
 		func(string) string { return "" }, cli.IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
 	oneLineError(t, result{code, out.String(), errb.String()}, 1, path+" is corrupted")
+}
+
+// Metrics are on GET /metrics of the server, or, with --metrics-addr, on
+// that address alone; off turns them off.
+func TestServeMetricsAddr(t *testing.T) {
+	get := func(u string) int {
+		t.Helper()
+		res, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	db := func() string { return "sqlite:" + filepath.Join(t.TempDir(), "s.db") }
+	base, said := liveServerSaying(t, db())
+	if get(base+"/metrics") != 200 || !slices.Contains(said, "metrics: GET /metrics") {
+		t.Fatalf("default: /metrics %d; serve said %q", get(base+"/metrics"), said)
+	}
+	base, said = liveServerSaying(t, db(), "--metrics-addr", "127.0.0.1:0")
+	var murl string
+	for _, l := range said {
+		if u, ok := strings.CutPrefix(l, "metrics: "); ok {
+			murl = u
+		}
+	}
+	if !strings.HasPrefix(murl, "http://127.0.0.1:") {
+		t.Fatalf("--metrics-addr: serve said %q", said)
+	}
+	if get(murl) != 200 || get(base+"/metrics") != 404 || get(strings.TrimSuffix(murl, "/metrics")+"/api/me") != 404 {
+		t.Fatalf("--metrics-addr: %s %d, %s/metrics %d", murl, get(murl), base, get(base+"/metrics"))
+	}
+	base, said = liveServerSaying(t, db(), "--metrics-addr", "off")
+	if get(base+"/metrics") != 404 || !slices.Contains(said, "metrics: off") {
+		t.Fatalf("off: /metrics %d; serve said %q", get(base+"/metrics"), said)
+	}
 }

@@ -28,6 +28,7 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	returnTo := f.String("return-to", "", "origins the web app may return a browser to after sign-in (?rd=), comma-separated, like https://app.example.com,http://127.0.0.1:8080")
 	f.StringVar(&cfg.CookieDomain, "cookie-domain", "", "share the sign-in with the hosts under this `domain` (signoff on auth.example.com, the app on app.example.com): __Secure- cookies with Domain; default host-only __Host- cookies (docs/forward-auth.md)")
 	f.StringVar(&cfg.SigninURL, "signin-url", server.DefaultSigninURL, "where GET /verify?redirect (Traefik) sends a browser without a live credential: a path, or https://auth.example.com/ for sibling hosts")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve the Prometheus metrics on this `address` instead of GET /metrics of --addr; off: nowhere")
 	f.BoolVar(&cfg.BehindProxy, "behind-proxy", false, "a TLS proxy is in front: allow a non-loopback HTTP address, take the client IP from X-Forwarded-For")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file`")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "the private key `file` of --tls-cert")
@@ -109,6 +110,26 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	if cfg.Mode == signoff.ModeJWT {
 		fmt.Fprintln(stdio.Stdout, jwtBehindProxy)
 	}
+	metrics := "GET /metrics"
+	if a := cfg.MetricsAddr; a == "off" {
+		metrics = "off"
+	} else if a != "" {
+		mln, err := net.Listen("tcp", a)
+		if err != nil {
+			return fmt.Errorf("listen on %s (--metrics-addr): %w", a, err)
+		}
+		metrics = "http://" + browserAddr(mln.Addr().String()) + "/metrics"
+		mctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		defer func() { stop(); <-done }()
+		go func() {
+			defer close(done)
+			if err := srv.ServeMetrics(mctx, mln); err != nil {
+				log.Error("metrics listener", "err", err)
+			}
+		}()
+	}
+	fmt.Fprintf(stdio.Stdout, "metrics: %s\n", metrics)
 	fmt.Fprintf(stdio.Stdout, "open %s://%s/ in a browser (Ctrl-C stops)\n", scheme, browserAddr(ln.Addr().String()))
 	log.Info("serving", "addr", ln.Addr().String(), "mode", cfg.Mode.String(), "store", where, "rate_limit", cfg.RateLimit.String(), "cookie_domain", cfg.CookieDomain)
 	if err := srv.Serve(ctx, ln); err != nil {

@@ -300,8 +300,9 @@ func testProxyFlow(t *testing.T, proxy string, l layout, mode signoff.Mode) {
 		}
 	}
 	if l.domain != "" {
-		// /verify is the proxy's, not the browser's.
+		// /verify is the proxy's and /metrics Prometheus's, not the browser's.
 		expect(t, "/verify on signoff's host", p.noFollow("GET", "/verify", nil, auth()...), http.StatusNotFound)
+		expect(t, "/metrics on signoff's host", p.noFollow("GET", "/metrics", nil, auth()...), http.StatusNotFound)
 	}
 	if n := hits(); n != 0 {
 		t.Fatalf("the app was reached %d times without a credential", n)

@@ -38,6 +38,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/verify", s.verify)
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
+	if s.cfg.MetricsAddr == "" {
+		mux.Handle("/metrics", only(http.MethodGet, s.metrics.handler()))
+	}
 	if s.cfg.Mode == signoff.ModeJWT {
 		mux.HandleFunc("/refresh", s.refresh)
 		mux.HandleFunc("/.well-known/jwks.json", s.jwks)
@@ -145,6 +148,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		case rt == "/healthz" || rt == "/readyz":
 			level = slog.LevelDebug
 		}
+		s.metrics.request(rt, sw.status, time.Since(start))
 		s.log.Log(r.Context(), level, "request", attrs...)
 	})
 }
@@ -348,6 +352,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.limit(w, r, "login", "") {
+		s.metrics.logins.WithLabelValues(resultRateLimited).Inc()
 		return
 	}
 	// An unknown email is limited as a real one is (see loginLimits), so
@@ -358,6 +363,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if emailErr == nil {
 		t, spent, wait := s.logins.begin(email, clientKey(s.clientIP(r)))
 		if spent != "" {
+			s.metrics.logins.WithLabelValues(resultRateLimited).Inc()
 			signoff.WriteError(w, s.tooMany("login", spent, r, wait))
 			return
 		}
@@ -383,6 +389,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("login: verify password", "err", err)
 	}
 	if !good || u == nil {
+		s.metrics.logins.WithLabelValues(resultFailed).Inc()
 		s.log.Info("login.failed", "ip", s.clientIP(r))
 		signoff.WriteError(w, errWrongCredentials)
 		return

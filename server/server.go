@@ -64,6 +64,10 @@ type Config struct {
 	// live credential (for Traefik, which passes /verify's answer on): a
 	// path on the proxy's host or an absolute URL. Default /signin.
 	SigninURL string
+	// MetricsAddr is where the Prometheus metrics are served: "" on this
+	// server's own GET /metrics; "off" nowhere; an address: not here, but
+	// by whoever serves MetricsHandler there (signoff serve --metrics-addr).
+	MetricsAddr string
 	// TLSCert and TLSKey serve HTTPS directly.
 	TLSCert, TLSKey string
 	// KeysFile holds jwt mode's signing and refresh keys. Default: beside
@@ -107,6 +111,7 @@ type Server struct {
 	handler http.Handler
 	closers []io.Closer
 	emails  sync.Map // user ID -> email, for /api/me and /verify
+	metrics *metrics
 }
 
 // DefaultAddr and DefaultStore are what serve uses when not told.
@@ -154,6 +159,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: Config.SigninURL: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.metrics = newMetrics(func() signoff.Stats { return s.mgr.Stats() })
 	ok := false
 	defer func() {
 		if !ok {
@@ -180,6 +186,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Issuer: cfg.Issuer, Audience: cfg.Audience,
 		ClearSiteData: cfg.ClearSiteData, DisableClearSiteData: cfg.NoClearSiteData,
 		ClientIP: s.clientIP,
+		Hooks:    s.metrics.hooks(),
 		RefreshLimit: func(r *http.Request, userID string) error {
 			// the IP's token was taken before the body was read
 			return s.accountCheck(r, "refresh", userID)
@@ -223,6 +230,10 @@ func (s *Server) Manager() *signoff.Manager { return s.mgr }
 
 // Users returns the server's user store.
 func (s *Server) Users() signoff.UserStore { return s.users }
+
+// MetricsHandler serves the server's Prometheus metrics, for a listener of
+// its own (Config.MetricsAddr).
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
 
 // Handler returns the server's routes.
 func (s *Server) Handler() http.Handler { return s.handler }
