@@ -188,6 +188,14 @@ func sessionsRevoke(ctx context.Context, args []string, env Env, stdio IO) error
 		return err
 	}
 	defer a.Close()
+	// Revoking a session that is not live would change nothing: say so,
+	// rather than "revoked" for a mistyped ID.
+	switch _, err := a.Sessions.Session(ctx, pos[0], time.Now()); {
+	case errors.Is(err, signoff.ErrNotFound):
+		return fmt.Errorf("no live session %s: it has ended, or never existed ('signoff sessions list --user EMAIL' lists the live ones)", pos[0])
+	case err != nil:
+		return err
+	}
 	if err := a.Manager.RevokeSession(ctx, pos[0]); err != nil {
 		return err
 	}

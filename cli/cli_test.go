@@ -91,6 +91,7 @@ func TestUsageErrors(t *testing.T) {
 	oneLineError(t, run(t, nil, "short\n", "users", "add", "--store", db, "a@example.test"), 2, "at least 8")
 	oneLineError(t, run(t, nil, "", "sessions", "list", "--store", db), 2, "--user")
 	oneLineError(t, run(t, nil, "", "sessions", "revoke", "--store", db, "123"), 2, "ses_")
+	oneLineError(t, run(t, nil, "", "sessions", "revoke", "--store", db, "ses_nonexistent"), 1, "no live session ses_nonexistent")
 	oneLineError(t, run(t, nil, "", "sessions", "list", "--store", db, "--user", "ghost@example.test"), 1, "no user ghost@example.test")
 	oneLineError(t, run(t, nil, ""), 2, "no command")
 

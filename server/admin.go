@@ -15,9 +15,10 @@ import (
 // signoff serve drops the revoked sessions from its memory before the
 // command returns.
 type Admin struct {
-	Users   signoff.UserStore
-	Manager *signoff.Manager
-	closers []io.Closer
+	Users    signoff.UserStore
+	Sessions signoff.Store
+	Manager  *signoff.Manager
+	closers  []io.Closer
 }
 
 // OpenAdmin opens (and migrates) the stores for an admin command. Its bus
@@ -32,7 +33,7 @@ func OpenAdmin(ctx context.Context, st Stores, log *slog.Logger) (*Admin, error)
 		b.Close()
 		return nil, err
 	}
-	return &Admin{Users: b.Users, Manager: mgr, closers: []io.Closer{mgr, b}}, nil
+	return &Admin{Users: b.Users, Sessions: b.Sessions, Manager: mgr, closers: []io.Closer{mgr, b}}, nil
 }
 
 // publishOnly is a Bus that publishes and never subscribes: an admin command
