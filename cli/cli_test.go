@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -51,6 +52,9 @@ func oneLineError(t *testing.T, r result, code int, want string) {
 	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
 		t.Fatalf("a stack trace: %q", r.stderr)
 	}
+	if r.stdout != "" {
+		t.Fatalf("an error, and on stdout %d bytes as well: %.120q", len(r.stdout), r.stdout)
+	}
 }
 
 func TestUsageErrors(t *testing.T) {
@@ -85,6 +89,11 @@ func TestUsageErrors(t *testing.T) {
 	oneLineError(t, run(t, nil, "", "serve", "--store", db, "--cookie-domain", "https://example.com"), 2, "--cookie-domain")
 	oneLineError(t, run(t, map[string]string{"SIGNOFF_COOKIE_DOMAIN": "localhost"}, "", "serve", "--store", db), 2, "SIGNOFF_COOKIE_DOMAIN")
 	oneLineError(t, run(t, nil, "", "serve", "--store", db, "--signin-url", "auth.example.com"), 2, "--signin-url")
+	oneLineError(t, run(t, nil, "", "serve", "--nope"), 2, "signoff serve -h")
+	oneLineError(t, run(t, nil, "", "users", "add", "--nope"), 2, "signoff users add -h")
+	oneLineError(t, run(t, nil, "", "serve", "--idle-timeout", "30"), 2, "use 30m")
+	oneLineError(t, run(t, map[string]string{"SIGNOFF_ACCESS_TOKEN_TTL": "5"}, "", "serve"), 2, "use 5m")
+	oneLineError(t, run(t, nil, "", "serve", "--store", db, "--tls-cert", "missing.pem", "--tls-key", "missing-key.pem"), 2, "missing.pem")
 	oneLineError(t, run(t, nil, "", "users", "add"), 2, "needs an EMAIL")
 	oneLineError(t, run(t, nil, "", "users", "add", "--store", db, "not-an-email"), 2, "not a valid address")
 	oneLineError(t, run(t, nil, "", "users", "add", "--store", db, "a@example.test"), 2, "no password on stdin")
@@ -350,5 +359,28 @@ func TestServeMetricsAddr(t *testing.T) {
 	base, said = liveServerSaying(t, db(), "--metrics-addr", "off")
 	if get(base+"/metrics") != 404 || !slices.Contains(said, "metrics: off") {
 		t.Fatalf("off: /metrics %d; serve said %q", get(base+"/metrics"), said)
+	}
+}
+
+// What serve and the admin commands create (a SQLite file and its
+// journals, jwt key files) stays out of commits wherever it was run.
+func TestGitignoreKeepsDatabasesAndKeysOut(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git not found: install it (apt-get install git) to check .gitignore")
+	}
+	if err := exec.Command(git, "-C", "..", "rev-parse", "--git-dir").Run(); err != nil {
+		t.Skip("not in a git checkout")
+	}
+	for _, p := range []string{"signoff.db", "signoff.db-wal", "signoff.db-shm", "signoff.keys.json",
+		"deploy/prod.db", "deploy/prod.db-journal", "deploy/prod.keys.json", "cli/x.sqlite"} {
+		if err := exec.Command(git, "-C", "..", "check-ignore", "-q", "--no-index", p).Run(); err != nil {
+			t.Errorf("%s is not ignored by .gitignore", p)
+		}
+	}
+	for _, p := range []string{"README.md", "server/testdata/forward-auth/nginx.conf", "cli/cli.go"} {
+		if exec.Command(git, "-C", "..", "check-ignore", "-q", "--no-index", p).Run() == nil {
+			t.Errorf("%s is ignored by .gitignore", p)
+		}
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/server"
@@ -14,21 +16,26 @@ import (
 // flags is a FlagSet whose flags also read SIGNOFF_* variables.
 type flags struct {
 	*flag.FlagSet
-	name string
-	out  io.Writer
+	name, synopsis string
+	out            io.Writer
 }
 
 func newFlags(name, synopsis string, stdio IO) *flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	f := &flags{FlagSet: fs, name: name, out: stdio.Stdout}
-	fs.Usage = func() {
-		fmt.Fprintf(f.out, "Usage: signoff %s\n\nFlags (each also read from SIGNOFF_<FLAG>):\n", synopsis)
-		fs.SetOutput(f.out)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
+	f := &flags{FlagSet: fs, name: name, out: stdio.Stdout, synopsis: synopsis}
+	// The flag package calls Usage on every parse error: a mistyped flag
+	// gets one line and a hint (parse), the whole usage only for -h.
+	fs.Usage = func() {}
 	return f
+}
+
+// usage prints the synopsis and every flag, for -h.
+func (f *flags) usage() {
+	fmt.Fprintf(f.out, "Usage: signoff %s\n\nFlags (each also read from SIGNOFF_<FLAG>):\n", f.synopsis)
+	f.SetOutput(f.out)
+	f.PrintDefaults()
+	f.SetOutput(io.Discard)
 }
 
 // EnvName is the environment variable that sets a flag: --rate-limit is
@@ -57,7 +64,8 @@ func (f *flags) parse(args []string, env Env, want int, what string) ([]string, 
 	var pos []string
 	for {
 		if err := f.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) { // the flag package has printed Usage
+			if errors.Is(err, flag.ErrHelp) {
+				f.usage()
 				return nil, err
 			}
 			return nil, usagef("%s: %v (run 'signoff %s -h')", f.name, err, f.name)
@@ -129,4 +137,33 @@ func storeFlag(f *flags) *server.Stores {
 	f.StringVar(&st.Store, "store", server.DefaultStore, storeUsage)
 	f.StringVar(&st.Sessions, "sessions", "", sessionsUsage)
 	return st
+}
+
+// durationValue is a flag.Value for a duration that says which unit to add
+// when a number comes without one.
+type durationValue struct{ d *time.Duration }
+
+func (v durationValue) String() string {
+	if v.d == nil {
+		return ""
+	}
+	return v.d.String()
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			return fmt.Errorf("%q has no unit: use %sm (minutes), %ss or %sh", s, s, s, s)
+		}
+		return fmt.Errorf("%q is not a duration: use 30m, 90s or 12h", s)
+	}
+	*v.d = d
+	return nil
+}
+
+// duration defines a duration flag whose errors say which unit to add.
+func (f *flags) duration(p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	f.Var(durationValue{p}, name, usage+" (a `duration`: 30m, 90s, 12h)")
 }

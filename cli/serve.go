@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,10 +35,10 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "the private key `file` of --tls-cert")
 	f.StringVar(&cfg.KeysFile, "keys", "", "jwt mode's key `file` (default: beside the SQLite file, NAME.keys.json)")
 	f.StringVar(&cfg.JWTAlg, "jwt-alg", accesstoken.EdDSA, "access-token algorithm: EdDSA or HS256")
-	f.DurationVar(&cfg.IdleTimeout, "idle-timeout", signoff.DefaultIdleTimeout, "end a session after this long without activity")
-	f.DurationVar(&cfg.AbsoluteLifetime, "absolute-lifetime", signoff.DefaultAbsoluteLifetime, "end a session this long after sign-in, whatever the activity")
-	f.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", signoff.DefaultAccessTokenTTL, "lifetime of a jwt-mode access token")
-	f.DurationVar(&cfg.RefreshGrace, "refresh-grace", signoff.DefaultRefreshGrace, "how long a just-spent refresh token may be retried for the same successor")
+	f.duration(&cfg.IdleTimeout, "idle-timeout", signoff.DefaultIdleTimeout, "end a session after this long without activity")
+	f.duration(&cfg.AbsoluteLifetime, "absolute-lifetime", signoff.DefaultAbsoluteLifetime, "end a session this long after sign-in, whatever the activity")
+	f.duration(&cfg.AccessTokenTTL, "access-token-ttl", signoff.DefaultAccessTokenTTL, "lifetime of a jwt-mode access token")
+	f.duration(&cfg.RefreshGrace, "refresh-grace", signoff.DefaultRefreshGrace, "how long a just-spent refresh token may be retried for the same successor")
 	f.StringVar(&cfg.Issuer, "issuer", signoff.DefaultIssuer, "iss of access tokens")
 	f.StringVar(&cfg.Audience, "audience", signoff.DefaultAudience, "aud of access tokens")
 	csd := f.String("clear-site-data", strings.Join(signoff.DefaultClearSiteData, ","), "Clear-Site-Data directives sent on logout, comma-separated; off sends none")
@@ -51,6 +52,13 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
+	}
+	if cfg.TLSCert != "" {
+		// Checked before anything says "serving": a listener that cannot
+		// answer one handshake is not one.
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return usagef("--tls-cert %s, --tls-key %s: %v", cfg.TLSCert, cfg.TLSKey, err)
+		}
 	}
 	for name, d := range map[string]time.Duration{"idle-timeout": cfg.IdleTimeout, "absolute-lifetime": cfg.AbsoluteLifetime, "access-token-ttl": cfg.AccessTokenTTL} {
 		if d <= 0 {
