@@ -19,6 +19,7 @@ import (
 	"github.com/signoff/signoff/cli"
 	"github.com/signoff/signoff/internal/sqlitefault"
 	"github.com/signoff/signoff/internal/syncbuf"
+	"github.com/signoff/signoff/internal/testenv"
 )
 
 type result struct {
@@ -367,7 +368,7 @@ func TestServeMetricsAddr(t *testing.T) {
 func TestGitignoreKeepsDatabasesAndKeysOut(t *testing.T) {
 	git, err := exec.LookPath("git")
 	if err != nil {
-		t.Skip("git not found: install it (apt-get install git) to check .gitignore")
+		testenv.Skip(t, "the .gitignore check", "apt-get install git")
 	}
 	if err := exec.Command(git, "-C", "..", "rev-parse", "--git-dir").Run(); err != nil {
 		t.Skip("not in a git checkout")

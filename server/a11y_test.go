@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/testenv"
 )
 
 // The accessibility tests run axe-core (https://github.com/dequelabs/axe-core)
@@ -37,7 +38,7 @@ func axeSource(t *testing.T) string {
 	t.Helper()
 	p := os.Getenv("SIGNOFF_TEST_AXE")
 	if p == "" {
-		t.Skip(noAxe)
+		testenv.Skip(t, "accessibility tests (axe-core)", noAxe)
 	}
 	src, err := os.ReadFile(p)
 	if err != nil {

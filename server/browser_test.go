@@ -19,6 +19,7 @@ import (
 
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/internal/syncbuf"
+	"github.com/signoff/signoff/internal/testenv"
 	"github.com/signoff/signoff/server"
 )
 
@@ -54,7 +55,7 @@ func chromiumPath(t *testing.T) string {
 	if full, err := exec.LookPath("chromium"); err == nil {
 		return full
 	}
-	t.Skip("no browser for the browser tests: install Debian's Chromium (apt-get install chromium) or set SIGNOFF_TEST_CHROMIUM to its path")
+	testenv.Skip(t, "browser tests (Chromium)", "apt-get install chromium, or set SIGNOFF_TEST_CHROMIUM to a Chromium")
 	return ""
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/testenv"
 	"github.com/signoff/signoff/server"
 )
 
@@ -180,7 +181,7 @@ func sessionOf(t *testing.T, c *client) string {
 func TestMetricsPromtool(t *testing.T) {
 	bin, err := exec.LookPath("promtool")
 	if err != nil {
-		t.Skip("promtool not found: install it (apt-get install prometheus) to lint /metrics")
+		testenv.Skip(t, "promtool lint of /metrics", "apt-get install prometheus")
 	}
 	e := newEnv(t, signoff.ModeSession)
 	c := e.client()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/internal/servetest"
+	"github.com/signoff/signoff/internal/testenv"
 	"github.com/signoff/signoff/server"
 )
 
@@ -89,7 +90,7 @@ func runProxy(t *testing.T, name string, files map[string]string, vars map[strin
 	}
 	path, err := exec.LookPath(bin)
 	if err != nil {
-		t.Skipf("%s not found: install it (apt-get install %s) to run the forward-auth proxy tests", bin, pkg)
+		testenv.Skip(t, "forward-auth tests with "+name, "apt-get install "+pkg)
 	}
 	dir := t.TempDir()
 	listen := vars["LISTEN"]

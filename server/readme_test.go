@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/testenv"
 	"github.com/signoff/signoff/server"
 )
 
@@ -18,7 +19,7 @@ import (
 // status the README promises in a "# → NNN" comment must come back, in order.
 func TestREADME(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl is not installed: the README's walk-through needs it (.ci/run installs it)")
+		testenv.Skip(t, "the README's curl walk-through", "apt-get install curl")
 	}
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/signoff/signoff/internal/syncbuf"
+	"github.com/signoff/signoff/internal/testenv"
 )
 
 var bin struct {
@@ -27,7 +28,7 @@ var bin struct {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testenv.Run(m)
 	if bin.dir != "" {
 		os.RemoveAll(bin.dir)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/signoff/signoff/internal/apiclient"
+	"github.com/signoff/signoff/internal/testenv"
 )
 
 // Three signoff serve processes share PostgreSQL (then PostgreSQL for users
@@ -29,7 +30,7 @@ import (
 func TestThreeInstances_R51(t *testing.T) {
 	pg := os.Getenv("SIGNOFF_TEST_POSTGRES")
 	if pg == "" {
-		t.Skip("SIGNOFF_TEST_POSTGRES is not set: set it (and SIGNOFF_TEST_REDIS) to run three instances on real stores")
+		testenv.Skip(t, "three instances on PostgreSQL", "set SIGNOFF_TEST_POSTGRES (and SIGNOFF_TEST_REDIS) to real stores")
 	}
 	n := 1000
 	if v, err := strconv.Atoi(os.Getenv("SIGNOFF_TEST_SESSIONS")); err == nil && v > 0 {
@@ -40,7 +41,7 @@ func TestThreeInstances_R51(t *testing.T) {
 		"postgres+redis": func(t *testing.T) []string {
 			rd := os.Getenv("SIGNOFF_TEST_REDIS")
 			if rd == "" {
-				t.Skip("SIGNOFF_TEST_REDIS is not set")
+				testenv.Skip(t, "three instances on PostgreSQL and Redis", "set SIGNOFF_TEST_REDIS to a Redis URL")
 			}
 			return []string{"--store", pgSchema(t, pg), "--sessions", redisPrefix(t, rd)}
 		},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/signoff/signoff/internal/servetest"
 	"github.com/signoff/signoff/internal/syncbuf"
+	"github.com/signoff/signoff/internal/testenv"
 )
 
 // Private database servers for the fault tests: each test starts its own
@@ -38,7 +39,11 @@ func missing(t *testing.T, ciVar, why string) {
 	if os.Getenv(ciVar) != "" {
 		t.Fatalf("%s; %s is set, so this test must run, not skip", why, ciVar)
 	}
-	t.Skip(why)
+	suite := "fault tests on a private PostgreSQL"
+	if ciVar == "SIGNOFF_TEST_REDIS" {
+		suite = "fault tests on a private Redis"
+	}
+	testenv.Skip(t, suite, why)
 }
 
 // pgBin is where Debian's PostgreSQL 15 puts initdb, pg_ctl and postgres.

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/testenv"
 	"github.com/signoff/signoff/store/pgstore"
 	"github.com/signoff/signoff/store/storetest"
 )
@@ -30,8 +31,7 @@ func dsn(t *testing.T) string {
 	t.Helper()
 	v := os.Getenv("SIGNOFF_TEST_POSTGRES")
 	if v == "" {
-		t.Skip("SIGNOFF_TEST_POSTGRES is not set; set it to a PostgreSQL URL, e.g. " +
-			"postgres://postgres@127.0.0.1:5432/test?sslmode=disable, to run the pgstore tests")
+		testenv.Skip(t, "PostgreSQL store tests", "set SIGNOFF_TEST_POSTGRES to a PostgreSQL URL, like postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	}
 	return v
 }

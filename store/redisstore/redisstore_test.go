@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/testenv"
 	"github.com/signoff/signoff/store/storetest"
 )
 
@@ -30,7 +31,7 @@ func redisURL(t *testing.T) string {
 	t.Helper()
 	u := os.Getenv("SIGNOFF_TEST_REDIS")
 	if u == "" {
-		t.Skip("SIGNOFF_TEST_REDIS is not set: set it to a Redis URL (e.g. redis://127.0.0.1:6379/0) to run the Redis store tests")
+		testenv.Skip(t, "Redis store tests", "set SIGNOFF_TEST_REDIS to a Redis URL, like redis://127.0.0.1:6379/0")
 	}
 	return u
 }
@@ -102,7 +103,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceCluster(t *testing.T) {
 	addrs := os.Getenv("SIGNOFF_TEST_REDIS_CLUSTER")
 	if addrs == "" {
-		t.Skip("SIGNOFF_TEST_REDIS_CLUSTER is not set: set it to the comma-separated host:port of Redis Cluster nodes to run the suite on a cluster")
+		testenv.Skip(t, "Redis Cluster store tests", "set SIGNOFF_TEST_REDIS_CLUSTER to the comma-separated host:port of Redis Cluster nodes")
 	}
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
 	t.Cleanup(func() { c.Close() })
