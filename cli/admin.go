@@ -24,7 +24,9 @@ func admin(ctx context.Context, st server.Stores, stdio IO) (*server.Admin, erro
 	if err := st.Check(); err != nil {
 		return nil, usageError{err.Error()}
 	}
-	return server.OpenAdmin(ctx, st, slog.New(slog.NewTextHandler(stdio.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	log := slog.New(slog.NewTextHandler(stdio.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	libraryLogs(log)
+	return server.OpenAdmin(ctx, st, log)
 }
 
 func usersAdd(ctx context.Context, args []string, env Env, stdio IO) error {

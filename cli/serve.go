@@ -13,6 +13,7 @@ import (
 	"github.com/signoff/signoff"
 	"github.com/signoff/signoff/accesstoken"
 	"github.com/signoff/signoff/server"
+	"github.com/signoff/signoff/store/redisstore"
 )
 
 // serve is signoff serve: it maps flags and SIGNOFF_* variables onto a
@@ -97,6 +98,7 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 		return err
 	}
 	cfg.Logger = log
+	libraryLogs(log)
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -180,4 +182,12 @@ func browserAddr(addr string) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// libraryLogs sends what libraries log through the process-wide loggers
+// (the standard log package, go-redis's) to log, so that every line is in
+// the chosen format.
+func libraryLogs(log *slog.Logger) {
+	slog.SetDefault(log)
+	redisstore.SetLogger(log)
 }

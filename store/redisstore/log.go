@@ -1,0 +1,24 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// SetLogger sends what go-redis itself logs (a failed dial, a dropped
+// pub/sub connection) to l at level Warn, in l's format, instead of its
+// own plain lines on stderr. go-redis has one logger per process, so this
+// is process-wide: a program calls it once, as signoff serve does.
+func SetLogger(l *slog.Logger) {
+	redis.SetLogger(redisLogger{l})
+}
+
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "), "lib", "go-redis")
+}
