@@ -124,28 +124,24 @@ func TreeCPU(pid int) time.Duration {
 	return sum
 }
 
-// Descendants lists the live descendants of pid, children first, from
-// /proc/PID/task/*/children (Linux 3.5 and later with
-// CONFIG_PROC_CHILDREN). It returns nothing when the files cannot be read.
-// It stops at 4096 processes.
+// Descendants lists the live descendants of pid, children first. It reads
+// /proc/PID/task/*/children (Linux 3.5 and later, CONFIG_PROC_CHILDREN)
+// and, where the kernel has no such files, the parent of every process in
+// /proc/*/stat. It returns nothing when neither can be read, and stops at
+// 4096 processes.
 func Descendants(pid int) []int {
+	children := childrenFiles
+	if files, _ := filepath.Glob("/proc/self/task/*/children"); len(files) == 0 {
+		children = childrenByParent()
+	}
 	var out []int
 	queue := []int{pid}
 	seen := map[int]bool{pid: true}
 	for len(queue) > 0 && len(out) < 4096 {
 		p := queue[0]
 		queue = queue[1:]
-		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", p))
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			for _, w := range strings.Fields(string(b)) {
-				c, err := strconv.Atoi(w)
-				if err != nil || seen[c] {
-					continue
-				}
+		for _, c := range children(p) {
+			if !seen[c] {
 				seen[c] = true
 				out = append(out, c)
 				queue = append(queue, c)
@@ -153,6 +149,50 @@ func Descendants(pid int) []int {
 		}
 	}
 	return out
+}
+
+// childrenFiles lists the children of pid from /proc/PID/task/*/children.
+func childrenFiles(pid int) []int {
+	var out []int
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, w := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(w); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// childrenByParent reads the parent of every process once and returns a
+// function that lists the children of a PID from what it read.
+func childrenByParent() func(int) []int {
+	kids := map[int][]int{}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 2 {
+			continue
+		}
+		if ppid, err := strconv.Atoi(f[1]); err == nil { // field 4
+			kids[ppid] = append(kids[ppid], pid)
+		}
+	}
+	return func(pid int) []int { return kids[pid] }
 }
 
 // machineCPU returns the busy and total jiffies of all CPUs from /proc/stat.

@@ -172,3 +172,18 @@ func TestDescendants(t *testing.T) {
 		t.Errorf("CPUUse of an unknown process: %+v", u)
 	}
 }
+
+// Both ways of finding children agree on this process's child.
+func TestChildrenByParent(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc here")
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Skip("cannot start sleep:", err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	if kids := childrenByParent()(os.Getpid()); !slices.Contains(kids, cmd.Process.Pid) {
+		t.Errorf("childrenByParent: %v, want it to hold %d", kids, cmd.Process.Pid)
+	}
+}
