@@ -63,10 +63,14 @@ func (r *runner) print(rep *report) {
 		o.k, o.creds, appPath, o.d, o.warm, o.rounds)
 	fmt.Fprintf(w, "- command: `%s`\n\n", harness.CommandLine("./cmd/forward"))
 
-	// Per round: the load average and the rates.
+	// Per round: the load average, the rates and the server CPU per request.
 	fmt.Fprint(w, "| round | load average at its start |")
 	for _, t := range rep.targets {
-		fmt.Fprintf(w, " (%s) %s req/s |", t.kind, map[string]string{"": "nginx alone"}[t.mode]+t.mode)
+		name := t.mode
+		if t.kind == "a" {
+			name = "nginx alone"
+		}
+		fmt.Fprintf(w, " (%s) %s: req/s, server CPU per request |", t.kind, name)
 	}
 	fmt.Fprint(w, "\n|--:|---|")
 	for range rep.targets {
@@ -76,7 +80,7 @@ func (r *runner) print(rep *report) {
 	for i, row := range rep.samples {
 		fmt.Fprintf(w, "| %d | %s |", i+1, rep.loadAvgs[i])
 		for _, s := range row {
-			fmt.Fprintf(w, " %s |", harness.FmtRate(s.res.Rate()))
+			fmt.Fprintf(w, " %s, %s |", harness.FmtRate(s.res.Rate()), perReq(s.nginx+s.signoff))
 		}
 		fmt.Fprintln(w)
 	}
