@@ -145,7 +145,7 @@ type report struct {
 }
 
 // measure runs the rounds. Any response that is not 2xx, or a connection
-// error, ends the run with an error.
+// error, in a measured window or its warm-up, ends the run with an error.
 func (r *runner) measure(ctx context.Context, ts []target) (*report, error) {
 	o := r.o
 	rep := &report{targets: ts}
@@ -170,9 +170,9 @@ func (r *runner) measure(ctx context.Context, ts []target) (*report, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", t.label, err)
 			}
-			if res.Other > 0 || res.Errs > 0 || res.OK == 0 {
-				return nil, fmt.Errorf("%s, round %d: %d responses 2xx, %d of another status, %d connection errors: every response must be 2xx (a credential no longer live? nginx out of connections or ports?)\nnginx error.log:\n%s",
-					t.label, round+1, res.OK, res.Other, res.Errs, r.nginxErrors())
+			if res.Other+res.Outside.Other > 0 || res.Errs+res.Outside.Errs > 0 || res.OK == 0 {
+				return nil, fmt.Errorf("%s, round %d: %d responses 2xx, %d of another status, %d connection errors (warm-up included): every response must be 2xx (a credential no longer live? nginx out of connections or ports?)\nnginx error.log:\n%s",
+					t.label, round+1, res.OK+res.Outside.OK, res.Other+res.Outside.Other, res.Errs+res.Outside.Errs, r.nginxErrors())
 			}
 			s := sample{res: res, cpu: marks[0].To(marks[1])}
 			rate := res.Rate()

@@ -115,7 +115,7 @@ func TestLoad(t *testing.T) {
 	if took := time.Since(began); took > 5*time.Second {
 		t.Errorf("Load took %v", took)
 	}
-	if r.OK == 0 || r.Other == 0 || r.Errs != 0 || r.Rate() <= 0 {
+	if r.OK == 0 || r.Other == 0 || r.Errs != 0 || r.Rate() <= 0 || r.Outside.Errs != 0 {
 		t.Errorf("Load: %+v", r)
 	}
 	for _, u := range []string{"http://localhost:1/", "http://10.0.0.1/", "https://127.0.0.1/"} {

@@ -27,12 +27,16 @@ const (
 	MaxDuration = time.Minute
 )
 
-// LoadResult is what a load run counted during its measured window.
+// LoadResult is what a load run counted during its measured window, and
+// outside it.
 type LoadResult struct {
 	Elapsed time.Duration
 	OK      int64 // 2xx responses
 	Other   int64 // responses with another status
 	Errs    int64 // connection or protocol errors (each one reconnects)
+	// Outside counts the same before the window (the warm-up) and after
+	// it (the requests in flight when it ended).
+	Outside struct{ OK, Other, Errs int64 }
 }
 
 // Rate is 2xx responses per second of the measured window, 0 when nothing
@@ -129,12 +133,15 @@ func Load(ctx context.Context, base, path string, headers []string, k int, warm,
 	if !ok {
 		return LoadResult{}, ctx.Err()
 	}
-	return LoadResult{
+	all := total()
+	r := LoadResult{
 		Elapsed: t1.Sub(t0),
 		OK:      after.OK - before.OK,
 		Other:   after.Other - before.Other,
 		Errs:    after.Errs - before.Errs,
-	}, nil
+	}
+	r.Outside.OK, r.Outside.Other, r.Outside.Errs = all.OK-r.OK, all.Other-r.Other, all.Errs-r.Errs
+	return r, nil
 }
 
 // drive is one client: it sends req on one connection until stop, opening
