@@ -25,7 +25,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -38,7 +37,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -51,6 +49,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	"github.com/signoff/signoff/bench/internal/harness"
 	"github.com/signoff/signoff/internal/apiclient"
 	"github.com/signoff/signoff/server"
 )
@@ -107,10 +106,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "multi: interrupted; stopping the servers it started and cleaning up (again: kill them at once)")
 		cancel()
 		<-sig
-		killStarted()
+		harness.KillStarted()
 		os.Exit(130)
 	}()
-	h := &harness{o: o, out: os.Stdout}
+	h := &runner{o: o, out: os.Stdout}
 	err := h.run(ctx)
 	h.close()
 	cancel()
@@ -130,20 +129,20 @@ func (o options) check() error {
 		return fmt.Errorf("-mode: want session or jwt, got %q", o.mode)
 	case o.n < 1 || o.n > 5000:
 		return fmt.Errorf("-n: want 1 to 5000, got %d", o.n)
-	case o.k < 1 || o.k > maxClients:
-		return fmt.Errorf("-k: want 1 to %d, got %d", maxClients, o.k)
+	case o.k < 1 || o.k > harness.MaxClients:
+		return fmt.Errorf("-k: want 1 to %d, got %d", harness.MaxClients, o.k)
 	case o.creds < 1 || o.creds > 64:
 		return fmt.Errorf("-creds: want 1 to 64, got %d", o.creds)
-	case o.d <= 0 || o.d > maxDuration || o.warm < 0 || o.warm > maxDuration:
-		return fmt.Errorf("-d and -warmup: want at most %v", maxDuration)
+	case o.d <= 0 || o.d > harness.MaxDuration || o.warm < 0 || o.warm > harness.MaxDuration:
+		return fmt.Errorf("-d and -warmup: want at most %v", harness.MaxDuration)
 	case o.timeout <= 0 || o.timeout > time.Minute:
 		return errors.New("-timeout: want more than 0 and at most 1m")
 	}
 	return nil
 }
 
-// harness is one run: what it started and made, and how to undo it.
-type harness struct {
+// runner is one run: what it started and made, and how to undo it.
+type runner struct {
 	o        options
 	out      io.Writer
 	root     string // the signoff repository
@@ -156,7 +155,7 @@ type harness struct {
 }
 
 // onClose registers f to run at close, before what was registered earlier.
-func (h *harness) onClose(f func()) {
+func (h *runner) onClose(f func()) {
 	h.mu.Lock()
 	h.cleanups = append(h.cleanups, f)
 	h.mu.Unlock()
@@ -164,7 +163,7 @@ func (h *harness) onClose(f func()) {
 
 // close stops the servers, then drops the schemas and Redis keys, then
 // removes the temporary directory.
-func (h *harness) close() {
+func (h *runner) close() {
 	h.mu.Lock()
 	cs := h.cleanups
 	h.cleanups = nil
@@ -179,7 +178,7 @@ const (
 	password = "correct horse battery staple"
 )
 
-func (h *harness) run(ctx context.Context) error {
+func (h *runner) run(ctx context.Context) error {
 	o := h.o
 	var err error
 	if h.dir, err = os.MkdirTemp("", "signoff-multi-"); err != nil {
@@ -195,12 +194,12 @@ func (h *harness) run(ctx context.Context) error {
 	}
 	h.root = o.repo
 	if h.root == "" {
-		if h.root, err = repoRoot(); err != nil {
+		if h.root, err = harness.RepoRoot(); err != nil {
 			return err
 		}
 	}
 	progress("building ./cmd/signoff in %s", h.root)
-	if h.bin, err = buildSignoff(h.root, h.dir); err != nil {
+	if h.bin, err = harness.BuildSignoff(h.root, h.dir); err != nil {
 		return err
 	}
 	if err := h.printEnv(ctx); err != nil {
@@ -232,11 +231,9 @@ func progress(format string, args ...any) {
 
 // --- environment ---
 
-func (h *harness) printEnv(ctx context.Context) error {
+func (h *runner) printEnv(ctx context.Context) error {
 	o := h.o
-	model, cores := cpuInfo()
-	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	gover, _ := exec.Command("go", "version").Output()
+	model, cores := harness.CPUInfo()
 	pgv, err := pgVersion(ctx, o.pg)
 	if err != nil {
 		return err
@@ -254,84 +251,14 @@ func (h *harness) printEnv(ctx context.Context) error {
 	w := h.out
 	fmt.Fprintf(w, "## signoff serve × 3: %s mode, %s\n\n", o.mode, map[bool]string{false: "PostgreSQL", true: "PostgreSQL + Redis"}[o.redis != ""])
 	fmt.Fprintf(w, "- machine: %s, %d cores (GOMAXPROCS %d), Linux %s; load average at start: %s\n",
-		model, cores, runtime.GOMAXPROCS(0), strings.TrimSpace(string(kernel)), loadAvg())
-	fmt.Fprintf(w, "- Go: %s (builds signoff serve and this program)\n", strings.TrimSpace(strings.TrimPrefix(string(gover), "go version ")))
-	fmt.Fprintf(w, "- signoff: %s\n", gitState(h.root))
+		model, cores, runtime.GOMAXPROCS(0), harness.Kernel(), harness.LoadAvg())
+	fmt.Fprintf(w, "- Go: %s (builds signoff serve and this program)\n", harness.GoVersion())
+	fmt.Fprintf(w, "- signoff: %s\n", harness.GitState(h.root))
 	fmt.Fprintf(w, "- PostgreSQL: %s\n", pgv)
 	fmt.Fprintf(w, "- Redis: %s\n", rv)
 	fmt.Fprintf(w, "- mode: %s; stores: %s\n", o.mode, stores)
-	fmt.Fprintf(w, "- command: `%s`\n", commandLine())
+	fmt.Fprintf(w, "- command: `%s`\n", harness.CommandLine("./cmd/multi"))
 	return nil
-}
-
-// gitState names the commit the signoff binary was built from.
-func gitState(root string) string {
-	rev, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
-	if err != nil {
-		return "unknown commit"
-	}
-	s := "commit " + strings.TrimSpace(string(rev))
-	// bench/ is another module: its changes are not in the binary.
-	if st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench").Output(); err == nil && len(st) > 0 {
-		s += " with uncommitted changes outside bench/"
-	}
-	return s
-}
-
-func cpuInfo() (model string, cores int) {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return "unknown", runtime.NumCPU()
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "model name":
-			if model == "" {
-				model = strings.TrimSpace(v)
-			}
-		case "processor":
-			cores++
-		}
-	}
-	if model == "" {
-		model = "unknown"
-	}
-	return model, cores
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// commandLine is how this program was started, as a shell would take it.
-func commandLine() string {
-	args := make([]string, 0, len(os.Args))
-	if strings.Contains(os.Args[0], "go-build") {
-		args = append(args, "go", "run", "./cmd/multi")
-	} else {
-		args = append(args, os.Args[0])
-	}
-	for _, a := range os.Args[1:] {
-		if strings.ContainsAny(a, " \t'\"&?;|$*") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		args = append(args, a)
-	}
-	return strings.Join(args, " ")
 }
 
 func pgVersion(ctx context.Context, u string) (string, error) {
@@ -380,7 +307,7 @@ func rnd(prefix string) string {
 // storeArgs creates a fresh schema (and a fresh Redis key prefix) and
 // returns the signoff serve flags that use them; all of it is removed at
 // close, after the servers have stopped.
-func (h *harness) storeArgs(ctx context.Context, keys string) (st stores, err error) {
+func (h *runner) storeArgs(ctx context.Context, keys string) (st stores, err error) {
 	name := rnd("signoff_bench_")
 	conn, err := pgx.Connect(ctx, h.o.pg)
 	if err != nil {
@@ -454,12 +381,12 @@ func (st stores) serveArgs(mode, logLevel string) []string {
 }
 
 // serve starts signoff serve with st; it is stopped at close if not before.
-func (h *harness) serve(name string, st stores) (*proc, error) {
-	p, err := startProc(h.dir, name, h.bin, st.serveArgs(h.o.mode, h.o.logLevel)...)
+func (h *runner) serve(name string, st stores) (*harness.Proc, error) {
+	p, err := harness.StartServer(h.dir, name, h.bin, st.serveArgs(h.o.mode, h.o.logLevel)...)
 	if err != nil {
 		return nil, err
 	}
-	h.onClose(p.stop)
+	h.onClose(p.Stop)
 	return p, nil
 }
 
@@ -487,7 +414,7 @@ type reply struct {
 
 func (r reply) rtt() time.Duration { return r.doneAt.Sub(r.start) }
 
-func (h *harness) do(ctx context.Context, method, u string, c apiclient.Cred, body string) (reply, error) {
+func (h *runner) do(ctx context.Context, method, u string, c apiclient.Cred, body string) (reply, error) {
 	req, err := apiclient.NewRequest(ctx, method, u, c, body)
 	if err != nil {
 		return reply{}, err
@@ -504,7 +431,7 @@ func (h *harness) do(ctx context.Context, method, u string, c apiclient.Cred, bo
 }
 
 // expect fails unless a request answers want.
-func (h *harness) expect(ctx context.Context, want int, method, u string, c apiclient.Cred, body string) (reply, error) {
+func (h *runner) expect(ctx context.Context, want int, method, u string, c apiclient.Cred, body string) (reply, error) {
 	r, err := h.do(ctx, method, u, c, body)
 	if err != nil {
 		return r, fmt.Errorf("%s %s: %w", method, u, err)
@@ -515,12 +442,12 @@ func (h *harness) expect(ctx context.Context, want int, method, u string, c apic
 	return r, nil
 }
 
-func (h *harness) register(ctx context.Context, base string) error {
+func (h *runner) register(ctx context.Context, base string) error {
 	_, err := h.expect(ctx, 202, "POST", base+"register", apiclient.Cred{}, `{"email":"`+email+`","password":"`+password+`"}`)
 	return err
 }
 
-func (h *harness) login(ctx context.Context, base string) (apiclient.Cred, error) {
+func (h *runner) login(ctx context.Context, base string) (apiclient.Cred, error) {
 	r, err := h.expect(ctx, 200, "POST", base+"login", apiclient.Cred{}, apiclient.LoginBody(email, password, h.o.mode == "jwt"))
 	if err != nil {
 		return apiclient.Cred{}, err
@@ -534,7 +461,7 @@ func (h *harness) login(ctx context.Context, base string) (apiclient.Cred, error
 
 // loginMany signs in n times, spread over bases, four at a time (each
 // login costs an argon2id hash on the server). It stops at the first error.
-func (h *harness) loginMany(ctx context.Context, bases []string, n int) ([]apiclient.Cred, error) {
+func (h *runner) loginMany(ctx context.Context, bases []string, n int) ([]apiclient.Cred, error) {
 	creds := make([]apiclient.Cred, n)
 	var wg sync.WaitGroup
 	var once sync.Once
@@ -574,7 +501,7 @@ type singleResult struct {
 	cmd      string
 }
 
-func (h *harness) single(ctx context.Context) (singleResult, error) {
+func (h *runner) single(ctx context.Context) (singleResult, error) {
 	var res singleResult
 	st, err := h.storeArgs(ctx, "keys-single.json")
 	if err != nil {
@@ -585,26 +512,26 @@ func (h *harness) single(ctx context.Context) (singleResult, error) {
 	if err != nil {
 		return res, err
 	}
-	defer p.stop()
-	if err := h.register(ctx, p.url); err != nil {
+	defer p.Stop()
+	if err := h.register(ctx, p.URL); err != nil {
 		return res, err
 	}
-	creds, err := h.loginMany(ctx, []string{p.url}, h.o.n)
+	creds, err := h.loginMany(ctx, []string{p.URL}, h.o.n)
 	if err != nil {
 		return res, err
 	}
 	for _, c := range creds { // in the cache, as in the three-instance run
-		if _, err := h.expect(ctx, 200, "GET", p.url+"api/me", c, ""); err != nil {
+		if _, err := h.expect(ctx, 200, "GET", p.URL+"api/me", c, ""); err != nil {
 			return res, err
 		}
 	}
 	for _, c := range creds {
-		r, err := h.expect(ctx, 200, "POST", p.url+"logout", c, c.RefreshBody())
+		r, err := h.expect(ctx, 200, "POST", p.URL+"logout", c, c.RefreshBody())
 		if err != nil {
 			return res, err
 		}
 		res.logout = append(res.logout, r.rtt())
-		r, err = h.do(ctx, "GET", p.url+"api/me", c, "")
+		r, err = h.do(ctx, "GET", p.URL+"api/me", c, "")
 		if err != nil {
 			return res, err
 		}
@@ -612,13 +539,13 @@ func (h *harness) single(ctx context.Context) (singleResult, error) {
 			res.accepted++
 		}
 	}
-	return res, p.alive()
+	return res, p.Alive()
 }
 
 // --- three instances ---
 
 type multiResult struct {
-	ps                []*proc
+	ps                []*harness.Proc
 	st                stores
 	cmd               string
 	miss, hit         []time.Duration
@@ -628,7 +555,7 @@ type multiResult struct {
 	firstPoll         int // B or C pollings whose very first request answered 401
 }
 
-func (h *harness) multi(ctx context.Context) (*multiResult, error) {
+func (h *runner) multi(ctx context.Context) (*multiResult, error) {
 	n := h.o.n
 	st, err := h.storeArgs(ctx, "keys-multi.json")
 	if err != nil {
@@ -642,7 +569,7 @@ func (h *harness) multi(ctx context.Context) (*multiResult, error) {
 		}
 		m.ps = append(m.ps, p)
 	}
-	bases := []string{m.ps[0].url, m.ps[1].url, m.ps[2].url}
+	bases := []string{m.ps[0].URL, m.ps[1].URL, m.ps[2].URL}
 	if err := h.register(ctx, bases[0]); err != nil {
 		return nil, err
 	}
@@ -655,7 +582,7 @@ func (h *harness) multi(ctx context.Context) (*multiResult, error) {
 	for _, into := range []*[]time.Duration{&m.miss, &m.hit} {
 		for _, c := range creds {
 			for _, p := range m.ps {
-				r, err := h.expect(ctx, 200, "GET", p.url+"api/me", c, "")
+				r, err := h.expect(ctx, 200, "GET", p.URL+"api/me", c, "")
 				if err != nil {
 					return nil, err
 				}
@@ -670,7 +597,7 @@ func (h *harness) multi(ctx context.Context) (*multiResult, error) {
 		}
 	}
 	for _, p := range m.ps {
-		if err := p.alive(); err != nil {
+		if err := p.Alive(); err != nil {
 			return nil, err
 		}
 	}
@@ -685,12 +612,12 @@ type pollResult struct {
 
 // propagate logs c out through a while b and c wait; from the moment the
 // logout response arrives (t0) each polls with c until it answers 401.
-func (h *harness) propagate(ctx context.Context, m *multiResult, a, b, c *proc, cr apiclient.Cred) error {
+func (h *runner) propagate(ctx context.Context, m *multiResult, a, b, c *harness.Proc, cr apiclient.Cred) error {
 	ictx, cancel := context.WithTimeout(ctx, h.o.timeout)
 	defer cancel()
 	gate := make(chan struct{})
 	results := make(chan pollResult, 2)
-	for _, p := range []*proc{b, c} {
+	for _, p := range []*harness.Proc{b, c} {
 		go func() {
 			var r pollResult
 			defer func() { results <- r }()
@@ -701,9 +628,9 @@ func (h *harness) propagate(ctx context.Context, m *multiResult, a, b, c *proc, 
 				return
 			}
 			for {
-				x, err := h.do(ictx, "GET", p.url+"api/me", cr, "")
+				x, err := h.do(ictx, "GET", p.URL+"api/me", cr, "")
 				if ictx.Err() != nil {
-					r.err = fmt.Errorf("instance %s still had not answered 401 %v after the logout response (%d polls, %d answered 200)", p.name, h.o.timeout, r.polls, r.accepted)
+					r.err = fmt.Errorf("instance %s still had not answered 401 %v after the logout response (%d polls, %d answered 200)", p.Name, h.o.timeout, r.polls, r.accepted)
 					return
 				}
 				r.polls++
@@ -721,7 +648,7 @@ func (h *harness) propagate(ctx context.Context, m *multiResult, a, b, c *proc, 
 			}
 		}()
 	}
-	x, err := h.do(ictx, "POST", a.url+"logout", cr, cr.RefreshBody())
+	x, err := h.do(ictx, "POST", a.URL+"logout", cr, cr.RefreshBody())
 	if err == nil && x.status != 200 {
 		err = fmt.Errorf("%d: %.300s", x.status, x.body)
 	}
@@ -729,7 +656,7 @@ func (h *harness) propagate(ctx context.Context, m *multiResult, a, b, c *proc, 
 		cancel()
 		<-results
 		<-results
-		return fmt.Errorf("logout at instance %s: %w", a.name, err)
+		return fmt.Errorf("logout at instance %s: %w", a.Name, err)
 	}
 	t0 := x.headersAt
 	close(gate)
@@ -762,8 +689,8 @@ func (h *harness) propagate(ctx context.Context, m *multiResult, a, b, c *proc, 
 
 type tputRow struct {
 	what string
-	res  loadResult
-	cpu  cpuUse
+	res  harness.LoadResult
+	cpu  harness.CPUUse
 }
 
 type tputResult struct {
@@ -771,21 +698,25 @@ type tputResult struct {
 	bareIn, bareChild float64
 }
 
-func (h *harness) throughput(ctx context.Context, m *multiResult) (*tputResult, error) {
+func (h *runner) throughput(ctx context.Context, m *multiResult) (*tputResult, error) {
 	o := h.o
 	tp := &tputResult{}
 	// run measures one server; pid is its process, 0 for this one.
-	run := func(what string, pid int, base, path string, headers []string) (loadResult, error) {
+	run := func(what string, pid int, base, path string, headers []string) (harness.LoadResult, error) {
 		progress("  %s", what)
-		var marks []cpuSample
-		r, err := load(ctx, base, path, headers, o.k, o.warm, o.d, func() { marks = append(marks, sampleCPU(pid)) })
+		var marks []harness.CPUSample
+		var pids []int // none: the server is this process
+		if pid > 0 {
+			pids = append(pids, pid)
+		}
+		r, err := harness.Load(ctx, base, path, headers, o.k, o.warm, o.d, func() { marks = append(marks, harness.SampleCPU(pids...)) })
 		if err != nil {
 			return r, fmt.Errorf("%s: %w", what, err)
 		}
-		if r.ok == 0 {
-			return r, fmt.Errorf("%s: no request succeeded (%d other statuses, %d errors)", what, r.other, r.errs)
+		if r.OK == 0 {
+			return r, fmt.Errorf("%s: no request succeeded (%d other statuses, %d errors)", what, r.Other, r.Errs)
 		}
-		tp.rows = append(tp.rows, tputRow{what, r, marks[0].to(marks[1])})
+		tp.rows = append(tp.rows, tputRow{what, r, marks[0].To(marks[1])})
 		return r, nil
 	}
 
@@ -801,21 +732,21 @@ func (h *harness) throughput(ctx context.Context, m *multiResult) (*tputResult, 
 	if err != nil {
 		return nil, err
 	}
-	tp.bareIn = r.rate()
-	child, err := startProc(h.dir, "bare", h.self, "-child", "bare")
+	tp.bareIn = r.Rate()
+	child, err := harness.StartServer(h.dir, "bare", h.self, "-child", "bare")
 	if err != nil {
 		return nil, err
 	}
-	h.onClose(child.stop)
-	if r, err = run("bare net/http in a process of its own, GET /x", child.cmd.Process.Pid, child.url, "/x", nil); err != nil {
+	h.onClose(child.Stop)
+	if r, err = run("bare net/http in a process of its own, GET /x", child.PID(), child.URL, "/x", nil); err != nil {
 		return nil, err
 	}
-	child.stop()
-	tp.bareChild = r.rate()
+	child.Stop()
+	tp.bareChild = r.Rate()
 
 	// signoff: fresh credentials, warm on the instance under load.
 	a := m.ps[0]
-	creds, err := h.loginMany(ctx, []string{a.url}, o.creds)
+	creds, err := h.loginMany(ctx, []string{a.URL}, o.creds)
 	if err != nil {
 		return nil, err
 	}
@@ -823,19 +754,19 @@ func (h *harness) throughput(ctx context.Context, m *multiResult) (*tputResult, 
 	for i, c := range creds {
 		headers[i] = c.Header()
 	}
-	warm := func(p *proc, readiness string) error {
-		r, err := h.expect(ctx, 200, "GET", p.url+"readyz", apiclient.Cred{}, "")
+	warm := func(p *harness.Proc, readiness string) error {
+		r, err := h.expect(ctx, 200, "GET", p.URL+"readyz", apiclient.Cred{}, "")
 		if err != nil {
 			return err
 		}
 		var ready struct{ Status string }
 		json.Unmarshal(r.body, &ready)
 		if ready.Status != readiness {
-			return fmt.Errorf("instance %s: readyz says %q, want %q", p.name, ready.Status, readiness)
+			return fmt.Errorf("instance %s: readyz says %q, want %q", p.Name, ready.Status, readiness)
 		}
 		for _, c := range creds {
 			for range 2 {
-				if _, err := h.expect(ctx, 200, "GET", p.url+"api/me", c, ""); err != nil {
+				if _, err := h.expect(ctx, 200, "GET", p.URL+"api/me", c, ""); err != nil {
 					return err
 				}
 			}
@@ -845,7 +776,7 @@ func (h *harness) throughput(ctx context.Context, m *multiResult) (*tputResult, 
 	if err := warm(a, "ready"); err != nil {
 		return nil, err
 	}
-	if _, err := run("signoff serve (instance A of 3), GET /api/me, warm cache", a.cmd.Process.Pid, a.url, "/api/me", headers); err != nil {
+	if _, err := run("signoff serve (instance A of 3), GET /api/me, warm cache", a.PID(), a.URL, "/api/me", headers); err != nil {
 		return nil, err
 	}
 
@@ -862,38 +793,38 @@ func (h *harness) throughput(ctx context.Context, m *multiResult) (*tputResult, 
 			args = append(args, "-child-read-through")
 			what, readiness = "package server in a child, bus never fresh: every GET /api/me reads through to the store", "degraded"
 		}
-		p, err := startProc(h.dir, "server-child", h.self, args...)
+		p, err := harness.StartServer(h.dir, "server-child", h.self, args...)
 		if err != nil {
 			return nil, err
 		}
-		h.onClose(p.stop)
+		h.onClose(p.Stop)
 		if err := warm(p, readiness); err != nil {
 			return nil, err
 		}
-		if _, err := run(what, p.cmd.Process.Pid, p.url, "/api/me", headers); err != nil {
+		if _, err := run(what, p.PID(), p.URL, "/api/me", headers); err != nil {
 			return nil, err
 		}
-		if err := p.alive(); err != nil {
+		if err := p.Alive(); err != nil {
 			return nil, err
 		}
-		p.stop()
+		p.Stop()
 	}
-	return tp, a.alive()
+	return tp, a.Alive()
 }
 
 // --- output ---
 
-func (h *harness) printTables(s singleResult, m *multiResult, tp *tputResult) {
+func (h *runner) printTables(s singleResult, m *multiResult, tp *tputResult) {
 	o, w := h.o, h.out
 	fmt.Fprintf(w, "- three instances: `%s` (×3)\n", m.cmd)
 	fmt.Fprintf(w, "- one instance: the same on another fresh schema%s\n", map[bool]string{false: "", true: " and key prefix"}[o.redis != ""])
-	fmt.Fprintf(w, "- load average at the end: %s\n\n", loadAvg())
+	fmt.Fprintf(w, "- load average at the end: %s\n\n", harness.LoadAvg())
 
 	fmt.Fprintln(w, "| measure | instances | samples | p50 | p99 | max |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|")
 	row := func(what string, inst int, ds []time.Duration) {
-		sm := summarize(ds)
-		fmt.Fprintf(w, "| %s | %d | %d | %s | %s | %s |\n", what, inst, sm.n, fmtDur(sm.p50), fmtDur(sm.p99), fmtDur(sm.max))
+		sm := harness.Summarize(ds)
+		fmt.Fprintf(w, "| %s | %d | %d | %s | %s | %s |\n", what, inst, sm.N, harness.FmtDur(sm.P50), harness.FmtDur(sm.P99), harness.FmtDur(sm.Max))
 	}
 	row("revocation propagation: A's logout response → the later of B's and C's first 401", 3, m.propagate)
 	row("POST /logout round trip", 3, m.logout)
@@ -907,15 +838,15 @@ func (h *harness) printTables(s singleResult, m *multiResult, tp *tputResult) {
 	fmt.Fprintf(w, "| GET from %d keep-alive clients over loopback, %v measured after %v | req/s | × bare, own process | × bare, in-process | non-2xx | errors | CPU: load generator | CPU: server | server CPU per request | machine busy |\n", o.k, o.d, o.warm)
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range tp.rows {
-		rate := r.res.rate()
+		rate := r.res.Rate()
 		server, per := "(same process)", "–"
-		if r.cpu.server >= 0 {
-			server = fmt.Sprintf("%.2f cores", r.cpu.server)
-			per = fmtDur(time.Duration(r.cpu.server / rate * float64(time.Second)))
+		if len(r.cpu.Server) == 1 && r.cpu.Server[0] >= 0 {
+			server = fmt.Sprintf("%.2f cores", r.cpu.Server[0])
+			per = harness.FmtDur(time.Duration(r.cpu.Server[0] / rate * float64(time.Second)))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %d | %.2f cores | %s | %s | %.0f%% |\n", r.what, fmtRate(rate),
-			fmtRatio(rate/tp.bareChild), fmtRatio(rate/tp.bareIn), r.res.other, r.res.errs,
-			r.cpu.self, server, per, 100*r.cpu.machine)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %d | %.2f cores | %s | %s | %.0f%% |\n", r.what, harness.FmtRate(rate),
+			fmtRatio(rate/tp.bareChild), fmtRatio(rate/tp.bareIn), r.res.Other, r.res.Errs,
+			r.cpu.Self, server, per, 100*r.cpu.Machine)
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package harness
 
 import (
 	"bufio"
@@ -23,23 +23,29 @@ import (
 
 // Bounds on what one load run may ask for.
 const (
-	maxClients  = 256
-	maxDuration = time.Minute
+	MaxClients  = 256
+	MaxDuration = time.Minute
 )
 
-// loadResult is what a load run counted during its measured window.
-type loadResult struct {
-	elapsed time.Duration
-	ok      int64 // 2xx responses
-	other   int64 // responses with another status
-	errs    int64 // connection or protocol errors (each one reconnects)
+// LoadResult is what a load run counted during its measured window, and
+// outside it.
+type LoadResult struct {
+	Elapsed time.Duration
+	OK      int64 // 2xx responses
+	Other   int64 // responses with another status
+	Errs    int64 // connection or protocol errors (each one reconnects)
+	// Outside counts the same before the window (the warm-up) and after
+	// it (the requests in flight when it ended).
+	Outside struct{ OK, Other, Errs int64 }
 }
 
-func (r loadResult) rate() float64 {
-	if r.elapsed <= 0 {
+// Rate is 2xx responses per second of the measured window, 0 when nothing
+// was measured.
+func (r LoadResult) Rate() float64 {
+	if r.Elapsed <= 0 {
 		return 0
 	}
-	return float64(r.ok) / r.elapsed.Seconds()
+	return float64(r.OK) / r.Elapsed.Seconds()
 }
 
 // loadCounter is one client's counts, padded to a cache line of its own.
@@ -48,24 +54,27 @@ type loadCounter struct {
 	_               [40]byte
 }
 
-// load drives GET base+path from k keep-alive clients: client i sends
-// headers[i%len(headers)] (for example a Cookie or an Authorization line,
-// without CRLF; none when headers is empty). It runs for warm, then counts
-// responses for d, then stops. base must be http://127.0.0.1:PORT/. mark,
-// when not nil, is called as the measured window begins and as it ends.
-func load(ctx context.Context, base, path string, headers []string, k int, warm, d time.Duration, mark func()) (loadResult, error) {
+// Load drives GET base+path from k keep-alive clients: client i sends
+// headers[i%len(headers)], zero or more header lines separated by CRLF
+// without a final one (for example a Cookie or an Authorization line; none
+// when headers is empty). It runs for warm, then counts responses for d,
+// then stops; no connection outlives warm+d+5s. base must be
+// http://127.0.0.1:PORT/, k at most MaxClients, warm and d at most
+// MaxDuration each. mark, when not nil, is called as the measured window
+// begins and as it ends. When ctx ends first, Load returns ctx's error.
+func Load(ctx context.Context, base, path string, headers []string, k int, warm, d time.Duration, mark func()) (LoadResult, error) {
 	u, err := url.Parse(base)
 	if err != nil {
-		return loadResult{}, err
+		return LoadResult{}, err
 	}
 	if u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
-		return loadResult{}, fmt.Errorf("load: refusing to target %s: only http://127.0.0.1 is allowed", base)
+		return LoadResult{}, fmt.Errorf("load: refusing to target %s: only http://127.0.0.1 is allowed", base)
 	}
-	if k < 1 || k > maxClients {
-		return loadResult{}, fmt.Errorf("load: %d clients: want 1 to %d", k, maxClients)
+	if k < 1 || k > MaxClients {
+		return LoadResult{}, fmt.Errorf("load: %d clients: want 1 to %d", k, MaxClients)
 	}
-	if d <= 0 || d > maxDuration || warm < 0 || warm > maxDuration {
-		return loadResult{}, fmt.Errorf("load: duration %v, warm-up %v: want at most %v each", d, warm, maxDuration)
+	if d <= 0 || d > MaxDuration || warm < 0 || warm > MaxDuration {
+		return LoadResult{}, fmt.Errorf("load: duration %v, warm-up %v: want at most %v each", d, warm, MaxDuration)
 	}
 	if len(headers) == 0 {
 		headers = []string{""}
@@ -73,7 +82,7 @@ func load(ctx context.Context, base, path string, headers []string, k int, warm,
 	reqs := make([][]byte, len(headers))
 	for i, h := range headers {
 		var b bytes.Buffer
-		fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: signoff-bench-multi\r\n", path, u.Host)
+		fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: signoff-bench\r\n", path, u.Host)
 		if h != "" {
 			b.WriteString(h + "\r\n")
 		}
@@ -92,11 +101,11 @@ func load(ctx context.Context, base, path string, headers []string, k int, warm,
 			drive(ctx, u.Host, reqs[i%len(reqs)], &counts[i], &stop, hardEnd)
 		}()
 	}
-	total := func() (r loadResult) {
+	total := func() (r LoadResult) {
 		for i := range counts {
-			r.ok += counts[i].ok.Load()
-			r.other += counts[i].other.Load()
-			r.errs += counts[i].errs.Load()
+			r.OK += counts[i].ok.Load()
+			r.Other += counts[i].other.Load()
+			r.Errs += counts[i].errs.Load()
 		}
 		return r
 	}
@@ -122,14 +131,17 @@ func load(ctx context.Context, base, path string, headers []string, k int, warm,
 	stop.Store(true)
 	wg.Wait()
 	if !ok {
-		return loadResult{}, ctx.Err()
+		return LoadResult{}, ctx.Err()
 	}
-	return loadResult{
-		elapsed: t1.Sub(t0),
-		ok:      after.ok - before.ok,
-		other:   after.other - before.other,
-		errs:    after.errs - before.errs,
-	}, nil
+	all := total()
+	r := LoadResult{
+		Elapsed: t1.Sub(t0),
+		OK:      after.OK - before.OK,
+		Other:   after.Other - before.Other,
+		Errs:    after.Errs - before.Errs,
+	}
+	r.Outside.OK, r.Outside.Other, r.Outside.Errs = all.OK-r.OK, all.Other-r.Other, all.Errs-r.Errs
+	return r, nil
 }
 
 // drive is one client: it sends req on one connection until stop, opening

@@ -1,10 +1,13 @@
-package main
+package harness
 
 import (
 	"bufio"
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,21 +40,21 @@ func TestPercentile(t *testing.T) {
 		{ms(hundred...), 100, 100 * time.Millisecond},
 		{ms(hundred...), 0.1, 1 * time.Millisecond},
 	} {
-		if got := percentile(c.ds, c.p); got != c.want {
-			t.Errorf("percentile(%d samples, %v) = %v, want %v", len(c.ds), c.p, got, c.want)
+		if got := Percentile(c.ds, c.p); got != c.want {
+			t.Errorf("Percentile(%d samples, %v) = %v, want %v", len(c.ds), c.p, got, c.want)
 		}
 	}
 	ds := ms(3, 1, 2)
-	percentile(ds, 50)
+	Percentile(ds, 50)
 	if ds[0] != 3*time.Millisecond {
-		t.Error("percentile sorted its argument")
+		t.Error("Percentile sorted its argument")
 	}
 	// 200 samples: p99 is the 198th, so the two largest are beyond it.
 	two := make([]time.Duration, 200)
 	for i := range two {
 		two[i] = time.Duration(i+1) * time.Microsecond
 	}
-	if got := percentile(two, 99); got != 198*time.Microsecond {
+	if got := Percentile(two, 99); got != 198*time.Microsecond {
 		t.Errorf("p99 of 1..200 µs = %v, want 198µs", got)
 	}
 }
@@ -64,13 +67,13 @@ func TestFormat(t *testing.T) {
 		12345 * time.Microsecond: "12.3 ms",
 		2 * time.Second:          "2.00 s",
 	} {
-		if got := fmtDur(d); got != want {
-			t.Errorf("fmtDur(%v) = %q, want %q", d, got, want)
+		if got := FmtDur(d); got != want {
+			t.Errorf("FmtDur(%v) = %q, want %q", d, got, want)
 		}
 	}
 	for v, want := range map[float64]string{0: "0", 12.345: "12.3", 123456: "123000", 98765.4: "98800"} {
-		if got := fmtRate(v); got != want {
-			t.Errorf("fmtRate(%v) = %q, want %q", v, got, want)
+		if got := FmtRate(v); got != want {
+			t.Errorf("FmtRate(%v) = %q, want %q", v, got, want)
 		}
 	}
 }
@@ -105,22 +108,82 @@ func TestLoad(t *testing.T) {
 	defer srv.Close()
 	ctx := context.Background()
 	began := time.Now()
-	r, err := load(ctx, srv.URL+"/", "/x", []string{"Cookie: c=1", "Cookie: c=2"}, 4, 20*time.Millisecond, 100*time.Millisecond, nil)
+	r, err := Load(ctx, srv.URL+"/", "/x", []string{"Cookie: c=1", "Cookie: c=2"}, 4, 20*time.Millisecond, 100*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if took := time.Since(began); took > 5*time.Second {
-		t.Errorf("load took %v", took)
+		t.Errorf("Load took %v", took)
 	}
-	if r.ok == 0 || r.other == 0 || r.errs != 0 || r.rate() <= 0 {
-		t.Errorf("load: %+v", r)
+	if r.OK == 0 || r.Other == 0 || r.Errs != 0 || r.Rate() <= 0 || r.Outside.Errs != 0 {
+		t.Errorf("Load: %+v", r)
 	}
 	for _, u := range []string{"http://localhost:1/", "http://10.0.0.1/", "https://127.0.0.1/"} {
-		if _, err := load(ctx, u, "/", nil, 1, 0, time.Millisecond, nil); err == nil || !strings.Contains(err.Error(), "refusing") {
-			t.Errorf("load(%s): %v, want a refusal", u, err)
+		if _, err := Load(ctx, u, "/", nil, 1, 0, time.Millisecond, nil); err == nil || !strings.Contains(err.Error(), "refusing") {
+			t.Errorf("Load(%s): %v, want a refusal", u, err)
 		}
 	}
-	if _, err := load(ctx, srv.URL+"/", "/", nil, maxClients+1, 0, time.Millisecond, nil); err == nil {
-		t.Error("load accepted too many clients")
+	if _, err := Load(ctx, srv.URL+"/", "/", nil, MaxClients+1, 0, time.Millisecond, nil); err == nil {
+		t.Error("Load accepted too many clients")
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		vs   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := Median(c.vs); got != c.want {
+			t.Errorf("Median(%v) = %v, want %v", c.vs, got, c.want)
+		}
+	}
+	vs := []float64{3, 1, 2}
+	Median(vs)
+	if vs[0] != 3 {
+		t.Error("Median sorted its argument")
+	}
+}
+
+// A child of this process is one of its descendants, and TreeCPU counts
+// at least what ProcCPU does.
+func TestDescendants(t *testing.T) {
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc here")
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Skip("cannot start sleep:", err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	self := os.Getpid()
+	if ds := Descendants(self); !slices.Contains(ds, cmd.Process.Pid) {
+		t.Errorf("Descendants(self) = %v, want it to hold the child %d", ds, cmd.Process.Pid)
+	}
+	own, tree := ProcCPU(self), TreeCPU(self)
+	if own < 0 || tree < own {
+		t.Errorf("ProcCPU(self) = %v, TreeCPU(self) = %v", own, tree)
+	}
+	if ProcCPU(-1) != -1 || TreeCPU(-1) != -1 {
+		t.Error("CPU of no process is not -1")
+	}
+	s := SampleCPU(self, -1)
+	u := s.To(SampleCPU(self, -1))
+	if len(u.Server) != 2 || u.Server[1] != -1 {
+		t.Errorf("CPUUse of an unknown process: %+v", u)
+	}
+}
+
+// Both ways of finding children agree on this process's child.
+func TestChildrenByParent(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc here")
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Skip("cannot start sleep:", err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	if kids := childrenByParent()(os.Getpid()); !slices.Contains(kids, cmd.Process.Pid) {
+		t.Errorf("childrenByParent: %v, want it to hold %d", kids, cmd.Process.Pid)
 	}
 }
