@@ -4,11 +4,11 @@
 //
 // `go test` with several packages prints nothing of a passing package but
 // its "ok" line, so a package's TestMain calls Main, which, after the run,
-// writes one block to the go command's own standard output: the suites
-// skipped and the variable or package that enables each. With -v, or when
-// the test binary runs alone, the block goes to the binary's output. A
-// cached result (`(cached)`) reruns nothing and says nothing: -count=1
-// reruns.
+// writes one block to the go command's own standard output when that is a
+// terminal or a pipe: the suites skipped and the variable or package that
+// enables each. With -v, or when the test binary runs alone, the block
+// goes to the binary's output. A cached result (`(cached)`) reruns nothing
+// and says nothing: -count=1 reruns.
 package testenv
 
 import (
@@ -95,6 +95,13 @@ func goOutput() io.Writer {
 	}
 	fd, err := syscall.Open("/proc/"+ppid+"/fd/1", syscall.O_WRONLY|syscall.O_APPEND|syscall.O_CLOEXEC, 0)
 	if err != nil {
+		return os.Stdout
+	}
+	// A terminal or a pipe is shared; a regular file opened anew has an
+	// offset of its own, and go's later writes would overwrite ours.
+	var st syscall.Stat_t
+	if syscall.Fstat(fd, &st) != nil || st.Mode&syscall.S_IFMT == syscall.S_IFREG {
+		syscall.Close(fd)
 		return os.Stdout
 	}
 	return os.NewFile(uintptr(fd), "go test's stdout")
