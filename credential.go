@@ -166,7 +166,17 @@ func (m *Manager) presented(ctx context.Context, r *http.Request, extra []Secret
 		if err != nil {
 			return nil, unavailable("read refresh token", err)
 		}
-		add(target{id: rt.SessionID})
+		// The token names its session; the session names the user, for the
+		// audit log and the revocation. A session already ended is revoked
+		// again all the same: that changes nothing.
+		tg := target{id: rt.SessionID}
+		switch s, err := m.store.Session(ctx, rt.SessionID, now); {
+		case err == nil:
+			tg.user, tg.until = s.UserID, s.ExpiresAt
+		case !errors.Is(err, ErrNotFound):
+			return nil, unavailable("read session", err)
+		}
+		add(tg)
 	}
 	if tok, err := bearer(r); err == nil {
 		if cl, err := m.codec.Verify(tok); err == nil {

@@ -160,6 +160,18 @@ func TestHooksJWTMode(t *testing.T) {
 	h.mustReject(c, "an access token of a session an administrator revoked")
 	h.mustAuth(b, "the other device of the user")
 
+	// A native client signs out with its refresh token alone: the event
+	// names the user all the same.
+	d := h.newClient()
+	h.login(d, "dave", true)
+	d.at = ""
+	rec.take()
+	if _, err := h.logout(d); err != nil {
+		t.Fatal(err)
+	}
+	got = rec.take()
+	expectLines(t, "logout with a refresh token alone", got[len(got)-1:], "logout user=dave session=true sessions=1 av=0 native=false admin=false retry=false")
+
 	st := h.m.Stats()
 	if !st.Fresh || st.CachedTokens == 0 || st.CachedSessions != 0 || st.PendingLogouts != 0 {
 		t.Errorf("Stats() = %+v; want a fresh bus, some cached tokens, no cached sessions, nothing pending", st)
