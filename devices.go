@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -16,20 +17,21 @@ func (m *Manager) RevokeDevice(w http.ResponseWriter, r *http.Request, sessionID
 	if err != nil {
 		return err
 	}
-	s, err := m.store.Session(r.Context(), sessionID, m.now())
+	ctx := m.requestContext(r)
+	s, err := m.store.Session(ctx, sessionID, m.now())
 	if errors.Is(err, ErrNotFound) || (err == nil && s.UserID != p.UserID) {
 		return fmt.Errorf("%w: no such session of yours", ErrNotFound)
 	}
 	if err != nil {
 		return unavailable("read session", err)
 	}
-	if err := m.revoke(r.Context(), s.ID, s.UserID, s.ExpiresAt); err != nil {
+	if err := m.revoke(ctx, s.ID, s.UserID, s.ExpiresAt); err != nil {
 		return err
 	}
 	if s.ID == p.SessionID {
 		m.clear(w)
 	}
-	report(m.on.SessionRevoked, Event{UserID: s.UserID, SessionID: s.ID})
+	m.emit(ctx, slog.LevelInfo, EventSessionEnded, m.on.SessionRevoked, Event{UserID: s.UserID, SessionID: s.ID})
 	return nil
 }
 

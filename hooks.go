@@ -64,6 +64,12 @@ type Event struct {
 	Native      bool // Login: the refresh token went in the body, not a cookie
 	Admin       bool // done by an administrator, not by the user
 	Retry       bool // Refreshed: a grace retry
+	// IP is the client's address (Config.ClientIP) when a request of the
+	// client caused the event.
+	IP string
+	// Operator names the administrator of an Admin event, when the
+	// context said who (WithOperator).
+	Operator string
 }
 
 // Auth is what Hooks.Authenticated is told about one authentication.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -61,7 +62,7 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, o
 	if userID == "" {
 		return nil, errors.New("signoff: Login needs a user ID")
 	}
-	ctx := r.Context()
+	ctx := m.requestContext(r)
 	earlier, err := m.revokePresented(ctx, r, nil)
 	if err != nil {
 		return nil, err
@@ -86,8 +87,8 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, o
 	res := &LoginResult{Session: s}
 	if m.cfg.Mode == ModeSession {
 		m.cfg.SessionCookie.Set(w, secret.Reveal(), s.ExpiresAt, now)
-		m.log.Info("login", "user", userID, "session", s.ID, "credential", secret)
-		report(m.on.Login, Event{UserID: userID, SessionID: s.ID, Sessions: earlier.Sessions})
+		m.emit(ctx, slog.LevelInfo, EventLogin, m.on.Login, Event{UserID: userID, SessionID: s.ID, Sessions: earlier.Sessions},
+			slog.Bool("native", false), slog.Int("ended", earlier.Sessions), slog.Any("credential", secret))
 		return res, nil
 	}
 	at, exp, err := m.mint(s, now)
@@ -100,8 +101,8 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, o
 	} else {
 		m.cfg.RefreshCookie.Set(w, secret.Reveal(), rt.ExpiresAt, now)
 	}
-	m.log.Info("login", "user", userID, "session", s.ID, "refresh_token", secret, "native", opt.Native)
-	report(m.on.Login, Event{UserID: userID, SessionID: s.ID, Sessions: earlier.Sessions, Native: opt.Native})
+	m.emit(ctx, slog.LevelInfo, EventLogin, m.on.Login, Event{UserID: userID, SessionID: s.ID, Sessions: earlier.Sessions, Native: opt.Native},
+		slog.Bool("native", opt.Native), slog.Int("ended", earlier.Sessions), slog.Any("credential", secret))
 	return res, nil
 }
 

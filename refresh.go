@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -67,8 +68,8 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request, bodyToken Secr
 	var reuse *ReuseError
 	switch {
 	case errors.As(err, &reuse):
-		m.log.Warn("refresh.reuse_detected", "session", reuse.SessionID, "user", reuse.UserID, "refresh_token", parent)
-		report(m.on.RefreshReused, Event{UserID: reuse.UserID, SessionID: reuse.SessionID})
+		m.emit(m.requestContext(r), slog.LevelWarn, EventRefreshReused, m.on.RefreshReused, Event{UserID: reuse.UserID, SessionID: reuse.SessionID},
+			slog.Any("refresh_token", parent))
 		if err := m.revoke(r.Context(), reuse.SessionID, reuse.UserID, time.Time{}); err != nil {
 			return nil, err
 		}

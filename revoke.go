@@ -3,6 +3,7 @@ package signoff
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -58,7 +59,6 @@ func (m *Manager) revoke(ctx context.Context, id, user string, until time.Time) 
 	if err := m.store.RevokeSession(ctx, id, now); err != nil {
 		return unavailable("revoke session", err)
 	}
-	m.log.Info("session.revoked", "session", id, "user", user)
 	return nil
 }
 
@@ -81,13 +81,13 @@ func maxTime(a, b time.Time) time.Time {
 // returns an error (ErrUnavailable), and then nothing is written, so the
 // client keeps its state and can retry.
 func (m *Manager) Logout(w http.ResponseWriter, r *http.Request, extra ...Secret) error {
-	e, err := m.revokePresented(r.Context(), r, extra)
+	ctx := m.requestContext(r)
+	e, err := m.revokePresented(ctx, r, extra)
 	if err != nil {
 		return err
 	}
 	m.clear(w)
-	m.log.Info("logout", "sessions", e.Sessions)
-	report(m.on.Logout, e)
+	m.emit(ctx, slog.LevelInfo, EventLogout, m.on.Logout, e, slog.Int("ended", e.Sessions))
 	return nil
 }
 
@@ -115,7 +115,7 @@ func (m *Manager) LogoutAll(w http.ResponseWriter, r *http.Request) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	n, err := m.revokeUser(r.Context(), p.UserID, false)
+	n, err := m.revokeUser(m.requestContext(r), p.UserID, false)
 	if err != nil {
 		return 0, err
 	}
@@ -161,8 +161,8 @@ func (m *Manager) revokeUser(ctx context.Context, userID string, admin bool) (in
 		}
 		m.bgMu.Unlock()
 	}
-	m.log.Info("logout_all", "user", userID, "revoked", n, "auth_version", av)
-	report(m.on.LogoutEverywhere, Event{UserID: userID, Sessions: n, AuthVersion: av, Admin: admin})
+	m.emit(ctx, slog.LevelInfo, EventLogoutAll, m.on.LogoutEverywhere, Event{UserID: userID, Sessions: n, AuthVersion: av, Admin: admin},
+		slog.Int("ended", n), slog.Int64("auth_version", av))
 	return n, nil
 }
 
@@ -227,7 +227,7 @@ func (m *Manager) RevokeSession(ctx context.Context, sessionID string) error {
 	if err := m.revoke(ctx, s.ID, s.UserID, s.ExpiresAt); err != nil {
 		return err
 	}
-	report(m.on.SessionRevoked, Event{UserID: s.UserID, SessionID: s.ID, Admin: true})
+	m.emit(ctx, slog.LevelInfo, EventSessionEnded, m.on.SessionRevoked, Event{UserID: s.UserID, SessionID: s.ID, Admin: true})
 	return nil
 }
 
@@ -242,7 +242,7 @@ func (m *Manager) LogoutOthers(w http.ResponseWriter, r *http.Request) (int, err
 		return 0, err
 	}
 	w.Header()["Cache-Control"] = noStore
-	return m.RevokeOthers(r.Context(), p.UserID, p.SessionID)
+	return m.RevokeOthers(m.requestContext(r), p.UserID, p.SessionID)
 }
 
 // RevokeOthers revokes every live session of the user except keepSessionID
@@ -270,8 +270,8 @@ func (m *Manager) RevokeOthers(ctx context.Context, userID, keepSessionID string
 			return n, err
 		}
 		n++
-		report(m.on.SessionRevoked, Event{UserID: s.UserID, SessionID: s.ID})
+		m.emit(ctx, slog.LevelInfo, EventSessionEnded, m.on.SessionRevoked, Event{UserID: s.UserID, SessionID: s.ID})
 	}
-	m.log.Info("logout_others", "user", userID, "kept", keepSessionID, "revoked", n)
+	m.emit(ctx, slog.LevelInfo, EventLogoutOthers, nil, Event{UserID: userID, SessionID: keepSessionID}, slog.Int("ended", n))
 	return n, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,7 +25,9 @@ func admin(ctx context.Context, st server.Stores, stdio IO) (*server.Admin, erro
 	if err := st.Check(); err != nil {
 		return nil, usageError{err.Error()}
 	}
-	log := slog.New(slog.NewTextHandler(stdio.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Info: the audit events of what the command does (docs/events.md)
+	// are its log, on stderr; its result is on stdout.
+	log := slog.New(slog.NewTextHandler(stdio.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	libraryLogs(log)
 	return server.OpenAdmin(ctx, st, log)
 }
@@ -116,7 +119,7 @@ func usersLogoutAll(ctx context.Context, args []string, env Env, stdio IO) error
 		return err
 	}
 	return withUser(ctx, *store, pos[0], stdio, func(a *server.Admin, u *signoff.User) error {
-		n, err := a.Manager.RevokeUser(ctx, u.ID)
+		n, err := a.Manager.RevokeUser(signoff.WithOperator(ctx, operator()), u.ID)
 		if err != nil {
 			return err
 		}
@@ -198,9 +201,22 @@ func sessionsRevoke(ctx context.Context, args []string, env Env, stdio IO) error
 	case err != nil:
 		return err
 	}
-	if err := a.Manager.RevokeSession(ctx, pos[0]); err != nil {
+	if err := a.Manager.RevokeSession(signoff.WithOperator(ctx, operator()), pos[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdio.Stdout, "revoked session %s\n", pos[0])
 	return nil
+}
+
+// operator names who runs an admin command, for the audit events: the OS
+// user and the host, like alice@ops-1.
+func operator() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		name += "@" + h
+	}
+	return name
 }

@@ -158,8 +158,8 @@ func TestChangePasswordSignsOutOthers(t *testing.T) {
 		me := a.c.do("GET", "/api/me", nil).json(t)
 		user := me["user"].(map[string]any)["id"]
 		session := me["session"].(map[string]any)["id"]
-		if audit == nil || audit["user"] != user || audit["session"] != session || audit["revoked"] != float64(1) {
-			t.Fatalf("audit line %v, want user %v, session %v, revoked 1", audit, user, session)
+		if audit == nil || audit["user"] != user || audit["session"] != session || audit["ended"] != float64(1) {
+			t.Fatalf("audit line %v, want user %v, session %v, ended 1", audit, user, session)
 		}
 		for _, secret := range []string{password, newPassword, email} {
 			if strings.Contains(e.logs.String(), secret) {

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/signoff/signoff"
@@ -67,7 +68,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("password: verify the current password", "user", u.ID, "err", err)
 	}
 	if !good {
-		s.log.Info("password.change_failed", "user", u.ID, "session", p.SessionID, "ip", s.clientIP(r))
+		s.event(r, slog.LevelInfo, eventPasswordMismatch, u.ID, p.SessionID)
 		signoff.WriteError(w, errWrongCurrentPassword)
 		return
 	}
@@ -85,7 +86,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	if others {
 		n, err = s.mgr.RevokeOthers(r.Context(), u.ID, p.SessionID)
 	}
-	s.log.Info("password.changed", "user", u.ID, "session", p.SessionID, "sign_out_others", others, "revoked", n)
+	s.event(r, slog.LevelInfo, eventPasswordChanged, u.ID, p.SessionID, slog.Bool("sign_out_others", others), slog.Int("ended", n))
 	if err != nil {
 		signoff.WriteError(w, fmt.Errorf("%w: %w", errOthersNotEnded, err))
 		return

@@ -263,7 +263,7 @@ func (s *Server) accountCheck(r *http.Request, action, account string) error {
 // detail and Retry-After say when to come back.
 func (s *Server) tooMany(action, scope string, r *http.Request, wait time.Duration) error {
 	wait = max(wait, time.Second)
-	s.log.Warn("rate_limited", "action", action, "limit", scope, "ip", s.clientIP(r))
+	s.event(r, slog.LevelWarn, eventRateLimited, "", "", slog.String("action", action), slog.String("limit", scope))
 	return &signoff.StatusError{
 		Status:     http.StatusTooManyRequests,
 		Detail:     fmt.Sprintf("too many %s attempts; try again in %d s", action, int((wait+time.Second-1)/time.Second)),
@@ -301,12 +301,12 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	u, err := NewUser(r.Context(), s.users, s.pw, email, c.Password, s.cfg.Now())
 	switch {
 	case errors.Is(err, signoff.ErrEmailTaken):
-		s.log.Info("register.taken", "ip", s.clientIP(r))
+		s.event(r, slog.LevelInfo, eventRegisterTaken, "", "", account(email))
 	case err != nil:
 		signoff.WriteError(w, unavailableErr(err))
 		return
 	default:
-		s.log.Info("register", "user", u.ID)
+		s.event(r, slog.LevelInfo, eventRegister, u.ID, "")
 	}
 	signoff.WriteJSON(w, http.StatusAccepted, registered{Email: email, Detail: registeredDetail})
 }
@@ -390,7 +390,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !good || u == nil {
 		s.metrics.logins.WithLabelValues(resultFailed).Inc()
-		s.log.Info("login.failed", "ip", s.clientIP(r))
+		uid := ""
+		if u != nil {
+			uid = u.ID
+		}
+		s.event(r, slog.LevelInfo, eventLoginFailed, uid, "", account(c.Email))
 		signoff.WriteError(w, errWrongCredentials)
 		return
 	}

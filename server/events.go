@@ -1,0 +1,42 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/signoff/signoff"
+)
+
+// The server's own audit events (docs/events.md), beside the Manager's:
+// the same schema, the event's name as the message and user, session and
+// ip on every one. An account named by an email that did not sign in is
+// a fingerprint (account), never the address.
+
+// Names of the server's audit events.
+const (
+	eventLoginFailed      = "login.failed"
+	eventRateLimited      = "rate_limited"
+	eventRegister         = "register"
+	eventRegisterTaken    = "register.taken"
+	eventPasswordChanged  = "password.changed"
+	eventPasswordMismatch = "password.change_failed"
+)
+
+// event logs the audit event name for the request r.
+func (s *Server) event(r *http.Request, level slog.Level, name, user, session string, extra ...slog.Attr) {
+	attrs := append([]slog.Attr{slog.String("user", user), slog.String("session", session), slog.String("ip", s.clientIP(r))}, extra...)
+	s.log.LogAttrs(context.WithoutCancel(r.Context()), level, name, attrs...)
+}
+
+// account names an email address in the log without writing it: the
+// fingerprint of its normalized form (of the trimmed, lower-cased text when
+// it is not an address), the same for every attempt on that account.
+func account(email string) slog.Attr {
+	n, err := NormalizeEmail(email)
+	if err != nil {
+		n = strings.ToLower(strings.TrimSpace(email))
+	}
+	return slog.String("account", signoff.NewSecret("account:"+n).Fingerprint())
+}
