@@ -10,9 +10,12 @@ import (
 )
 
 // SetLogger sends what go-redis itself logs (a failed dial, a dropped
-// pub/sub connection) to l at level Warn, in l's format, instead of its
-// own plain lines on stderr. go-redis has one logger per process, so this
-// is process-wide: a program calls it once, as signoff serve does.
+// pub/sub connection) to l, in l's format, instead of its own plain lines
+// on stderr. They go at level Debug: signoff reports what matters of a
+// Redis failure itself, once (the error of a store call, the cause of a
+// 503, /readyz), and go-redis repeats each failure for every retry.
+// go-redis has one logger per process, so this is process-wide: a program
+// calls it once, as signoff serve does.
 func SetLogger(l *slog.Logger) {
 	redis.SetLogger(redisLogger{l})
 }
@@ -20,5 +23,5 @@ func SetLogger(l *slog.Logger) {
 type redisLogger struct{ l *slog.Logger }
 
 func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	r.l.WarnContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "), "lib", "go-redis")
+	r.l.DebugContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "), "lib", "go-redis")
 }
