@@ -29,6 +29,10 @@ type Revocation struct {
 	// done. An instance that never hears the end settles it from the
 	// store (Manager) or, at the latest, forgets it at Until.
 	Pending string
+	// Operator names the administrator whose command made the revocation
+	// (WithOperator), so that every instance's log can say who; empty for
+	// a user's own.
+	Operator string
 }
 
 // A Bus carries revocations between the instances that share a store. The

@@ -37,6 +37,12 @@ func WithOperator(ctx context.Context, operator string) context.Context {
 	return context.WithValue(ctx, operatorKey, operator)
 }
 
+// operatorOf is the administrator WithOperator named in ctx, or "".
+func operatorOf(ctx context.Context) string {
+	op, _ := ctx.Value(operatorKey).(string)
+	return op
+}
+
 // requestContext is r's context with the client's address, for the events
 // of what r causes.
 func (m *Manager) requestContext(r *http.Request) context.Context {
@@ -51,7 +57,7 @@ func (m *Manager) emit(ctx context.Context, level slog.Level, name string, hook 
 		e.IP, _ = ctx.Value(clientIPKey).(string)
 	}
 	if e.Operator == "" {
-		e.Operator, _ = ctx.Value(operatorKey).(string)
+		e.Operator = operatorOf(ctx)
 	}
 	if e.Operator != "" {
 		e.Admin = true

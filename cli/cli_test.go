@@ -141,21 +141,21 @@ func TestMigrate(t *testing.T) {
 // returns its base URL; the server stops when the test ends.
 func liveServer(t *testing.T, db string, extra ...string) string {
 	t.Helper()
-	url, _ := liveServerSaying(t, db, extra...)
+	url, _, _ := liveServerSaying(t, db, extra...)
 	return url
 }
 
 // liveServerSaying is liveServer that also returns the lines serve printed
-// before the one with its URL.
-func liveServerSaying(t *testing.T, db string, extra ...string) (string, []string) {
+// before the one with its URL, and its log (stderr).
+func liveServerSaying(t *testing.T, db string, extra ...string) (string, []string, *syncbuf.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	var errb syncbuf.Buffer
+	errb := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--store", db, "--rate-limit", "off"}, extra...)
 	go func() {
-		done <- cli.Main(ctx, args, func(string) string { return "" }, cli.IO{Stdin: strings.NewReader(""), Stdout: pw, Stderr: &errb})
+		done <- cli.Main(ctx, args, func(string) string { return "" }, cli.IO{Stdin: strings.NewReader(""), Stdout: pw, Stderr: errb})
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -184,7 +184,7 @@ func liveServerSaying(t *testing.T, db string, extra ...string) (string, []strin
 			t.Error("serve did not stop within 15 s of its context ending")
 		}
 	})
-	return url, said
+	return url, said, errb
 }
 
 // login signs in over HTTP and returns the session cookie header value.
@@ -230,7 +230,7 @@ func TestAdminRevocationReachesTheRunningServer(t *testing.T) {
 		t.Fatalf("users add: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	oneLineError(t, run(t, nil, pw+"\n", "users", "add", "--store", db, "ada@example.test"), 1, "already registered")
-	base := liveServer(t, db)
+	base, _, logs := liveServerSaying(t, db)
 
 	a := login(t, base, "ada@example.test", pw)
 	b := login(t, base, "ada@example.test", pw)
@@ -265,6 +265,19 @@ func TestAdminRevocationReachesTheRunningServer(t *testing.T) {
 	if r := run(t, nil, "", "sessions", "list", "--store", db, "--user", "ada@example.test"); !strings.Contains(r.stdout, "0 live sessions") {
 		t.Fatalf("sessions list after logout-all: %q", r.stdout)
 	}
+	// Both admin actions are in the command's log and in the running
+	// server's, with who ran them.
+	for _, want := range []string{"session=" + ids[0], "auth_version=1"} {
+		n := 0
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, "msg=revocation.applied") && strings.Contains(l, "by=admin") && strings.Contains(l, "operator=") && strings.Contains(l, want) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("the server logged %d revocation.applied by=admin lines with %s; log:\n%s", n, want, logs.String())
+		}
+	}
 }
 
 // TestServeSaysWhatJWTModeNeedsBehindAProxy: in jwt mode serve says at start
@@ -272,7 +285,7 @@ func TestAdminRevocationReachesTheRunningServer(t *testing.T) {
 // use instead; in session mode, where it can, it says nothing of the kind.
 func TestServeSaysWhatJWTModeNeedsBehindAProxy(t *testing.T) {
 	for mode, want := range map[string]bool{"jwt": true, "session": false} {
-		_, said := liveServerSaying(t, "sqlite:"+filepath.Join(t.TempDir(), "s.db"), "--mode", mode)
+		_, said, _ := liveServerSaying(t, "sqlite:"+filepath.Join(t.TempDir(), "s.db"), "--mode", mode)
 		got := strings.Contains(strings.Join(said, "\n"), "cannot pass /verify")
 		if got != want {
 			t.Errorf("%s mode: serve printed %q; the note on browsers behind a proxy: %v, want %v", mode, said, got, want)
@@ -340,11 +353,11 @@ func TestServeMetricsAddr(t *testing.T) {
 		return res.StatusCode
 	}
 	db := func() string { return "sqlite:" + filepath.Join(t.TempDir(), "s.db") }
-	base, said := liveServerSaying(t, db())
+	base, said, _ := liveServerSaying(t, db())
 	if get(base+"/metrics") != 200 || !slices.Contains(said, "metrics: GET /metrics") {
 		t.Fatalf("default: /metrics %d; serve said %q", get(base+"/metrics"), said)
 	}
-	base, said = liveServerSaying(t, db(), "--metrics-addr", "127.0.0.1:0")
+	base, said, _ = liveServerSaying(t, db(), "--metrics-addr", "127.0.0.1:0")
 	var murl string
 	for _, l := range said {
 		if u, ok := strings.CutPrefix(l, "metrics: "); ok {
@@ -357,7 +370,7 @@ func TestServeMetricsAddr(t *testing.T) {
 	if get(murl) != 200 || get(base+"/metrics") != 404 || get(strings.TrimSuffix(murl, "/metrics")+"/api/me") != 404 {
 		t.Fatalf("--metrics-addr: %s %d, %s/metrics %d", murl, get(murl), base, get(base+"/metrics"))
 	}
-	base, said = liveServerSaying(t, db(), "--metrics-addr", "off")
+	base, said, _ = liveServerSaying(t, db(), "--metrics-addr", "off")
 	if get(base+"/metrics") != 404 || !slices.Contains(said, "metrics: off") {
 		t.Fatalf("off: /metrics %d; serve said %q", get(base+"/metrics"), said)
 	}

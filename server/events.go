@@ -40,3 +40,27 @@ func account(email string) slog.Attr {
 	}
 	return slog.String("account", signoff.NewSecret("account:"+n).Fingerprint())
 }
+
+// eventAdminApplied is what an instance logs when it applies an
+// administrator's revocation, made by an admin command in another process.
+const eventAdminApplied = "revocation.applied"
+
+// hooks are the Manager's Hooks of the server: the metrics, and the log
+// line of an administrator's revocation applied here, so that every
+// running instance's log says what an admin command did and who ran it.
+func (s *Server) hooks() signoff.Hooks {
+	h := s.metrics.hooks()
+	applied := h.Applied
+	h.Applied = func(r signoff.Revocation) {
+		applied(r)
+		// One line per action: a logout everywhere is published twice,
+		// pending and then done (with its auth_version).
+		if r.Operator == "" || (r.SessionID == "" && r.AuthVersion == 0) {
+			return
+		}
+		s.log.LogAttrs(context.Background(), slog.LevelInfo, eventAdminApplied,
+			slog.String("user", r.UserID), slog.String("session", r.SessionID), slog.String("ip", ""),
+			slog.String("by", "admin"), slog.String("operator", r.Operator), slog.Int64("auth_version", r.AuthVersion))
+	}
+	return h
+}

@@ -186,7 +186,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Issuer: cfg.Issuer, Audience: cfg.Audience,
 		ClearSiteData: cfg.ClearSiteData, DisableClearSiteData: cfg.NoClearSiteData,
 		ClientIP: s.clientIP,
-		Hooks:    s.metrics.hooks(),
+		Hooks:    s.hooks(),
 		RefreshLimit: func(r *http.Request, userID string) error {
 			// the IP's token was taken before the body was read
 			return s.accountCheck(r, "refresh", userID)

@@ -177,12 +177,14 @@ func testPublishOnly(t *testing.T, open func() logbus.Log) {
 	if cli.Fresh() {
 		t.Error("a bus that never subscribed is Fresh")
 	}
-	if err := cli.Publish(ctx, signoff.Revocation{UserID: "u", AuthVersion: 3, Until: until()}); err != nil {
+	// An admin command: every field reaches the serving instance, the
+	// operator included, for its log.
+	if err := cli.Publish(ctx, signoff.Revocation{UserID: "u", AuthVersion: 3, Pending: "lae_1", Operator: "alice@ops-1", Until: until()}); err != nil {
 		t.Fatal(err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.got) != 1 || r.got[0].AuthVersion != 3 {
+	if len(r.got) != 1 || r.got[0].AuthVersion != 3 || r.got[0].UserID != "u" || r.got[0].Pending != "lae_1" || r.got[0].Operator != "alice@ops-1" {
 		t.Fatalf("the serving instance applied %+v when Publish returned", r.got)
 	}
 }

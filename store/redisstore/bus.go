@@ -51,6 +51,7 @@ type wireEntry struct {
 	AuthVersion int64  `json:"v,omitempty"`
 	Until       int64  `json:"t"`
 	Pending     string `json:"p,omitempty"`
+	Operator    string `json:"a,omitempty"`
 }
 
 // appendScript hands out the next Seq and stores the entry in one step, so
@@ -63,7 +64,7 @@ redis.call('PUBLISH', KEYS[4], seq)
 return seq`)
 
 func (l *busLog) Append(ctx context.Context, origin string, r signoff.Revocation) (int64, error) {
-	b, err := json.Marshal(wireEntry{Origin: origin, SessionID: r.SessionID, UserID: r.UserID, AuthVersion: r.AuthVersion, Until: r.Until.UnixMicro(), Pending: r.Pending})
+	b, err := json.Marshal(wireEntry{Origin: origin, SessionID: r.SessionID, UserID: r.UserID, AuthVersion: r.AuthVersion, Until: r.Until.UnixMicro(), Pending: r.Pending, Operator: r.Operator})
 	if err != nil {
 		return 0, err
 	}
@@ -84,7 +85,7 @@ func (l *busLog) After(ctx context.Context, after int64) ([]logbus.Entry, error)
 			return nil, err
 		}
 		out = append(out, logbus.Entry{Seq: int64(z.Score), Origin: w.Origin, Revocation: signoff.Revocation{
-			SessionID: w.SessionID, UserID: w.UserID, AuthVersion: w.AuthVersion, Until: time.UnixMicro(w.Until).UTC(), Pending: w.Pending}})
+			SessionID: w.SessionID, UserID: w.UserID, AuthVersion: w.AuthVersion, Until: time.UnixMicro(w.Until).UTC(), Pending: w.Pending, Operator: w.Operator}})
 	}
 	return out, nil
 }
