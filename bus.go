@@ -33,6 +33,10 @@ type Revocation struct {
 	// (WithOperator), so that every instance's log can say who; empty for
 	// a user's own.
 	Operator string
+	// Keys, when not 0, is no revocation of a credential: the jwt key set
+	// kept in the shared store changed to this version (a rotation, or a
+	// key revoked), and every instance loads it before it acknowledges.
+	Keys int64
 }
 
 // A Bus carries revocations between the instances that share a store. The

@@ -37,7 +37,9 @@ func WithOperator(ctx context.Context, operator string) context.Context {
 	return context.WithValue(ctx, operatorKey, operator)
 }
 
-// operatorOf is the administrator WithOperator named in ctx, or "".
+// OperatorOf is the administrator WithOperator named in ctx, or "".
+func OperatorOf(ctx context.Context) string { return operatorOf(ctx) }
+
 func operatorOf(ctx context.Context) string {
 	op, _ := ctx.Value(operatorKey).(string)
 	return op

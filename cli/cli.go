@@ -44,6 +44,9 @@ Usage:
   signoff users logout-all EMAIL        sign a user out everywhere
   signoff sessions list --user EMAIL    list a user's live sessions
   signoff sessions revoke ID            end one session
+  signoff keys list                     jwt keys kept in the store (needs SIGNOFF_KEYS_SECRET)
+  signoff keys rotate                   a new signing key on every running instance
+  signoff keys revoke KID               end every token a key signed, everywhere
   signoff check URL                     audit a site's logout from outside (exit 1 on a FAIL)
   signoff migrate                       create or upgrade the database
   signoff version                       print the version
@@ -94,7 +97,7 @@ func run(ctx context.Context, args []string, env Env, stdio IO) error {
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdio.Stdout, "signoff %s (%s)\n", Version(), goVersion())
 		return nil
-	case "users", "sessions":
+	case "users", "sessions", "keys":
 		if len(rest) == 0 {
 			return usagef("%s needs a subcommand; run 'signoff help'", cmd)
 		}
@@ -108,6 +111,12 @@ func run(ctx context.Context, args []string, env Env, stdio IO) error {
 			return sessionsList(ctx, rest[1:], env, stdio)
 		case "sessions revoke":
 			return sessionsRevoke(ctx, rest[1:], env, stdio)
+		case "keys list":
+			return keysList(ctx, rest[1:], env, stdio)
+		case "keys rotate":
+			return keysRotate(ctx, rest[1:], env, stdio)
+		case "keys revoke":
+			return keysRevoke(ctx, rest[1:], env, stdio)
 		}
 		return usagef("unknown command %q; run 'signoff help'", sub)
 	}

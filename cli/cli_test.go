@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -95,6 +96,9 @@ func TestUsageErrors(t *testing.T) {
 	oneLineError(t, run(t, nil, "", "serve", "--idle-timeout", "30"), 2, "use 30m")
 	oneLineError(t, run(t, map[string]string{"SIGNOFF_ACCESS_TOKEN_TTL": "5"}, "", "serve"), 2, "use 5m")
 	oneLineError(t, run(t, nil, "", "serve", "--store", db, "--tls-cert", "missing.pem", "--tls-key", "missing-key.pem"), 2, "missing.pem")
+	oneLineError(t, run(t, nil, "", "keys", "rotate", "--store", db), 2, "SIGNOFF_KEYS_SECRET")
+	oneLineError(t, run(t, map[string]string{"SIGNOFF_KEYS_SECRET": "short"}, "", "keys", "list", "--store", db), 2, "at least 32")
+	oneLineError(t, run(t, map[string]string{"SIGNOFF_KEYS_SECRET": strings.Repeat("s", 40)}, "", "keys", "list", "--store", db), 1, "holds no keys")
 	oneLineError(t, run(t, nil, "", "users", "add"), 2, "needs an EMAIL")
 	oneLineError(t, run(t, nil, "", "users", "add", "--store", db, "not-an-email"), 2, "not a valid address")
 	oneLineError(t, run(t, nil, "", "users", "add", "--store", db, "a@example.test"), 2, "no password on stdin")
@@ -396,5 +400,42 @@ func TestGitignoreKeepsDatabasesAndKeysOut(t *testing.T) {
 		if exec.Command(git, "-C", "..", "check-ignore", "-q", "--no-index", p).Run() == nil {
 			t.Errorf("%s is ignored by .gitignore", p)
 		}
+	}
+}
+
+// The keys commands on a running jwt-mode server that keeps its keys in
+// the store: list, rotate (the server signs with the new key at once),
+// revoke of an unknown key (exit 1).
+func TestKeysCommands(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "k.db")
+	secretFile := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secretFile, []byte(strings.Repeat("z", 40)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := liveServer(t, db, "--mode", "jwt", "--keys-secret-file", secretFile)
+	env := map[string]string{"SIGNOFF_KEYS_SECRET": strings.Repeat("z", 40)}
+	r := run(t, env, "", "keys", "list", "--store", db)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 keys, version 1") || !strings.Contains(r.stdout, "signs") {
+		t.Fatalf("keys list: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, nil, "", "keys", "rotate", "--store", db, "--keys-secret-file", secretFile)
+	m := regexp.MustCompile(`rotated: (\S+) signs`).FindStringSubmatch(r.stdout)
+	if r.code != 0 || m == nil {
+		t.Fatalf("keys rotate: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	res, err := http.Get(base + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set struct{ Keys []struct{ Kid string } }
+	json.NewDecoder(res.Body).Decode(&set)
+	res.Body.Close()
+	if len(set.Keys) != 2 || set.Keys[0].Kid != m[1] {
+		t.Fatalf("the running server's JWKS after keys rotate: %+v, want %s first", set.Keys, m[1])
+	}
+	oneLineError(t, run(t, env, "", "keys", "revoke", "--store", db, "nope"), 1, "no key nope")
+	if _, err := os.Stat(filepath.Join(dir, "k.keys.json")); err == nil {
+		t.Fatal("a key file was written beside the database")
 	}
 }

@@ -35,6 +35,7 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file`")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "the private key `file` of --tls-cert")
 	f.StringVar(&cfg.KeysFile, "keys", "", "jwt mode's key `file` (default: beside the SQLite file, NAME.keys.json)")
+	keysFile := keysSecretFlag(f)
 	f.StringVar(&cfg.JWTAlg, "jwt-alg", accesstoken.EdDSA, "access-token algorithm: EdDSA or HS256")
 	f.duration(&cfg.IdleTimeout, "idle-timeout", signoff.DefaultIdleTimeout, "end a session after this long without activity")
 	f.duration(&cfg.AbsoluteLifetime, "absolute-lifetime", signoff.DefaultAbsoluteLifetime, "end a session this long after sign-in, whatever the activity")
@@ -48,6 +49,11 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	if _, err := f.parse(args, env, 0, ""); err != nil {
 		return err
 	}
+	secret, err := keysSecret(env, *keysFile)
+	if err != nil {
+		return err
+	}
+	cfg.KeysSecret = secret
 	if cfg.JWTAlg != accesstoken.EdDSA && cfg.JWTAlg != accesstoken.HS256 {
 		return usagef("--jwt-alg: want EdDSA or HS256, got %q", cfg.JWTAlg)
 	}

@@ -18,6 +18,7 @@ type Admin struct {
 	Users    signoff.UserStore
 	Sessions signoff.Store
 	Manager  *signoff.Manager
+	bus      signoff.Bus // publishes only
 	closers  []io.Closer
 }
 
@@ -28,12 +29,13 @@ func OpenAdmin(ctx context.Context, st Stores, log *slog.Logger) (*Admin, error)
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := signoff.New(signoff.Config{Store: b.Sessions, Bus: publishOnly{b.Bus}, Logger: log})
+	bus := publishOnly{b.Bus}
+	mgr, err := signoff.New(signoff.Config{Store: b.Sessions, Bus: bus, Logger: log})
 	if err != nil {
 		b.Close()
 		return nil, err
 	}
-	return &Admin{Users: b.Users, Sessions: b.Sessions, Manager: mgr, closers: []io.Closer{mgr, b}}, nil
+	return &Admin{Users: b.Users, Sessions: b.Sessions, Manager: mgr, bus: bus, closers: []io.Closer{mgr, b}}, nil
 }
 
 // publishOnly is a Bus that publishes and never subscribes: an admin command

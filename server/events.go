@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/signoff/signoff"
 )
@@ -53,6 +54,17 @@ func (s *Server) hooks() signoff.Hooks {
 	applied := h.Applied
 	h.Applied = func(r signoff.Revocation) {
 		applied(r)
+		if r.Keys > 0 && s.keys != nil {
+			// Loaded before the bus acknowledges: when keys rotate or keys
+			// revoke returns, this instance has the new set. A store read
+			// on the bus's goroutine, for a change made rarely.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := s.reloadKeys(ctx); err != nil {
+				s.log.Error("jwt keys: the store's new version could not be loaded; this instance keeps the keys it has", "version", r.Keys, "err", err)
+			}
+			return
+		}
 		// One line per action: a logout everywhere is published twice,
 		// pending and then done (with its auth_version).
 		if r.Operator == "" || (r.SessionID == "" && r.AuthVersion == 0) {

@@ -41,43 +41,25 @@ func loadOrCreateKeys(path, alg string, now time.Time) (*jwtSecrets, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read key file %s: %w", path, err)
 	}
-	var f keyFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("key file %s is not valid JSON: %w", path, err)
-	}
-	ks, err := accesstoken.DecodePrivate(f.AccessTokenKeys)
+	sec, err := decodeSecrets(b)
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %w", path, err)
 	}
-	if ks.Alg() != alg {
-		return nil, fmt.Errorf("key file %s holds %s keys but --jwt-alg is %s; use another --keys file", path, ks.Alg(), alg)
-	}
-	rk, err := base64.RawURLEncoding.DecodeString(f.RefreshKey)
-	if err != nil || len(rk) < 32 {
-		return nil, fmt.Errorf("key file %s: refresh_key must be at least 32 bytes of base64url", path)
+	if sec.keys.Alg() != alg {
+		return nil, fmt.Errorf("key file %s holds %s keys but --jwt-alg is %s; use another --keys file", path, sec.keys.Alg(), alg)
 	}
 	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("key file %s is readable by other users (mode %v); chmod 600 it", path, st.Mode().Perm())
 	}
-	return &jwtSecrets{keys: ks, refreshKey: rk}, nil
+	return sec, nil
 }
 
 func createKeys(path, alg string, now time.Time) (*jwtSecrets, error) {
-	k, err := accesstoken.GenerateKey(alg, now)
+	sec, err := newSecrets(alg, now)
 	if err != nil {
 		return nil, err
 	}
-	ks, err := accesstoken.NewKeySet(k)
-	if err != nil {
-		return nil, err
-	}
-	enc, err := ks.EncodePrivate()
-	if err != nil {
-		return nil, err
-	}
-	rk := make([]byte, 32)
-	rand.Read(rk)
-	b, err := json.MarshalIndent(keyFile{RefreshKey: base64.RawURLEncoding.EncodeToString(rk), AccessTokenKeys: enc}, "", "  ")
+	b, err := sec.encode()
 	if err != nil {
 		return nil, err
 	}
@@ -105,5 +87,47 @@ func createKeys(path, alg string, now time.Time) (*jwtSecrets, error) {
 		}
 		return nil, fmt.Errorf("write key file %s: %w", path, err)
 	}
-	return &jwtSecrets{keys: ks, refreshKey: rk, created: true}, nil
+	sec.created = true
+	return sec, nil
+}
+
+// newSecrets makes a key set of one new key of alg and a new refresh key.
+func newSecrets(alg string, now time.Time) (*jwtSecrets, error) {
+	k, err := accesstoken.GenerateKey(alg, now)
+	if err != nil {
+		return nil, err
+	}
+	ks, err := accesstoken.NewKeySet(k)
+	if err != nil {
+		return nil, err
+	}
+	rk := make([]byte, 32)
+	rand.Read(rk)
+	return &jwtSecrets{keys: ks, refreshKey: rk}, nil
+}
+
+// encode is the key file's JSON: private keys included.
+func (sec *jwtSecrets) encode() ([]byte, error) {
+	enc, err := sec.keys.EncodePrivate()
+	if err != nil {
+		return nil, err
+	}
+	return json.MarshalIndent(keyFile{RefreshKey: base64.RawURLEncoding.EncodeToString(sec.refreshKey), AccessTokenKeys: enc}, "", "  ")
+}
+
+// decodeSecrets parses what encode writes.
+func decodeSecrets(b []byte) (*jwtSecrets, error) {
+	var f keyFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("not valid JSON: %w", err)
+	}
+	ks, err := accesstoken.DecodePrivate(f.AccessTokenKeys)
+	if err != nil {
+		return nil, err
+	}
+	rk, err := base64.RawURLEncoding.DecodeString(f.RefreshKey)
+	if err != nil || len(rk) < 32 {
+		return nil, errors.New("refresh_key must be at least 32 bytes of base64url")
+	}
+	return &jwtSecrets{keys: ks, refreshKey: rk}, nil
 }

@@ -13,9 +13,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/signoff/signoff"
@@ -73,6 +73,12 @@ type Config struct {
 	// KeysFile holds jwt mode's signing and refresh keys. Default: beside
 	// the SQLite file, NAME.keys.json.
 	KeysFile string
+	// KeysSecret, when set (SIGNOFF_KEYS_SECRET, at least MinKeysSecret
+	// bytes) and KeysFile is not, keeps jwt mode's keys in the store,
+	// sealed under it: every instance on the store starts with no key file,
+	// and signoff keys rotate / keys revoke reach them all without a
+	// restart. Every instance and admin command needs the same secret.
+	KeysSecret []byte
 	// JWTAlg is EdDSA (the default) or HS256.
 	JWTAlg string
 	// Session limits; zero means the signoff package defaults.
@@ -112,6 +118,10 @@ type Server struct {
 	closers []io.Closer
 	emails  sync.Map // user ID -> email, for /api/me and /verify
 	metrics *metrics
+	// keys is where jwt mode's keys live when they are in the store, and
+	// keyVersion the version in force.
+	keys       *sharedKeys
+	keyVersion atomic.Int64
 }
 
 // DefaultAddr and DefaultStore are what serve uses when not told.
@@ -194,19 +204,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	mc.SessionCookie, mc.RefreshCookie = cookieSpecs(cfg.CookieDomain)
 	if cfg.Mode == signoff.ModeJWT {
-		path := cfg.KeysFile
-		if path == "" {
-			if dbPath == "" {
-				return nil, errors.New("jwt mode with a shared store needs --keys FILE: the same key file on every instance")
-			}
-			path = strings.TrimSuffix(dbPath, filepath.Ext(dbPath)) + ".keys.json"
-		}
-		sec, err := loadOrCreateKeys(path, cfg.JWTAlg, cfg.Now())
+		sec, err := s.jwtKeys(ctx, b, dbPath)
 		if err != nil {
 			return nil, err
-		}
-		if sec.created {
-			s.log.Info("created the jwt key file; every instance sharing this store needs the same one", "path", path, "alg", cfg.JWTAlg)
 		}
 		mc.Keys, mc.RefreshKey = sec.keys, sec.refreshKey
 	}
@@ -216,6 +216,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.mgr = mgr
 	s.closers = append([]io.Closer{mgr}, s.closers...)
+	if s.keys != nil {
+		// A change published between loading the keys and subscribing
+		// to the bus was not heard: read the store once more.
+		if err := s.reloadKeys(ctx); err != nil {
+			return nil, err
+		}
+	}
 	s.pw = NewHasher(cfg.Argon2)
 	s.limAcct = newLimiter(cfg.RateLimit, cfg.Now)
 	s.limIP = newLimiter(Rate{N: cfg.RateLimit.N * 10, Per: cfg.RateLimit.Per}, cfg.Now)

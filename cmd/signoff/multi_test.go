@@ -3,13 +3,17 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -49,16 +53,33 @@ func TestThreeInstances_R51(t *testing.T) {
 	for name, args := range backends {
 		for _, mode := range []string{"session", "jwt"} {
 			t.Run(name+"/"+mode, func(t *testing.T) {
-				a := append(args(t), "--mode", mode, "--keys", filepath.Join(t.TempDir(), "keys.json"))
-				first := serve(t, a...) // creates the key file the others share
+				// No key file: jwt mode keeps its keys in PostgreSQL, sealed
+				// under the keys secret every instance reads.
+				st := args(t)
+				secret := filepath.Join(t.TempDir(), "keys-secret")
+				if err := os.WriteFile(secret, []byte(hex.EncodeToString(randomBytes(32))+"\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				a := append(append([]string{}, st...), "--mode", mode, "--keys-secret-file", secret)
+				first := serve(t, a...) // creates the keys the others load
 				ps := []*proc{first, serve(t, a...), serve(t, a...)}
-				threeInstances(t, ps, mode, n)
+				var rotate func() string
+				if mode == "jwt" {
+					rotate = func() string {
+						out, err := exec.Command(binary(t), append(append([]string{"keys", "rotate"}, st...), "--keys-secret-file", secret)...).CombinedOutput()
+						if err != nil {
+							t.Fatalf("keys rotate: %v\n%s", err, out)
+						}
+						return string(out)
+					}
+				}
+				threeInstances(t, ps, mode, n, rotate)
 			})
 		}
 	}
 }
 
-func threeInstances(t *testing.T, ps []*proc, mode string, n int) {
+func threeInstances(t *testing.T, ps []*proc, mode string, n int, rotate func() string) {
 	email := "multi@example.test"
 	if r := call(t, "POST", ps[0].url+"register", apiclient.Cred{}, `{"email":"`+email+`","password":"correct horse battery staple"}`); r.status != 202 {
 		t.Fatalf("register: %d %s", r.status, r.body)
@@ -84,6 +105,29 @@ func threeInstances(t *testing.T, ps []*proc, mode string, n int) {
 				t.Fatalf("session %d on instance %d before logout: %d", i, j, r.status)
 			}
 		}
+	}
+	if rotate != nil {
+		// keys rotate in the middle: when it returns, every instance signs
+		// with the new key and verifies the other's, and every token
+		// signed before is still good on all three.
+		said := rotate()
+		fresh := login(t, ps[1].url, email, mode)
+		for j, p := range ps {
+			if r := call(t, "GET", p.url+"api/me", fresh, ""); r.status != 200 {
+				t.Fatalf("a token signed after keys rotate, on instance %d: %d", j, r.status)
+			}
+		}
+		if kid := tokenKid(t, fresh.AccessToken); !strings.Contains(said, kid+" signs") {
+			t.Fatalf("a token signed after keys rotate has kid %s; keys rotate said %q", kid, said)
+		}
+		for i, c := range creds {
+			for j, p := range ps {
+				if r := call(t, "GET", p.url+"api/me", c, ""); r.status != 200 {
+					t.Fatalf("token %d after keys rotate, on instance %d: %d", i, j, r.status)
+				}
+			}
+		}
+		creds = append(creds, fresh)
 	}
 	var accepted, replays atomic.Int64
 	for i, c := range creds {
@@ -287,4 +331,22 @@ func redisPrefix(t *testing.T, base string) string {
 	q.Set("prefix", prefix)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// tokenKid is the kid in an access token's header.
+func tokenKid(t *testing.T, tok string) string {
+	t.Helper()
+	h, _, _ := strings.Cut(tok, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	var hdr struct{ Kid string }
+	if err != nil || json.Unmarshal(b, &hdr) != nil || hdr.Kid == "" {
+		t.Fatal("no kid in the token's header")
+	}
+	return hdr.Kid
 }
