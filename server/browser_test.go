@@ -234,11 +234,27 @@ func eval[T any](b *browser, what, expr string) T {
 // DOM state; it never sleeps for timing.
 func (b *browser) waitFor(what, expr string) {
 	b.t.Helper()
-	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(waitTimeout)))
-	if err != nil {
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
+			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil {
+			return
+		}
+		// A navigation (Back, a redirect) replaced the page the poll was
+		// evaluating in: poll the new one, within the same deadline.
+		if contextGone(err) && time.Now().Before(deadline) {
+			continue
+		}
 		b.t.Fatalf("waiting until %s: %v; %s", what, err, b.state())
 	}
+}
+
+// contextGone reports the error of an evaluation whose page was replaced
+// while it ran.
+func contextGone(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "Cannot find context with specified id") || strings.Contains(s, "Execution context was destroyed")
 }
 
 // pageState is what the page shows. Status is the message the page shows:
