@@ -250,19 +250,10 @@ func (b *browser) expectLeftFor(what, want, marker string, trigger chromedp.Acti
 		b.t.Fatalf("%s: the browser did not go to %s: %v; %s", what, want, err, b.state())
 	}
 	// The new document's execution context may replace the one the poll
-	// starts in, which ends the poll ("Cannot find context with specified
-	// id"): poll again, within the usual bound.
+	// starts in: poll does again, within the usual bound.
 	expr := fmt.Sprintf(`location.href === %q && document.getElementById("marker")?.textContent === %q`, want, marker)
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
-			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
-		if err == nil {
-			return
-		}
-		if b.ctx.Err() != nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "context") {
-			b.t.Fatalf("%s: waiting for the app's page at %s: %v", what, want, err)
-		}
+	if err := b.poll(expr); err != nil {
+		b.t.Fatalf("%s: waiting for the app's page at %s: %v", what, want, err)
 	}
 }
 

@@ -234,19 +234,22 @@ func eval[T any](b *browser, what, expr string) T {
 // DOM state; it never sleeps for timing.
 func (b *browser) waitFor(what, expr string) {
 	b.t.Helper()
+	if err := b.poll(expr); err != nil {
+		b.t.Fatalf("waiting until %s: %v; %s", what, err, b.state())
+	}
+}
+
+// poll polls the page until expr is truthy, for waitTimeout. When a
+// navigation (Back, a redirect) replaces the page the poll evaluates in,
+// it polls the new one, within the same deadline.
+func (b *browser) poll(expr string) error {
 	deadline := time.Now().Add(waitTimeout)
 	for {
 		_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
 			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
-		if err == nil {
-			return
+		if err == nil || !contextGone(err) || b.ctx.Err() != nil || !time.Now().Before(deadline) {
+			return err
 		}
-		// A navigation (Back, a redirect) replaced the page the poll was
-		// evaluating in: poll the new one, within the same deadline.
-		if contextGone(err) && time.Now().Before(deadline) {
-			continue
-		}
-		b.t.Fatalf("waiting until %s: %v; %s", what, err, b.state())
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/signoff/signoff/bench/internal/harness"
@@ -23,8 +22,7 @@ type runner struct {
 	dir      string // binary, databases, nginx's files, logs
 	bin      string // signoff
 	client   *http.Client
-	mu       sync.Mutex
-	cleanups []func()
+	harness.Cleanups
 
 	signoff map[string]*harness.Proc // by mode
 	creds   map[string][]apiclient.Cred
@@ -34,24 +32,6 @@ type runner struct {
 
 // modes are signoff serve's two modes, each measured behind nginx.
 var modes = []string{"session", "jwt"}
-
-// onClose registers f to run at close, before what was registered earlier.
-func (r *runner) onClose(f func()) {
-	r.mu.Lock()
-	r.cleanups = append(r.cleanups, f)
-	r.mu.Unlock()
-}
-
-// close stops the servers, then removes the temporary directory.
-func (r *runner) close() {
-	r.mu.Lock()
-	cs := r.cleanups
-	r.cleanups = nil
-	r.mu.Unlock()
-	for i := len(cs) - 1; i >= 0; i-- {
-		cs[i]()
-	}
-}
 
 func (r *runner) progress(format string, args ...any) {
 	fmt.Fprintf(r.log, "forward: "+format+"\n", args...)
@@ -66,12 +46,12 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 	}
 	r := &runner{o: o, out: out, log: log,
 		signoff: map[string]*harness.Proc{}, creds: map[string][]apiclient.Cred{}, addr: map[string]string{}}
-	defer r.close()
+	defer r.Close()
 	var err error
 	if r.dir, err = os.MkdirTemp("", "signoff-forward-"); err != nil {
 		return nil, err
 	}
-	r.onClose(func() { os.RemoveAll(r.dir) })
+	r.OnClose(func() { os.RemoveAll(r.dir) })
 	r.client = &http.Client{
 		Timeout:   20 * time.Second,
 		Transport: &http.Transport{Proxy: nil, DisableCompression: true},
@@ -132,7 +112,7 @@ func (r *runner) startSignoff(ctx context.Context, mode string) error {
 	if err != nil {
 		return err
 	}
-	r.onClose(p.Stop)
+	r.OnClose(p.Stop)
 	r.signoff[mode] = p
 	if _, _, err := r.expect(ctx, 202, "POST", p.URL+"register", apiclient.Cred{}, `{"email":"`+email+`","password":"`+password+`"}`); err != nil {
 		return err

@@ -110,7 +110,7 @@ func (r *runner) startNginx() error {
 	if err != nil {
 		return err
 	}
-	r.onClose(p.Stop)
+	r.OnClose(p.Stop)
 	r.nginx = p
 	if err := p.WaitListen(15*time.Second, r.addr["alone"], r.addr["session"], r.addr["jwt"], r.addr["app"]); err != nil {
 		return fmt.Errorf("%w\nerror.log:\n%s", err, r.nginxErrors())

@@ -111,7 +111,7 @@ func main() {
 	}()
 	h := &runner{o: o, out: os.Stdout}
 	err := h.run(ctx)
-	h.close()
+	h.Close()
 	cancel()
 	if interrupted.Load() {
 		fmt.Fprintln(os.Stderr, "multi: interrupted; servers stopped, schemas and keys removed")
@@ -143,34 +143,14 @@ func (o options) check() error {
 
 // runner is one run: what it started and made, and how to undo it.
 type runner struct {
-	o        options
-	out      io.Writer
-	root     string // the signoff repository
-	dir      string // binary, key files, server logs
-	bin      string // signoff
-	self     string // this program, for -child
-	client   *http.Client
-	mu       sync.Mutex
-	cleanups []func()
-}
-
-// onClose registers f to run at close, before what was registered earlier.
-func (h *runner) onClose(f func()) {
-	h.mu.Lock()
-	h.cleanups = append(h.cleanups, f)
-	h.mu.Unlock()
-}
-
-// close stops the servers, then drops the schemas and Redis keys, then
-// removes the temporary directory.
-func (h *runner) close() {
-	h.mu.Lock()
-	cs := h.cleanups
-	h.cleanups = nil
-	h.mu.Unlock()
-	for i := len(cs) - 1; i >= 0; i-- {
-		cs[i]()
-	}
+	o      options
+	out    io.Writer
+	root   string // the signoff repository
+	dir    string // binary, key files, server logs
+	bin    string // signoff
+	self   string // this program, for -child
+	client *http.Client
+	harness.Cleanups
 }
 
 const (
@@ -184,7 +164,7 @@ func (h *runner) run(ctx context.Context) error {
 	if h.dir, err = os.MkdirTemp("", "signoff-multi-"); err != nil {
 		return err
 	}
-	h.onClose(func() { os.RemoveAll(h.dir) })
+	h.OnClose(func() { os.RemoveAll(h.dir) })
 	if h.self, err = os.Executable(); err != nil {
 		return err
 	}
@@ -317,7 +297,7 @@ func (h *runner) storeArgs(ctx context.Context, keys string) (st stores, err err
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
 		return st, err
 	}
-	h.onClose(func() {
+	h.OnClose(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, h.o.pg)
@@ -342,7 +322,7 @@ func (h *runner) storeArgs(ctx context.Context, keys string) (st stores, err err
 		return st, errors.New("-redis: the URL does not parse")
 	}
 	prefix := rnd("signoffbench") + ":"
-	h.onClose(func() { // the bus's keys have no TTL
+	h.OnClose(func() { // the bus's keys have no TTL
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		c := redis.NewClient(opt)
@@ -386,7 +366,7 @@ func (h *runner) serve(name string, st stores) (*harness.Proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.onClose(p.Stop)
+	h.OnClose(p.Stop)
 	return p, nil
 }
 
@@ -737,7 +717,7 @@ func (h *runner) throughput(ctx context.Context, m *multiResult) (*tputResult, e
 	if err != nil {
 		return nil, err
 	}
-	h.onClose(child.Stop)
+	h.OnClose(child.Stop)
 	if r, err = run("bare net/http in a process of its own, GET /x", child.PID(), child.URL, "/x", nil); err != nil {
 		return nil, err
 	}
@@ -797,7 +777,7 @@ func (h *runner) throughput(ctx context.Context, m *multiResult) (*tputResult, e
 		if err != nil {
 			return nil, err
 		}
-		h.onClose(p.Stop)
+		h.OnClose(p.Stop)
 		if err := warm(p, readiness); err != nil {
 			return nil, err
 		}
