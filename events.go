@@ -37,11 +37,16 @@ func WithOperator(ctx context.Context, operator string) context.Context {
 	return context.WithValue(ctx, operatorKey, operator)
 }
 
-// operatorOf is the administrator WithOperator named in ctx, or "".
-func operatorOf(ctx context.Context) string {
+// OperatorFrom returns the administrator WithOperator named in ctx, or "",
+// for a program that logs its own administrators' actions beside the
+// Manager's (signoff serve's user commands).
+func OperatorFrom(ctx context.Context) string {
 	op, _ := ctx.Value(operatorKey).(string)
 	return op
 }
+
+// operatorOf is OperatorFrom.
+func operatorOf(ctx context.Context) string { return OperatorFrom(ctx) }
 
 // requestContext is r's context with the client's address, for the events
 // of what r causes.

@@ -18,12 +18,17 @@ type Admin struct {
 	Users    signoff.UserStore
 	Sessions signoff.Store
 	Manager  *signoff.Manager
+	log      *slog.Logger
 	closers  []io.Closer
 }
 
 // OpenAdmin opens (and migrates) the stores for an admin command. Its bus
 // only publishes: the command is not an instance that others wait for.
+// The audit events of what it does go to log (nil: slog.Default()).
 func OpenAdmin(ctx context.Context, st Stores, log *slog.Logger) (*Admin, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	b, err := OpenBackend(ctx, st, BackendOptions{Logger: log})
 	if err != nil {
 		return nil, err
@@ -33,7 +38,7 @@ func OpenAdmin(ctx context.Context, st Stores, log *slog.Logger) (*Admin, error)
 		b.Close()
 		return nil, err
 	}
-	return &Admin{Users: b.Users, Sessions: b.Sessions, Manager: mgr, closers: []io.Closer{mgr, b}}, nil
+	return &Admin{Users: b.Users, Sessions: b.Sessions, Manager: mgr, log: log, closers: []io.Closer{mgr, b}}, nil
 }
 
 // publishOnly is a Bus that publishes and never subscribes: an admin command
