@@ -132,6 +132,7 @@ func usersSetPassword(ctx context.Context, args []string, env Env, stdio IO) err
 	var keep *bool
 	return userCommand(ctx, "set-password", args, env, stdio, func(f *flags) {
 		keep = f.Bool("keep-sessions", false, "keep the user's sessions (by default every one ends, and every access token minted before)")
+		f.synopsis = "users set-password " + storeSynopsis + " [--keep-sessions] EMAIL"
 	}, func(ctx context.Context, a *server.Admin, u *signoff.User) error {
 		password, err := readPassword(stdio)
 		if err != nil {
