@@ -37,8 +37,10 @@ func WithOperator(ctx context.Context, operator string) context.Context {
 	return context.WithValue(ctx, operatorKey, operator)
 }
 
-// OperatorOf is the administrator WithOperator named in ctx, or "".
-func OperatorOf(ctx context.Context) string { return operatorOf(ctx) }
+// OperatorFrom returns the administrator WithOperator named in ctx, or "",
+// for a program that logs or publishes its own administrators' actions
+// beside the Manager's (signoff's user and keys commands).
+func OperatorFrom(ctx context.Context) string { return operatorOf(ctx) }
 
 func operatorOf(ctx context.Context) string {
 	op, _ := ctx.Value(operatorKey).(string)

@@ -114,4 +114,7 @@ type User struct {
 	PasswordHash string // a PHC string; see the server package
 	AuthVersion  int64
 	CreatedAt    time.Time
+	// Disabled is set on an account an administrator disabled: it cannot
+	// sign in until it is enabled again.
+	Disabled bool
 }

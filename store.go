@@ -95,4 +95,36 @@ type UserStore interface {
 	// is ErrNotFound. Setting the same hash again is not an error. It
 	// changes nothing else: sessions are the caller's to end.
 	SetPassword(ctx context.Context, userID, passwordHash string) error
+	// ListUsers returns every account, oldest first (by CreatedAt, then
+	// ID). A row that only holds an auth_version is no account and is left
+	// out. A store with no accounts returns an empty slice.
+	ListUsers(ctx context.Context) ([]*User, error)
+	// SetDisabled sets or clears the user's Disabled flag. A user that does
+	// not exist (as for SetPassword) is ErrNotFound. Setting the value the
+	// flag already has is not an error. It changes nothing else: sessions
+	// are the caller's to end.
+	SetDisabled(ctx context.Context, userID string, disabled bool) error
+	// DeleteUser deletes the account: UserByID and UserByEmail no longer
+	// find it, ListUsers leaves it out, and its email is free for a new
+	// account. The user's auth_version stays, as for a user that exists
+	// only in an application's own user table, so an access token minted
+	// before the user's last logout everywhere stays rejected. A user that
+	// does not exist, or is already deleted, is ErrNotFound. Sessions are
+	// the caller's to end (Manager.RevokeUser) and to delete
+	// (SessionDeleter).
+	DeleteUser(ctx context.Context, userID string) error
+}
+
+// SessionDeleter is a Store that can delete what it keeps of a user's
+// sessions, for an account that is deleted. It is an extra ability, found
+// by type assertion: a store whose records expire on their own (Redis's
+// TTLs) need not have it.
+type SessionDeleter interface {
+	// DeleteUserSessions deletes every session of the user, live, expired
+	// or revoked, with its refresh tokens, and returns how many sessions
+	// it deleted. The user's auth_version stays. It revokes nothing: an
+	// instance that holds a live session in memory would go on trusting
+	// it, so the caller ends the sessions first (Manager.RevokeUser). A
+	// user with no sessions is not an error.
+	DeleteUserSessions(ctx context.Context, userID string) (int, error)
 }

@@ -41,6 +41,11 @@ const help = `signoff: sessions and tokens that actually end.
 Usage:
   signoff serve [flags]                 run the auth server
   signoff users add EMAIL               add a user (password from a prompt or stdin)
+  signoff users list                    list every user
+  signoff users disable EMAIL           refuse a user's sign-in and end all their sessions
+  signoff users enable EMAIL            let a disabled user sign in again
+  signoff users delete EMAIL            end a user's sessions and delete the account
+  signoff users set-password EMAIL      set a password (prompt or stdin) and end all sessions
   signoff users logout-all EMAIL        sign a user out everywhere
   signoff sessions list --user EMAIL    list a user's live sessions
   signoff sessions revoke ID            end one session
@@ -107,6 +112,16 @@ func run(ctx context.Context, args []string, env Env, stdio IO) error {
 			return usersAdd(ctx, rest[1:], env, stdio)
 		case "users logout-all":
 			return usersLogoutAll(ctx, rest[1:], env, stdio)
+		case "users list":
+			return usersList(ctx, rest[1:], env, stdio)
+		case "users disable":
+			return usersDisable(ctx, rest[1:], env, stdio)
+		case "users enable":
+			return usersEnable(ctx, rest[1:], env, stdio)
+		case "users delete":
+			return usersDelete(ctx, rest[1:], env, stdio)
+		case "users set-password":
+			return usersSetPassword(ctx, rest[1:], env, stdio)
 		case "sessions list":
 			return sessionsList(ctx, rest[1:], env, stdio)
 		case "sessions revoke":

@@ -62,7 +62,7 @@ func oneLineError(t *testing.T, r result, code int, want string) {
 func TestUsageErrors(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
 	oneLineError(t, run(t, nil, "", "frobnicate"), 2, `unknown command "frobnicate"`)
-	oneLineError(t, run(t, nil, "", "users", "delete"), 2, `unknown command "users delete"`)
+	oneLineError(t, run(t, nil, "", "users", "remove"), 2, `unknown command "users remove"`)
 	oneLineError(t, run(t, nil, "", "serve", "--bogus"), 2, "-bogus")
 	oneLineError(t, run(t, nil, "", "serve", "--mode", "cookie"), 2, "want session or jwt")
 	oneLineError(t, run(t, map[string]string{"SIGNOFF_MODE": "cookie"}, "", "serve"), 2, "SIGNOFF_MODE")
@@ -112,7 +112,7 @@ func TestUsageErrors(t *testing.T) {
 	if r := run(t, nil, "", "serve", "-h"); r.code != 0 || !strings.Contains(r.stdout, "SIGNOFF_") || !strings.Contains(r.stdout, "-rate-limit") {
 		t.Fatalf("serve -h: %d %q", r.code, r.stdout)
 	}
-	if r := run(t, nil, "", "help"); r.code != 0 || !strings.Contains(r.stdout, "users logout-all") {
+	if r := run(t, nil, "", "help"); r.code != 0 || !strings.Contains(r.stdout, "users logout-all") || !strings.Contains(r.stdout, "users set-password") {
 		t.Fatalf("help: %d %q", r.code, r.stdout)
 	}
 	if r := run(t, nil, "", "version"); r.code != 0 || !strings.HasPrefix(r.stdout, "signoff ") {

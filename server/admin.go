@@ -19,12 +19,17 @@ type Admin struct {
 	Sessions signoff.Store
 	Manager  *signoff.Manager
 	bus      signoff.Bus // publishes only
+	log      *slog.Logger
 	closers  []io.Closer
 }
 
 // OpenAdmin opens (and migrates) the stores for an admin command. Its bus
 // only publishes: the command is not an instance that others wait for.
+// The audit events of what it does go to log (nil: slog.Default()).
 func OpenAdmin(ctx context.Context, st Stores, log *slog.Logger) (*Admin, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	b, err := OpenBackend(ctx, st, BackendOptions{Logger: log})
 	if err != nil {
 		return nil, err
@@ -35,7 +40,7 @@ func OpenAdmin(ctx context.Context, st Stores, log *slog.Logger) (*Admin, error)
 		b.Close()
 		return nil, err
 	}
-	return &Admin{Users: b.Users, Sessions: b.Sessions, Manager: mgr, bus: bus, closers: []io.Closer{mgr, b}}, nil
+	return &Admin{Users: b.Users, Sessions: b.Sessions, Manager: mgr, bus: bus, log: log, closers: []io.Closer{mgr, b}}, nil
 }
 
 // publishOnly is a Bus that publishes and never subscribes: an admin command

@@ -42,6 +42,24 @@ func account(email string) slog.Attr {
 	return slog.String("account", signoff.NewSecret("account:"+n).Fingerprint())
 }
 
+// Names of the events of the admin commands on accounts (signoff users
+// disable, enable, delete, set-password), logged by the command.
+const (
+	eventUserDisabled    = "user.disabled"
+	eventUserEnabled     = "user.enabled"
+	eventUserDeleted     = "user.deleted"
+	eventUserPasswordSet = "user.password_set"
+)
+
+// event logs the audit event name of an admin command's action on the
+// account user: no session and no client address, by an admin, the
+// operator that ctx names (signoff.WithOperator).
+func (a *Admin) event(ctx context.Context, name, user string) {
+	a.log.LogAttrs(context.WithoutCancel(ctx), slog.LevelInfo, name,
+		slog.String("user", user), slog.String("session", ""), slog.String("ip", ""),
+		slog.String("by", "admin"), slog.String("operator", signoff.OperatorFrom(ctx)))
+}
+
 // eventAdminApplied is what an instance logs when it applies an
 // administrator's revocation, made by an admin command in another process.
 const eventAdminApplied = "revocation.applied"

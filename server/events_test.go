@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"os"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/server"
 )
 
 // documentedEvents reads the table of docs/events.md: each event's
@@ -42,8 +44,11 @@ func documentedEvents(t *testing.T) map[string][]string {
 	return out
 }
 
-// The events of a full flow in both modes, an admin's revocations
-// included, have exactly the attributes docs/events.md lists, and never
+// adminsPassword is the one an administrator sets in TestAuditEvents.
+const adminsPassword = "the admin's choice of password"
+
+// The events of a full flow in both modes, an admin's revocations and
+// changes to an account included, have exactly the attributes docs/events.md lists, and never
 // an email address, a password or a raw credential.
 func TestAuditEvents(t *testing.T) {
 	doc := documentedEvents(t)
@@ -89,8 +94,34 @@ func TestAuditEvents(t *testing.T) {
 		if _, err := e.srv.Manager().RevokeUser(ctx, u.ID); err != nil {
 			t.Fatal(err)
 		}
+		// An administrator's commands on an account (signoff users
+		// set-password, disable, enable, delete), through the Admin they
+		// use, logging where the server does.
+		adm, err := server.OpenAdmin(ctx, server.Stores{Store: e.cfg.Store}, slog.New(slog.NewJSONHandler(e.logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		third := e.newUser()
+		tu, err := adm.Users.UserByEmail(ctx, third)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := adm.SetPassword(ctx, tu, server.NewHasher(testArgon2), adminsPassword, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := adm.DisableUser(ctx, tu); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, "a disabled account's sign-in", e.raw("POST", "/login", map[string]string{"email": third, "password": adminsPassword}), http.StatusUnauthorized)
+		if err := adm.EnableUser(ctx, tu); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := adm.DeleteUser(ctx, tu); err != nil {
+			t.Fatal(err)
+		}
+		adm.Close()
 
-		secrets := []string{email, other, "nobody@example.test", password, "not the password", "a brand new password", la.str(t, "access_token"), a.cookie(credName(mode))}
+		secrets := []string{email, other, third, "nobody@example.test", password, "not the password", "a brand new password", adminsPassword, la.str(t, "access_token"), a.cookie(credName(mode))}
 		var byAdmin bool
 		for _, line := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
 			for _, s := range secrets {

@@ -389,19 +389,27 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("login: verify password", "err", err)
 	}
 	if !good || u == nil {
-		s.metrics.logins.WithLabelValues(resultFailed).Inc()
 		uid := ""
 		if u != nil {
 			uid = u.ID
 		}
-		s.event(r, slog.LevelInfo, eventLoginFailed, uid, "", account(c.Email))
-		signoff.WriteError(w, errWrongCredentials)
+		s.loginFailed(w, r, uid, c.Email, reasonWrongCredentials)
+		return
+	}
+	// A disabled account is answered as a wrong password is: the answer
+	// must not tell a stranger that the account exists. The attempt counts
+	// as a failure for the rate limits.
+	if u.Disabled {
+		s.loginFailed(w, r, u.ID, c.Email, reasonDisabled)
 		return
 	}
 	ticket.succeeded()
 	res, err := s.mgr.Login(w, r, u.ID, signoff.LoginOptions{Native: c.Client == "native"})
 	if err != nil {
 		signoff.WriteError(w, err)
+		return
+	}
+	if !s.accountHolds(w, r, u, res.Session.ID, c.Email) {
 		return
 	}
 	s.emails.Store(u.ID, u.Email)
@@ -411,6 +419,57 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		out.TokenResponse = &t
 	}
 	signoff.WriteJSON(w, http.StatusOK, out)
+}
+
+// Why a sign-in failed, the reason of its login.failed event.
+const (
+	reasonWrongCredentials = "wrong_credentials" // no such account, or not its password
+	reasonDisabled         = "disabled"          // the right password of a disabled account
+)
+
+// loginFailed answers a failed sign-in with 401 and logs it; user is the
+// account's ID when the email names one.
+func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, user, email, reason string) {
+	s.metrics.logins.WithLabelValues(resultFailed).Inc()
+	s.event(r, slog.LevelInfo, eventLoginFailed, user, "", account(email), slog.String("reason", reason))
+	signoff.WriteError(w, errWrongCredentials)
+}
+
+// accountHolds reads the account u again once its new session sid is
+// stored, and reports whether it is still the account whose password was
+// checked. An administrator may have disabled or deleted it, or set a new
+// password, in between: the command's logout everywhere came too early to
+// end this session, and so this read is sure to see the change (the
+// command changes the account before it ends the sessions). Then the
+// session is ended, its cookie not sent, and the sign-in answered as a
+// failure (503 if the account cannot be read); false means that answer is
+// written.
+func (s *Server) accountHolds(w http.ResponseWriter, r *http.Request, u *signoff.User, sid, email string) bool {
+	now, err := s.users.UserByID(r.Context(), u.ID)
+	reason := ""
+	switch {
+	case errors.Is(err, signoff.ErrNotFound):
+		reason, err = reasonWrongCredentials, nil
+	case err != nil:
+	case now.Disabled:
+		reason = reasonDisabled
+	case now.PasswordHash != u.PasswordHash:
+		reason = reasonWrongCredentials
+	default:
+		return true
+	}
+	// The account could not be read, or it changed: end the session,
+	// whose credential has not left the server.
+	w.Header().Del("Set-Cookie")
+	if rerr := s.mgr.RevokeSession(r.Context(), sid); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	if err != nil {
+		signoff.WriteError(w, unavailableErr(err))
+		return false
+	}
+	s.loginFailed(w, r, u.ID, email, reason)
+	return false
 }
 
 // refresh is the library's refresh handler behind the per-IP limit.

@@ -284,7 +284,7 @@ func (a *Admin) RevokeKey(ctx context.Context, secret []byte, kid string, now ti
 func (a *Admin) publishKeys(ctx context.Context, v int64, now time.Time) error {
 	// Kept in the bus's log long enough for an instance that is
 	// reconnecting to catch up on it.
-	r := signoff.Revocation{Keys: v, Until: now.Add(time.Hour), Operator: signoff.OperatorOf(ctx)}
+	r := signoff.Revocation{Keys: v, Until: now.Add(time.Hour), Operator: signoff.OperatorFrom(ctx)}
 	if err := a.bus.Publish(ctx, r); err != nil {
 		return fmt.Errorf("the keys are saved (version %d), but not every running instance confirmed it loaded them: %w", v, err)
 	}

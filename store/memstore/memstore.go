@@ -7,6 +7,7 @@ package memstore
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,8 +42,9 @@ func New() *Store {
 }
 
 var (
-	_ signoff.Store     = (*Store)(nil)
-	_ signoff.UserStore = (*Store)(nil)
+	_ signoff.Store          = (*Store)(nil)
+	_ signoff.UserStore      = (*Store)(nil)
+	_ signoff.SessionDeleter = (*Store)(nil)
 )
 
 func copySession(x *signoff.Session) *signoff.Session         { c := *x; return &c }
@@ -299,4 +301,70 @@ func (s *Store) UserByID(_ context.Context, id string) (*signoff.User, error) {
 	}
 	c := *u
 	return &c, nil
+}
+
+// ListUsers implements signoff.UserStore.
+func (s *Store) ListUsers(_ context.Context) ([]*signoff.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*signoff.User, 0, len(s.users))
+	for _, u := range s.users {
+		c := *u
+		out = append(out, &c)
+	}
+	slices.SortFunc(out, func(a, b *signoff.User) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// SetDisabled implements signoff.UserStore.
+func (s *Store) SetDisabled(_ context.Context, userID string, disabled bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[userID]
+	if !ok {
+		return signoff.ErrNotFound
+	}
+	u.Disabled = disabled
+	return nil
+}
+
+// DeleteUser implements signoff.UserStore. The user's auth_version stays.
+func (s *Store) DeleteUser(_ context.Context, userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[userID]
+	if !ok {
+		return signoff.ErrNotFound
+	}
+	delete(s.byEmail, u.Email)
+	delete(s.users, userID)
+	return nil
+}
+
+// DeleteUserSessions implements signoff.SessionDeleter.
+func (s *Store) DeleteUserSessions(_ context.Context, userID string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, x := range s.sessions {
+		if x.UserID != userID {
+			continue
+		}
+		for _, t := range s.families[id] {
+			delete(s.refresh, t.Hash)
+			delete(s.byJTI, t.JTI)
+		}
+		delete(s.families, id)
+		if !x.TokenHash.IsZero() {
+			delete(s.byToken, x.TokenHash)
+		}
+		delete(s.sessions, id)
+		n++
+	}
+	return n, nil
 }

@@ -39,8 +39,9 @@ type Store struct {
 }
 
 var (
-	_ signoff.Store     = (*Store)(nil)
-	_ signoff.UserStore = (*Store)(nil)
+	_ signoff.Store          = (*Store)(nil)
+	_ signoff.UserStore      = (*Store)(nil)
+	_ signoff.SessionDeleter = (*Store)(nil)
 )
 
 // Open connects to the database at url (a postgres:// URL or a key=value

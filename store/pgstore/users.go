@@ -40,20 +40,27 @@ func (s *Store) CreateUser(ctx context.Context, u *signoff.User) error {
 	return fail("create user", errors.New("duplicate user ID"))
 }
 
-const userCols = `id, email, coalesce(password_hash, ''), auth_version, created_at`
+const userCols = `id, email, coalesce(password_hash, ''), auth_version, created_at, disabled`
+
+// scanUser reads a row of userCols.
+func scanUser(row pgx.Row) (*signoff.User, error) {
+	var u signoff.User
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AuthVersion, &u.CreatedAt, &u.Disabled); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = u.CreatedAt.UTC()
+	return &u, nil
+}
 
 func (s *Store) oneUser(ctx context.Context, col, key string) (*signoff.User, error) {
-	var u signoff.User
-	err := s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+col+` = $1 AND email IS NOT NULL`, key).
-		Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AuthVersion, &u.CreatedAt)
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+col+` = $1 AND email IS NOT NULL`, key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, signoff.ErrNotFound
 	}
 	if err != nil {
 		return nil, fail("read user", err)
 	}
-	u.CreatedAt = u.CreatedAt.UTC()
-	return &u, nil
+	return u, nil
 }
 
 // UserByEmail implements signoff.UserStore.
@@ -68,12 +75,59 @@ func (s *Store) UserByID(ctx context.Context, id string) (*signoff.User, error) 
 
 // SetPassword implements signoff.UserStore.
 func (s *Store) SetPassword(ctx context.Context, userID, passwordHash string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1 AND email IS NOT NULL`, userID, passwordHash)
+	return s.updateAccount(ctx, "set password", `UPDATE users SET password_hash = $2 WHERE id = $1 AND email IS NOT NULL`, userID, passwordHash)
+}
+
+// SetDisabled implements signoff.UserStore.
+func (s *Store) SetDisabled(ctx context.Context, userID string, disabled bool) error {
+	return s.updateAccount(ctx, "set disabled", `UPDATE users SET disabled = $2 WHERE id = $1 AND email IS NOT NULL`, userID, disabled)
+}
+
+// DeleteUser implements signoff.UserStore. The row stays, with the user's
+// auth_version and nothing else, as a user of an application's own user
+// table has it.
+func (s *Store) DeleteUser(ctx context.Context, userID string) error {
+	return s.updateAccount(ctx, "delete user", `UPDATE users SET email = NULL, password_hash = NULL, disabled = false
+		WHERE id = $1 AND email IS NOT NULL`, userID)
+}
+
+// updateAccount runs an UPDATE of one account: no row changed is
+// ErrNotFound.
+func (s *Store) updateAccount(ctx context.Context, op, query string, args ...any) error {
+	tag, err := s.pool.Exec(ctx, query, args...)
 	if err != nil {
-		return fail("set password", err)
+		return fail(op, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return signoff.ErrNotFound
 	}
 	return nil
+}
+
+// ListUsers implements signoff.UserStore.
+func (s *Store) ListUsers(ctx context.Context) ([]*signoff.User, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE email IS NOT NULL ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fail("list users", err)
+	}
+	defer rows.Close()
+	out := []*signoff.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fail("list users", err)
+		}
+		out = append(out, u)
+	}
+	return out, fail("list users", rows.Err())
+}
+
+// DeleteUserSessions implements signoff.SessionDeleter. The refresh
+// tokens go with their sessions (ON DELETE CASCADE).
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+	if err != nil {
+		return 0, fail("delete user sessions", err)
+	}
+	return int(tag.RowsAffected()), nil
 }

@@ -41,8 +41,9 @@ type Store struct {
 }
 
 var (
-	_ signoff.Store     = (*Store)(nil)
-	_ signoff.UserStore = (*Store)(nil)
+	_ signoff.Store          = (*Store)(nil)
+	_ signoff.UserStore      = (*Store)(nil)
+	_ signoff.SessionDeleter = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the SQLite database at path. It does not

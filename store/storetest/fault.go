@@ -157,3 +157,27 @@ func (f *FaultStore) SetPassword(ctx context.Context, userID, passwordHash strin
 	}
 	return f.Users.SetPassword(ctx, userID, passwordHash)
 }
+
+// ListUsers implements signoff.UserStore.
+func (f *FaultStore) ListUsers(ctx context.Context) ([]*signoff.User, error) {
+	if err := f.fault("ListUsers"); err != nil {
+		return nil, err
+	}
+	return f.Users.ListUsers(ctx)
+}
+
+// SetDisabled implements signoff.UserStore.
+func (f *FaultStore) SetDisabled(ctx context.Context, userID string, disabled bool) error {
+	if err := f.fault("SetDisabled"); err != nil {
+		return err
+	}
+	return f.Users.SetDisabled(ctx, userID, disabled)
+}
+
+// DeleteUser implements signoff.UserStore.
+func (f *FaultStore) DeleteUser(ctx context.Context, userID string) error {
+	if err := f.fault("DeleteUser"); err != nil {
+		return err
+	}
+	return f.Users.DeleteUser(ctx, userID)
+}

@@ -5,7 +5,8 @@
 //		storetest.Run(t, func(t *testing.T) signoff.Store { return memstore.New() })
 //	}
 //
-// Stores that also implement signoff.UserStore get its rules checked too.
+// Stores that also implement signoff.UserStore get its rules checked too,
+// and those that implement signoff.SessionDeleter, that one's.
 // Run the suite with -race: several checks race goroutines on purpose.
 package storetest
 
@@ -52,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) signoff.Store) {
 		{"RotateRevokedFamily", testRotateRevoked},
 		{"ConcurrentRevokeAndRotate", testConcurrentRevokeAndRotate},
 		{"Ping", func(t *testing.T, s signoff.Store) { ok(t, s.Ping(context.Background())) }},
+		{"DeleteUserSessions", testDeleteUserSessions},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newStore(t)) })
@@ -62,6 +64,9 @@ func Run(t *testing.T, newStore func(t *testing.T) signoff.Store) {
 	}{
 		{"Users", testUsers},
 		{"SetPassword", testSetPassword},
+		{"ListUsers", testListUsers},
+		{"SetDisabled", testSetDisabled},
+		{"DeleteUser", testDeleteUser},
 	}
 	for _, c := range userChecks {
 		t.Run(c.name, func(t *testing.T) {
@@ -629,4 +634,233 @@ func testSetPassword(t *testing.T, s signoff.Store, us signoff.UserStore) {
 	notFound(t, "SetPassword of a user that is only an auth_version", us.SetPassword(ctx, bare, "x"))
 	_, err = us.UserByID(ctx, bare)
 	notFound(t, "UserByID after SetPassword of a user that is only an auth_version", err)
+}
+
+// sameUser fails the test when got is not want, field by field.
+func sameUser(t *testing.T, what string, got, want *signoff.User) {
+	t.Helper()
+	if got.ID != want.ID || got.Email != want.Email || got.PasswordHash != want.PasswordHash ||
+		got.AuthVersion != want.AuthVersion || !got.CreatedAt.Equal(want.CreatedAt) || got.Disabled != want.Disabled {
+		t.Fatalf("%s:\n got %+v\nwant %+v", what, *got, *want)
+	}
+}
+
+// testListUsers: ListUsers returns every account, oldest first and by ID
+// for one creation time, with all its fields; a row that only holds an
+// auth_version is no account; an empty store lists none.
+func testListUsers(t *testing.T, s signoff.Store, us signoff.UserStore) {
+	list, err := us.ListUsers(ctx)
+	ok(t, err)
+	if len(list) != 0 {
+		t.Fatalf("ListUsers of an empty store = %d users", len(list))
+	}
+	mk := func(id string, created time.Time) *signoff.User {
+		u := &signoff.User{ID: id, Email: rnd("u") + "@example.test", PasswordHash: "$argon2id$" + id, CreatedAt: created}
+		ok(t, us.CreateUser(ctx, u))
+		return u
+	}
+	newest := mk("usr_3", base.Add(time.Hour))
+	second := mk("usr_2b", base)
+	oldest := mk("usr_1", base.Add(-time.Hour))
+	first := mk("usr_2a", base) // created when second was: by ID
+	// An auth_version with no account.
+	_, _, err = s.RevokeUserSessions(ctx, rnd("usr_"), base)
+	ok(t, err)
+	_, av, err := s.RevokeUserSessions(ctx, second.ID, base)
+	ok(t, err)
+	second.AuthVersion = av
+	ok(t, us.SetDisabled(ctx, newest.ID, true))
+	newest.Disabled = true
+
+	list, err = us.ListUsers(ctx)
+	ok(t, err)
+	want := []*signoff.User{oldest, first, second, newest}
+	if len(list) != len(want) {
+		var got []string
+		for _, u := range list {
+			got = append(got, u.ID)
+		}
+		t.Fatalf("ListUsers = %v, want the 4 accounts", got)
+	}
+	for i, u := range want {
+		sameUser(t, fmt.Sprintf("ListUsers()[%d]", i), list[i], u)
+	}
+}
+
+// testSetDisabled: SetDisabled sets and clears the flag of that user only,
+// may be repeated, leaves the rest of the account and its sessions alone,
+// and is ErrNotFound for an unknown user and for one that is only an
+// auth_version. A new account is not disabled.
+func testSetDisabled(t *testing.T, s signoff.Store, us signoff.UserStore) {
+	u := &signoff.User{ID: rnd("usr_"), Email: rnd("u") + "@example.test", PasswordHash: "$argon2id$u", CreatedAt: base}
+	other := &signoff.User{ID: rnd("usr_"), Email: rnd("o") + "@example.test", PasswordHash: "$argon2id$o", CreatedAt: base}
+	ok(t, us.CreateUser(ctx, u))
+	ok(t, us.CreateUser(ctx, other))
+	sess := newSession(u.ID)
+	ok(t, s.CreateSession(ctx, sess, nil))
+	got, err := us.UserByID(ctx, u.ID)
+	ok(t, err)
+	sameUser(t, "a new account", got, u)
+
+	ok(t, us.SetDisabled(ctx, u.ID, true))
+	ok(t, us.SetDisabled(ctx, u.ID, true)) // again
+	u.Disabled = true
+	got, err = us.UserByID(ctx, u.ID)
+	ok(t, err)
+	sameUser(t, "UserByID after SetDisabled(true)", got, u)
+	got, err = us.UserByEmail(ctx, u.Email)
+	ok(t, err)
+	sameUser(t, "UserByEmail after SetDisabled(true)", got, u)
+	got, err = us.UserByID(ctx, other.ID)
+	ok(t, err)
+	sameUser(t, "another user after SetDisabled(true)", got, other)
+	if _, err := s.Session(ctx, sess.ID, base); err != nil {
+		t.Fatalf("SetDisabled ended the user's session: %v", err)
+	}
+
+	ok(t, us.SetDisabled(ctx, u.ID, false))
+	ok(t, us.SetDisabled(ctx, u.ID, false))
+	u.Disabled = false
+	got, err = us.UserByEmail(ctx, u.Email)
+	ok(t, err)
+	sameUser(t, "UserByEmail after SetDisabled(false)", got, u)
+
+	notFound(t, "SetDisabled of an unknown user", us.SetDisabled(ctx, rnd("usr_"), true))
+	bare := rnd("usr_")
+	_, _, err = s.RevokeUserSessions(ctx, bare, base)
+	ok(t, err)
+	notFound(t, "SetDisabled of a user that is only an auth_version", us.SetDisabled(ctx, bare, true))
+	_, err = us.UserByID(ctx, bare)
+	notFound(t, "UserByID after SetDisabled of a user that is only an auth_version", err)
+}
+
+// testDeleteUser: DeleteUser removes the account (not found by ID or
+// email, not listed, its email free again) and nothing else: the user's
+// auth_version and sessions stay. A second delete, an unknown user and one
+// that is only an auth_version are ErrNotFound, and so is every change to
+// a deleted account.
+func testDeleteUser(t *testing.T, s signoff.Store, us signoff.UserStore) {
+	u := &signoff.User{ID: rnd("usr_"), Email: rnd("u") + "@example.test", PasswordHash: "$argon2id$u", CreatedAt: base}
+	other := &signoff.User{ID: rnd("usr_"), Email: rnd("o") + "@example.test", PasswordHash: "$argon2id$o", CreatedAt: base}
+	ok(t, us.CreateUser(ctx, u))
+	ok(t, us.CreateUser(ctx, other))
+	sess := newSession(u.ID)
+	ok(t, s.CreateSession(ctx, sess, nil))
+	_, av, err := s.RevokeUserSessions(ctx, u.ID, base)
+	ok(t, err)
+	live := newSession(u.ID)
+	ok(t, s.CreateSession(ctx, live, nil))
+	ok(t, us.SetDisabled(ctx, u.ID, true))
+
+	ok(t, us.DeleteUser(ctx, u.ID))
+	_, err = us.UserByID(ctx, u.ID)
+	notFound(t, "UserByID of a deleted user", err)
+	_, err = us.UserByEmail(ctx, u.Email)
+	notFound(t, "UserByEmail of a deleted user", err)
+	list, err := us.ListUsers(ctx)
+	ok(t, err)
+	if len(list) != 1 || list[0].ID != other.ID {
+		t.Fatalf("ListUsers after DeleteUser = %d users, want only the other one", len(list))
+	}
+	if got, err := s.AuthVersion(ctx, u.ID); err != nil || got != av {
+		t.Fatalf("AuthVersion of a deleted user = %d, %v; want %d: it must stay", got, err, av)
+	}
+	if _, err := s.Session(ctx, live.ID, base); err != nil {
+		t.Fatalf("DeleteUser ended the user's session: %v", err)
+	}
+	notFound(t, "DeleteUser again", us.DeleteUser(ctx, u.ID))
+	notFound(t, "SetPassword of a deleted user", us.SetPassword(ctx, u.ID, "x"))
+	notFound(t, "SetDisabled of a deleted user", us.SetDisabled(ctx, u.ID, false))
+	notFound(t, "DeleteUser of an unknown user", us.DeleteUser(ctx, rnd("usr_")))
+	bare := rnd("usr_")
+	_, _, err = s.RevokeUserSessions(ctx, bare, base)
+	ok(t, err)
+	notFound(t, "DeleteUser of a user that is only an auth_version", us.DeleteUser(ctx, bare))
+
+	// The email is free; the new account is a new user.
+	again := &signoff.User{ID: rnd("usr_"), Email: u.Email, PasswordHash: "$argon2id$again", CreatedAt: base.Add(time.Hour)}
+	ok(t, us.CreateUser(ctx, again))
+	got, err := us.UserByEmail(ctx, u.Email)
+	ok(t, err)
+	sameUser(t, "the account that took a deleted user's email", got, again)
+	// What is left of the deleted user is an auth_version, like a user
+	// of an application's own user table: an account made on it (as
+	// CreateUser makes one on such a row) keeps the auth_version and is
+	// not disabled.
+	revived := &signoff.User{ID: u.ID, Email: rnd("r") + "@example.test", PasswordHash: "$argon2id$r", CreatedAt: base}
+	ok(t, us.CreateUser(ctx, revived))
+	revived.AuthVersion = av
+	got, err = us.UserByID(ctx, u.ID)
+	ok(t, err)
+	sameUser(t, "an account made on a deleted user's ID", got, revived)
+}
+
+// testDeleteUserSessions: a SessionDeleter deletes every session of the
+// user, live, expired, revoked or jwt-mode, with every refresh token of
+// their families (RefreshToken, which finds spent and revoked ones, finds
+// none), and nothing of another user's; the auth_version stays.
+func testDeleteUserSessions(t *testing.T, s signoff.Store) {
+	d, isDeleter := s.(signoff.SessionDeleter)
+	if !isDeleter {
+		t.Skip("the store does not implement signoff.SessionDeleter")
+	}
+	u, other := rnd("usr_"), rnd("usr_")
+	cookie := newSession(u)
+	ok(t, s.CreateSession(ctx, cookie, nil))
+	expired := newSession(u)
+	expired.ExpiresAt = base.Add(time.Second)
+	ok(t, s.CreateSession(ctx, expired, nil))
+	revoked := newSession(u)
+	ok(t, s.CreateSession(ctx, revoked, nil))
+	ok(t, s.RevokeSession(ctx, revoked.ID, base))
+	_, rt := newFamily(t, s, u)
+	c := child(base.Add(time.Second))
+	_, err := s.RotateRefreshToken(ctx, rt.Hash, c, 10*time.Second)
+	ok(t, err)
+	theirs := newSession(other)
+	ok(t, s.CreateSession(ctx, theirs, nil))
+	theirFam, theirRT := newFamily(t, s, other)
+	_, av, err := s.RevokeUserSessions(ctx, u, base.Add(2*time.Second))
+	ok(t, err)
+	late := newSession(u) // one that began after the revocation: live
+	ok(t, s.CreateSession(ctx, late, nil))
+
+	n, err := d.DeleteUserSessions(ctx, u)
+	ok(t, err)
+	if n != 5 {
+		t.Fatalf("DeleteUserSessions = %d, want 5: live, expired, revoked, jwt and the late one", n)
+	}
+	now := base.Add(3 * time.Second)
+	for _, x := range []*signoff.Session{cookie, expired, revoked, late} {
+		_, err := s.SessionByToken(ctx, x.TokenHash, now)
+		notFound(t, "SessionByToken of a deleted session", err)
+	}
+	_, err = s.Session(ctx, late.ID, now)
+	notFound(t, "Session of a deleted session", err)
+	for _, h := range []signoff.Hash{rt.Hash, c.Hash} {
+		_, err := s.RefreshToken(ctx, h)
+		notFound(t, "RefreshToken of a deleted session", err)
+	}
+	_, err = s.RotateRefreshToken(ctx, c.Hash, child(now), 10*time.Second)
+	notFound(t, "RotateRefreshToken of a deleted session", err)
+	if list, err := s.ListSessions(ctx, u, now); err != nil || len(list) != 0 {
+		t.Fatalf("ListSessions after DeleteUserSessions = %d, %v", len(list), err)
+	}
+	if got, err := s.AuthVersion(ctx, u); err != nil || got != av {
+		t.Fatalf("AuthVersion after DeleteUserSessions = %d, %v; want %d", got, err, av)
+	}
+	_, err = s.SessionByToken(ctx, theirs.TokenHash, now)
+	ok(t, err)
+	_, err = s.Session(ctx, theirFam.ID, now)
+	ok(t, err)
+	if got, err := s.RefreshToken(ctx, theirRT.Hash); err != nil || !got.RevokedAt.IsZero() {
+		t.Fatalf("another user's refresh token after DeleteUserSessions: %v", err)
+	}
+	n, err = d.DeleteUserSessions(ctx, u)
+	ok(t, err)
+	if n != 0 {
+		t.Fatalf("DeleteUserSessions again = %d, want 0", n)
+	}
+	// The user may sign in again.
+	ok(t, s.CreateSession(ctx, newSession(u), nil))
 }
