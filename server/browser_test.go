@@ -383,7 +383,9 @@ func (b *browser) whoAmI() int64 {
 		click = chromedp.Evaluate[chromedp.Void](`document.getElementById("whoami").click()`)
 	}
 	meURL := b.e.URL + "/api/me"
-	ev, err := chromedp.Run(b.ctx, chromedp.WaitEvent(network.ResponseReceived,
+	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
+	defer cancel()
+	ev, err := chromedp.Run(ctx, chromedp.WaitEvent(network.ResponseReceived,
 		func(ev network.EventResponseReceived) bool { return ev.Response.URL == meURL }, click))
 	if err != nil {
 		b.t.Fatalf("click Who am I: %v; %s", err, b.state())
@@ -391,6 +393,11 @@ func (b *browser) whoAmI() int64 {
 	b.mu.Lock()
 	b.meBearer = b.bearer[ev.RequestID]
 	b.mu.Unlock()
+	// The click's work goes on after /api/me answers (the devices load,
+	// the button stays disabled): wait until it is done, so that what the
+	// test does next (a logout elsewhere) does not meet a request of this
+	// click half-way, and the next click is not ignored.
+	b.waitFor("Who am I's work is done", `!document.getElementById("whoami").disabled`)
 	return ev.Response.Status
 }
 
