@@ -33,6 +33,11 @@ type Revocation struct {
 	// (WithOperator), so that every instance's log can say who; empty for
 	// a user's own.
 	Operator string
+	// Action names what the administrator did (the admin command's event:
+	// user.disabled, keys.rotated, …; WithAction), for the same logs. A
+	// revocation with an Action and nothing to revoke is a notice: it
+	// changes nothing an instance holds (users enable, say).
+	Action string
 	// Keys, when not 0, is no revocation of a credential: the jwt key set
 	// kept in the shared store changed to this version (a rotation, or a
 	// key revoked), and every instance loads it before it acknowledges.

@@ -26,6 +26,7 @@ type ctxKey int
 
 const (
 	operatorKey ctxKey = iota
+	actionKey
 	clientIPKey
 )
 
@@ -35,6 +36,19 @@ const (
 // commands use the OS user and host.
 func WithOperator(ctx context.Context, operator string) context.Context {
 	return context.WithValue(ctx, operatorKey, operator)
+}
+
+// WithAction returns a context under which the Manager's revocations
+// carry action, the name of what an administrator did (user.disabled,
+// say), to every instance's log; see Revocation.Action.
+func WithAction(ctx context.Context, action string) context.Context {
+	return context.WithValue(ctx, actionKey, action)
+}
+
+// ActionFrom returns the action WithAction named in ctx, or "".
+func ActionFrom(ctx context.Context) string {
+	a, _ := ctx.Value(actionKey).(string)
+	return a
 }
 
 // OperatorFrom returns the administrator WithOperator named in ctx, or "",

@@ -53,7 +53,7 @@ func (m *Manager) revoke(ctx context.Context, id, user string, until time.Time) 
 	// A client that hangs up must not leave a revocation half done.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
-	if err := m.publish(ctx, Revocation{SessionID: id, UserID: user, Until: until, Operator: operatorOf(ctx)}); err != nil {
+	if err := m.publish(ctx, Revocation{SessionID: id, UserID: user, Until: until, Operator: operatorOf(ctx), Action: ActionFrom(ctx)}); err != nil {
 		return unavailable("publish revocation", err)
 	}
 	if err := m.store.RevokeSession(ctx, id, now); err != nil {
@@ -144,14 +144,14 @@ func (m *Manager) revokeUser(ctx context.Context, userID string, admin bool) (in
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
 	pending := newID("lae_")
-	if err := m.publish(ctx, Revocation{UserID: userID, Pending: pending, Until: until, Operator: operatorOf(ctx)}); err != nil {
+	if err := m.publish(ctx, Revocation{UserID: userID, Pending: pending, Until: until, Operator: operatorOf(ctx), Action: ActionFrom(ctx)}); err != nil {
 		return 0, unavailable("publish revocation", err)
 	}
 	n, av, err := m.store.RevokeUserSessions(ctx, userID, now)
 	if err != nil {
 		return 0, unavailable("revoke user sessions", err)
 	}
-	done := Revocation{UserID: userID, AuthVersion: av, Pending: pending, Until: until, Operator: operatorOf(ctx)}
+	done := Revocation{UserID: userID, AuthVersion: av, Pending: pending, Until: until, Operator: operatorOf(ctx), Action: ActionFrom(ctx)}
 	if err := m.publish(ctx, done); err != nil {
 		m.log.Warn("logout_all: the new auth_version is not yet published; instances read this user's credentials through to the store until it is", "user", userID, "err", err)
 		m.bgMu.Lock()

@@ -119,7 +119,7 @@ func usersLogoutAll(ctx context.Context, args []string, env Env, stdio IO) error
 		return err
 	}
 	return withUser(ctx, *store, pos[0], stdio, func(a *server.Admin, u *signoff.User) error {
-		n, err := a.Manager.RevokeUser(signoff.WithOperator(ctx, operator()), u.ID)
+		n, err := a.Manager.RevokeUser(signoff.WithAction(signoff.WithOperator(ctx, operator()), signoff.EventLogoutAll), u.ID)
 		if err != nil {
 			return err
 		}
@@ -201,7 +201,7 @@ func sessionsRevoke(ctx context.Context, args []string, env Env, stdio IO) error
 	case err != nil:
 		return err
 	}
-	if err := a.Manager.RevokeSession(signoff.WithOperator(ctx, operator()), pos[0]); err != nil {
+	if err := a.Manager.RevokeSession(signoff.WithAction(signoff.WithOperator(ctx, operator()), signoff.EventSessionEnded), pos[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdio.Stdout, "revoked session %s\n", pos[0])

@@ -269,17 +269,23 @@ func TestAdminRevocationReachesTheRunningServer(t *testing.T) {
 	if r := run(t, nil, "", "sessions", "list", "--store", db, "--user", "ada@example.test"); !strings.Contains(r.stdout, "0 live sessions") {
 		t.Fatalf("sessions list after logout-all: %q", r.stdout)
 	}
-	// Both admin actions are in the command's log and in the running
-	// server's, with who ran them.
-	for _, want := range []string{"session=" + ids[0], "auth_version=1"} {
+	// Every admin action is in the running server's log, with what it was
+	// and who ran it, those that revoke nothing included.
+	for _, args := range [][]string{{"users", "disable"}, {"users", "enable"}} {
+		if r := run(t, nil, "", append(args, "--store", db, "ada@example.test")...); r.code != 0 {
+			t.Fatalf("%v: %d %q", args, r.code, r.stderr)
+		}
+	}
+	for _, want := range [][2]string{{"action=session.revoked", "session=" + ids[0]}, {"action=logout_all", "auth_version=1"},
+		{"action=user.disabled", "auth_version=2"}, {"action=user.enabled", "auth_version=0"}} {
 		n := 0
 		for _, l := range strings.Split(logs.String(), "\n") {
-			if strings.Contains(l, "msg=revocation.applied") && strings.Contains(l, "by=admin") && strings.Contains(l, "operator=") && strings.Contains(l, want) {
+			if strings.Contains(l, "msg=admin.applied") && strings.Contains(l, "by=admin") && strings.Contains(l, "operator=") && strings.Contains(l, want[0]) && strings.Contains(l, want[1]) {
 				n++
 			}
 		}
 		if n != 1 {
-			t.Errorf("the server logged %d revocation.applied by=admin lines with %s; log:\n%s", n, want, logs.String())
+			t.Errorf("the server logged %d admin.applied by=admin lines with %v; log:\n%s", n, want, logs.String())
 		}
 	}
 }

@@ -26,7 +26,7 @@ func (a *Admin) DisableUser(ctx context.Context, u *signoff.User) (int, error) {
 		return 0, err
 	}
 	a.event(ctx, eventUserDisabled, u.ID)
-	n, err := a.Manager.RevokeUser(ctx, u.ID)
+	n, err := a.Manager.RevokeUser(signoff.WithAction(ctx, eventUserDisabled), u.ID)
 	if err != nil {
 		return 0, fmt.Errorf("%s is disabled, but its sessions may not all have ended (%w); run the command again", u.Email, err)
 	}
@@ -40,6 +40,7 @@ func (a *Admin) EnableUser(ctx context.Context, u *signoff.User) error {
 		return err
 	}
 	a.event(ctx, eventUserEnabled, u.ID)
+	a.notice(signoff.WithAction(ctx, eventUserEnabled), u.ID)
 	return nil
 }
 
@@ -65,7 +66,7 @@ func (a *Admin) DeleteUser(ctx context.Context, u *signoff.User) (Deleted, error
 	if err := a.Users.SetDisabled(ctx, u.ID, true); err != nil {
 		return d, err
 	}
-	n, err := a.Manager.RevokeUser(ctx, u.ID)
+	n, err := a.Manager.RevokeUser(signoff.WithAction(ctx, eventUserDeleted), u.ID)
 	if err != nil {
 		return d, fmt.Errorf("%s is disabled, not deleted: its sessions may not all have ended (%w); run the command again", u.Email, err)
 	}
@@ -100,7 +101,9 @@ func (a *Admin) SetPassword(ctx context.Context, u *signoff.User, pw *Hasher, pa
 		return 0, err
 	}
 	a.event(ctx, eventUserPasswordSet, u.ID)
+	ctx = signoff.WithAction(ctx, eventUserPasswordSet)
 	if keepSessions {
+		a.notice(ctx, u.ID)
 		return 0, nil
 	}
 	n, err := a.Manager.RevokeUser(ctx, u.ID)

@@ -60,9 +60,22 @@ func (a *Admin) event(ctx context.Context, name, user string) {
 		slog.String("by", "admin"), slog.String("operator", signoff.OperatorFrom(ctx)))
 }
 
-// eventAdminApplied is what an instance logs when it applies an
-// administrator's revocation, made by an admin command in another process.
-const eventAdminApplied = "revocation.applied"
+// eventAdminApplied is what an instance logs when it applies what an
+// administrator did: a revocation, a key change or a notice that an admin
+// command published, from any process.
+const eventAdminApplied = "admin.applied"
+
+// notice tells every running instance, for its log, what an admin command
+// did that revokes nothing (users enable, set-password --keep-sessions).
+// A notice that not every instance confirmed is only a warning: the
+// change itself is made.
+func (a *Admin) notice(ctx context.Context, user string) {
+	r := signoff.Revocation{UserID: user, Until: time.Now().Add(time.Hour),
+		Operator: signoff.OperatorFrom(ctx), Action: signoff.ActionFrom(ctx)}
+	if err := a.bus.Publish(ctx, r); err != nil {
+		a.log.Warn("not every running instance confirmed the notice of this change; it is made all the same", "action", r.Action, "err", err)
+	}
+}
 
 // hooks are the Manager's Hooks of the server: the metrics, and the log
 // line of an administrator's revocation applied here, so that every
@@ -81,16 +94,16 @@ func (s *Server) hooks() signoff.Hooks {
 			if err := s.reloadKeys(ctx); err != nil {
 				s.log.Error("jwt keys: the store's new version could not be loaded; this instance keeps the keys it has", "version", r.Keys, "err", err)
 			}
-			return
 		}
 		// One line per action: a logout everywhere is published twice,
 		// pending and then done (with its auth_version).
-		if r.Operator == "" || (r.SessionID == "" && r.AuthVersion == 0) {
+		if r.Operator == "" || (r.Pending != "" && r.AuthVersion == 0) {
 			return
 		}
 		s.log.LogAttrs(context.Background(), slog.LevelInfo, eventAdminApplied,
 			slog.String("user", r.UserID), slog.String("session", r.SessionID), slog.String("ip", ""),
-			slog.String("by", "admin"), slog.String("operator", r.Operator), slog.Int64("auth_version", r.AuthVersion))
+			slog.String("by", "admin"), slog.String("operator", r.Operator), slog.String("action", r.Action),
+			slog.Int64("auth_version", r.AuthVersion))
 	}
 	return h
 }

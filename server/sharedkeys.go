@@ -221,6 +221,7 @@ const keysKept = 3
 // with a key it does not know. The earlier keys stay, to verify the tokens
 // they signed until those expire; JWKS shows them all meanwhile.
 func (a *Admin) RotateKeys(ctx context.Context, secret []byte, now time.Time) (string, error) {
+	ctx = signoff.WithAction(ctx, "keys.rotated")
 	k, err := a.sharedKeys(secret)
 	if err != nil {
 		return "", err
@@ -268,6 +269,7 @@ func (a *Admin) RevokeKey(ctx context.Context, secret []byte, kid string, now ti
 			return err
 		}
 	}
+	ctx = signoff.WithAction(ctx, "keys.revoked")
 	k, _ := a.sharedKeys(secret)
 	v, _, err := k.change(ctx, func(ks *accesstoken.KeySet) (*accesstoken.KeySet, error) {
 		rest := slices.DeleteFunc(ks.Keys(), func(key *accesstoken.Key) bool { return key.ID == kid })
@@ -284,7 +286,7 @@ func (a *Admin) RevokeKey(ctx context.Context, secret []byte, kid string, now ti
 func (a *Admin) publishKeys(ctx context.Context, v int64, now time.Time) error {
 	// Kept in the bus's log long enough for an instance that is
 	// reconnecting to catch up on it.
-	r := signoff.Revocation{Keys: v, Until: now.Add(time.Hour), Operator: signoff.OperatorFrom(ctx)}
+	r := signoff.Revocation{Keys: v, Until: now.Add(time.Hour), Operator: signoff.OperatorFrom(ctx), Action: signoff.ActionFrom(ctx)}
 	if err := a.bus.Publish(ctx, r); err != nil {
 		return fmt.Errorf("the keys are saved (version %d), but not every running instance confirmed it loaded them: %w", v, err)
 	}

@@ -179,12 +179,12 @@ func testPublishOnly(t *testing.T, open func() logbus.Log) {
 	}
 	// An admin command: every field reaches the serving instance, the
 	// operator included, for its log.
-	if err := cli.Publish(ctx, signoff.Revocation{UserID: "u", AuthVersion: 3, Pending: "lae_1", Operator: "alice@ops-1", Keys: 7, Until: until()}); err != nil {
+	if err := cli.Publish(ctx, signoff.Revocation{UserID: "u", AuthVersion: 3, Pending: "lae_1", Operator: "alice@ops-1", Action: "user.disabled", Keys: 7, Until: until()}); err != nil {
 		t.Fatal(err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.got) != 1 || r.got[0].AuthVersion != 3 || r.got[0].UserID != "u" || r.got[0].Pending != "lae_1" || r.got[0].Operator != "alice@ops-1" || r.got[0].Keys != 7 {
+	if len(r.got) != 1 || r.got[0].AuthVersion != 3 || r.got[0].UserID != "u" || r.got[0].Pending != "lae_1" || r.got[0].Operator != "alice@ops-1" || r.got[0].Keys != 7 || r.got[0].Action != "user.disabled" {
 		t.Fatalf("the serving instance applied %+v when Publish returned", r.got)
 	}
 }

@@ -48,22 +48,22 @@ func (l *busLog) Append(ctx context.Context, origin string, r signoff.Revocation
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(busLock)); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `INSERT INTO revocations (origin, session_id, user_id, auth_version, until_at, pending, operator, keys_version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq, pg_notify($9, '')`,
-			origin, r.SessionID, r.UserID, r.AuthVersion, r.Until.UTC(), r.Pending, r.Operator, r.Keys, busChannel).Scan(&seq, nil)
+		return tx.QueryRow(ctx, `INSERT INTO revocations (origin, session_id, user_id, auth_version, until_at, pending, operator, keys_version, action)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq, pg_notify($10, '')`,
+			origin, r.SessionID, r.UserID, r.AuthVersion, r.Until.UTC(), r.Pending, r.Operator, r.Keys, r.Action, busChannel).Scan(&seq, nil)
 	})
 	return seq, err
 }
 
 func (l *busLog) After(ctx context.Context, after int64) ([]logbus.Entry, error) {
-	rows, err := l.s.Pool().Query(ctx, `SELECT seq, origin, session_id, user_id, auth_version, until_at, pending, operator, keys_version
+	rows, err := l.s.Pool().Query(ctx, `SELECT seq, origin, session_id, user_id, auth_version, until_at, pending, operator, keys_version, action
 		FROM revocations WHERE seq > $1 ORDER BY seq`, after)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (logbus.Entry, error) {
 		var e logbus.Entry
-		err := row.Scan(&e.Seq, &e.Origin, &e.SessionID, &e.UserID, &e.AuthVersion, &e.Until, &e.Pending, &e.Operator, &e.Keys)
+		err := row.Scan(&e.Seq, &e.Origin, &e.SessionID, &e.UserID, &e.AuthVersion, &e.Until, &e.Pending, &e.Operator, &e.Keys, &e.Action)
 		e.Until = e.Until.UTC()
 		return e, err
 	})

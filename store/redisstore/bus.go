@@ -53,6 +53,7 @@ type wireEntry struct {
 	Pending     string `json:"p,omitempty"`
 	Operator    string `json:"a,omitempty"`
 	Keys        int64  `json:"k,omitempty"`
+	Action      string `json:"x,omitempty"`
 }
 
 // appendScript hands out the next Seq and stores the entry in one step, so
@@ -65,7 +66,7 @@ redis.call('PUBLISH', KEYS[4], seq)
 return seq`)
 
 func (l *busLog) Append(ctx context.Context, origin string, r signoff.Revocation) (int64, error) {
-	b, err := json.Marshal(wireEntry{Origin: origin, SessionID: r.SessionID, UserID: r.UserID, AuthVersion: r.AuthVersion, Until: r.Until.UnixMicro(), Pending: r.Pending, Operator: r.Operator, Keys: r.Keys})
+	b, err := json.Marshal(wireEntry{Origin: origin, SessionID: r.SessionID, UserID: r.UserID, AuthVersion: r.AuthVersion, Until: r.Until.UnixMicro(), Pending: r.Pending, Operator: r.Operator, Keys: r.Keys, Action: r.Action})
 	if err != nil {
 		return 0, err
 	}
@@ -86,7 +87,7 @@ func (l *busLog) After(ctx context.Context, after int64) ([]logbus.Entry, error)
 			return nil, err
 		}
 		out = append(out, logbus.Entry{Seq: int64(z.Score), Origin: w.Origin, Revocation: signoff.Revocation{
-			SessionID: w.SessionID, UserID: w.UserID, AuthVersion: w.AuthVersion, Until: time.UnixMicro(w.Until).UTC(), Pending: w.Pending, Operator: w.Operator, Keys: w.Keys}})
+			SessionID: w.SessionID, UserID: w.UserID, AuthVersion: w.AuthVersion, Until: time.UnixMicro(w.Until).UTC(), Pending: w.Pending, Operator: w.Operator, Keys: w.Keys, Action: w.Action}})
 	}
 	return out, nil
 }

@@ -32,13 +32,13 @@ const nowUS = `CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)`
 
 func (l busLog) Append(ctx context.Context, origin string, r signoff.Revocation) (int64, error) {
 	var seq int64
-	err := l.s.w.QueryRowContext(ctx, `INSERT INTO revocations (origin, session_id, user_id, auth_version, until_at, pending, operator, keys_version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`, origin, r.SessionID, r.UserID, r.AuthVersion, us(r.Until), r.Pending, r.Operator, r.Keys).Scan(&seq)
+	err := l.s.w.QueryRowContext(ctx, `INSERT INTO revocations (origin, session_id, user_id, auth_version, until_at, pending, operator, keys_version, action)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`, origin, r.SessionID, r.UserID, r.AuthVersion, us(r.Until), r.Pending, r.Operator, r.Keys, r.Action).Scan(&seq)
 	return seq, err
 }
 
 func (l busLog) After(ctx context.Context, after int64) ([]logbus.Entry, error) {
-	rows, err := l.s.r.QueryContext(ctx, `SELECT seq, origin, session_id, user_id, auth_version, until_at, pending, operator, keys_version
+	rows, err := l.s.r.QueryContext(ctx, `SELECT seq, origin, session_id, user_id, auth_version, until_at, pending, operator, keys_version, action
 		FROM revocations WHERE seq > ? ORDER BY seq`, after)
 	if err != nil {
 		return nil, err
@@ -50,7 +50,7 @@ func (l busLog) After(ctx context.Context, after int64) ([]logbus.Entry, error) 
 			e     logbus.Entry
 			until int64
 		)
-		if err := rows.Scan(&e.Seq, &e.Origin, &e.SessionID, &e.UserID, &e.AuthVersion, &until, &e.Pending, &e.Operator, &e.Keys); err != nil {
+		if err := rows.Scan(&e.Seq, &e.Origin, &e.SessionID, &e.UserID, &e.AuthVersion, &until, &e.Pending, &e.Operator, &e.Keys, &e.Action); err != nil {
 			return nil, err
 		}
 		e.Until = fromUS(until)
