@@ -281,13 +281,18 @@ func (s *Store) UserByEmail(_ context.Context, email string) (*signoff.User, err
 
 // SetPassword implements signoff.UserStore.
 func (s *Store) SetPassword(_ context.Context, userID, passwordHash string) error {
+	return s.changeUser(userID, func(u *signoff.User) { u.PasswordHash = passwordHash })
+}
+
+// changeUser applies change to the account userID, or is ErrNotFound.
+func (s *Store) changeUser(userID string, change func(*signoff.User)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.users[userID]
 	if !ok {
 		return signoff.ErrNotFound
 	}
-	u.PasswordHash = passwordHash
+	change(u)
 	return nil
 }
 
@@ -323,14 +328,7 @@ func (s *Store) ListUsers(_ context.Context) ([]*signoff.User, error) {
 
 // SetDisabled implements signoff.UserStore.
 func (s *Store) SetDisabled(_ context.Context, userID string, disabled bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[userID]
-	if !ok {
-		return signoff.ErrNotFound
-	}
-	u.Disabled = disabled
-	return nil
+	return s.changeUser(userID, func(u *signoff.User) { u.Disabled = disabled })
 }
 
 // DeleteUser implements signoff.UserStore. The user's auth_version stays.

@@ -33,15 +33,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/signoff/signoff/bench/internal/harness"
@@ -69,22 +65,10 @@ func main() {
 	}
 	o.nginx = nginx
 
-	ctx, cancel := context.WithTimeout(context.Background(), o.budget())
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	var interrupted atomic.Bool
-	go func() {
-		<-sig
-		interrupted.Store(true)
-		fmt.Fprintln(os.Stderr, "forward: interrupted; stopping the servers it started (again: kill them at once)")
-		cancel()
-		<-sig
-		harness.KillStarted()
-		os.Exit(130)
-	}()
+	ctx, cancel, interrupted := harness.Interruptible("forward", o.budget())
 	_, err = run(ctx, o, os.Stdout, os.Stderr)
 	cancel()
-	if interrupted.Load() {
+	if interrupted() {
 		fmt.Fprintln(os.Stderr, "forward: interrupted; servers stopped")
 		os.Exit(130)
 	}

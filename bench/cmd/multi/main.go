@@ -37,14 +37,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -96,24 +93,12 @@ func main() {
 		os.Exit(2)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	var interrupted atomic.Bool
-	go func() {
-		<-sig
-		interrupted.Store(true)
-		fmt.Fprintln(os.Stderr, "multi: interrupted; stopping the servers it started and cleaning up (again: kill them at once)")
-		cancel()
-		<-sig
-		harness.KillStarted()
-		os.Exit(130)
-	}()
+	ctx, cancel, interrupted := harness.Interruptible("multi", 15*time.Minute)
 	h := &runner{o: o, out: os.Stdout}
 	err := h.run(ctx)
 	h.Close()
 	cancel()
-	if interrupted.Load() {
+	if interrupted() {
 		fmt.Fprintln(os.Stderr, "multi: interrupted; servers stopped, schemas and keys removed")
 		os.Exit(130)
 	}
