@@ -83,7 +83,7 @@ func (f *findings) report(cfg Config, c *client) *Report {
 	}
 	sortResults(f.res)
 	scrub := c.scrubber()
-	rep := &Report{Target: cfg.Target, Second: cfg.Second, Credentials: f.creds, Exchanges: c.exchanges()}
+	rep := &Report{Target: cfg.Target, Second: cfg.Second, Credentials: f.creds, Exchanges: c.exchanges(), Stopped: scrub(f.stopped)}
 	for _, res := range f.res {
 		res.Evidence = scrub(res.Evidence)
 		if slices.Contains(cfg.Ignore, res.ID) && res.Verdict != Skip {

@@ -86,6 +86,9 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 	counts := fmt.Sprintf("%d pass, %d warn, %d skip · %s",
 		r.Count(Pass), r.Count(Warn), r.Count(Skip), plural(len(r.Exchanges), "request"))
 	b.WriteByte('\n')
+	if r.Incomplete() {
+		fmt.Fprintf(&b, "%s  stopped early: %s; the checks not reached are SKIP\n", paint(ansiYel, "INCOMPLETE"), clean(r.Stopped))
+	}
 	if n := r.Count(Fail); n > 0 {
 		fmt.Fprintf(&b, "%s  %d of %s failed · %s\n", paint(ansiRed, "FAIL"), n, plural(len(r.Results), "check"), counts)
 	} else {
@@ -195,6 +198,7 @@ type jsonReport struct {
 	Second      string      `json:"second,omitempty"`
 	Credentials string      `json:"credentials"`
 	Summary     jsonSummary `json:"summary"`
+	Stopped     string      `json:"stopped,omitempty"`
 	Results     []Result    `json:"results"`
 	Exchanges   []Exchange  `json:"exchanges"`
 }
@@ -210,7 +214,8 @@ type jsonSummary struct {
 
 // WriteJSON writes the report as indented JSON: {"target", "second"
 // (omitempty), "credentials", "summary": {"checks", "pass", "fail", "warn",
-// "skip", "requests"}, "results": [...], "exchanges": [...]}, where requests
+// "skip", "requests"}, "stopped" (omitempty: why the run stopped early),
+// "results": [...], "exchanges": [...]}, where requests
 // is len(Exchanges). Empty lists are written as [], never null.
 func WriteJSON(w io.Writer, r *Report) error {
 	if r == nil {
@@ -228,6 +233,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 			Skip:     r.Count(Skip),
 			Requests: len(r.Exchanges),
 		},
+		Stopped:   r.Stopped,
 		Results:   r.Results,
 		Exchanges: r.Exchanges,
 	}

@@ -54,6 +54,17 @@ func TestMaxRequests(t *testing.T) {
 	if skipped == 0 {
 		t.Fatal("no check says the budget stopped it")
 	}
+	// The report says it is incomplete, in every format, so that CI cannot
+	// read it as a pass.
+	if !strings.Contains(rep.Stopped, "request budget") {
+		t.Fatalf("Report.Stopped = %q", rep.Stopped)
+	}
+	var text, js strings.Builder
+	WriteText(&text, rep, false)
+	WriteJSON(&js, rep)
+	if !strings.Contains(text.String(), "INCOMPLETE") || !strings.Contains(js.String(), `"stopped": "the request budget`) {
+		t.Fatalf("the reports do not say the run stopped early:\n%s\n%s", text.String(), js.String())
+	}
 	cfg.MaxRequests = 1
 	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "too few to sign in") {
 		t.Fatalf("a budget of 1: %v", err)

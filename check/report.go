@@ -83,7 +83,16 @@ type Report struct {
 	Credentials string     `json:"credentials"`
 	Results     []Result   `json:"results"`
 	Exchanges   []Exchange `json:"exchanges"`
+	// Stopped says why the run stopped before every check was reached (the
+	// request budget, a 429 past --max-wait, a later sign-in refused); ""
+	// for a complete run. The checks not reached are SKIP with the reason;
+	// the findings made before stand.
+	Stopped string `json:"stopped,omitempty"`
 }
+
+// Incomplete reports whether the run stopped before every check was
+// reached: its report is not a pass, whatever it found.
+func (r *Report) Incomplete() bool { return r.Stopped != "" }
 
 // Failed reports whether any check failed.
 func (r *Report) Failed() bool { return r.Count(Fail) > 0 }

@@ -138,8 +138,11 @@ func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
 	if err := check.Write(stdio.Stdout, rep, format, useColor); err != nil {
 		return err
 	}
-	if rep.Failed() {
+	switch {
+	case rep.Failed():
 		return exitCode(ExitError)
+	case rep.Incomplete():
+		return exitCode(ExitIncomplete)
 	}
 	return nil
 }

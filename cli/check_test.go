@@ -29,7 +29,13 @@ func TestCheckCommand(t *testing.T) {
 		}
 	}
 
-	r := run(t, env, "", "check", "--user", "ada@example.test", base)
+	// A run cut short by the budget exits 3: its report is not a pass.
+	r := run(t, env, "", "check", "--user", "ada@example.test", "--max-requests", "12", base)
+	if r.code != 3 || !strings.Contains(r.stdout, "INCOMPLETE") {
+		t.Fatalf("a run stopped early: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+
+	r = run(t, env, "", "check", "--user", "ada@example.test", base)
 	noPassword(r)
 	if r.code != 0 || !strings.Contains(r.stdout, "OK  no check failed") || strings.Contains(r.stdout, "\x1b[") {
 		t.Fatalf("exit %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.stderr)

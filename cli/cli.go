@@ -27,6 +27,9 @@ const (
 	ExitOK    = 0
 	ExitError = 1 // the command ran and failed
 	ExitUsage = 2 // the command line or the environment is wrong
+	// ExitIncomplete ends a signoff check that stopped before every check
+	// was reached and found no FAIL: not a pass.
+	ExitIncomplete = 3
 )
 
 // usageError is a mistake on the command line; it exits 2.
