@@ -265,3 +265,24 @@ func TestWeakPasswordNotMarked(t *testing.T) {
 		t.Fatal("the checker's own words were rewritten around the password")
 	}
 }
+
+// A run cut short keeps what it found before: an authenticated answer
+// without no-store, seen before the budget ran out, is R25 FAIL, not
+// "not reached".
+func TestStoppedRunKeepsItsFindings(t *testing.T) {
+	h := fixture.New(fixture.Options{Mode: fixture.Session, Fault: fixture.NoNoStore, Email: testUser, Password: testPassword}).Handler()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	cfg := testConfig(srv.URL)
+	cfg.MaxRequests = 12
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Incomplete() {
+		t.Fatal("the run was not cut short; lower the budget")
+	}
+	if r := rep.Find("R25"); len(r) != 1 || r[0].Verdict != Fail {
+		t.Fatalf("R25 after a run cut short: %+v", r)
+	}
+}

@@ -85,12 +85,25 @@ func (r *runner) drive(ctx context.Context) (err error) {
 				err = fmt.Errorf("%w: --max-requests %d is too few to sign in", ErrUsage, b.max)
 			}
 		}
+		if r.stopped != "" {
+			r.keepGathered()
+		}
 	}()
 	err = r.stages(ctx)
 	if errors.Is(err, errStopped) {
 		return nil
 	}
 	return err
+}
+
+// keepGathered reports, for a run cut short, what the answers it gathered
+// already prove: a credentialed answer without no-store is R25 FAIL
+// whatever came after. What only a whole run can show (a PASS) stays
+// "not reached".
+func (r *runner) keepGathered() {
+	if len(r.noStore) > 0 && !r.has("R25", "") {
+		r.cacheCheck()
+	}
 }
 
 // stages calls every stage in order, handing each what it reads and
