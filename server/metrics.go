@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,7 +37,26 @@ type metrics struct {
 	storeSeconds      *prometheus.HistogramVec // op, result
 	requests          *prometheus.CounterVec   // route, code
 	requestSeconds    *prometheus.HistogramVec // route
+
+	// The per-request series, resolved once: a label lookup hashes its
+	// values, and a status code as a label is a string to allocate.
+	authSeries [2][3]prometheus.Counter // [hit][result index]
+	routesMu   sync.RWMutex
+	routes     map[routeCode]routeSeries
 }
+
+// routeCode names the series of one route and status.
+type routeCode struct {
+	route string
+	code  int
+}
+
+type routeSeries struct {
+	requests prometheus.Counter
+	seconds  prometheus.Observer
+}
+
+var authResults = [3]string{resultOK, resultRefused, resultUnavailable}
 
 // Outcomes of the labelled counters, fixed so that a dashboard can rely on
 // them.
@@ -109,6 +129,12 @@ func newMetrics(stats func() signoff.Stats) *metrics {
 		m.logoutsEverywhere.WithLabelValues(by)
 		m.sessionsRevoked.WithLabelValues(by)
 	}
+	for i, cache := range []string{"miss", "hit"} {
+		for j, r := range authResults {
+			m.authSeries[i][j] = m.auths.WithLabelValues(cache, r)
+		}
+	}
+	m.routes = map[routeCode]routeSeries{}
 	for _, r := range []string{resultOK, resultRetry, resultReuse} {
 		m.refreshes.WithLabelValues(r)
 	}
@@ -190,11 +216,11 @@ func (m *metrics) hooks() signoff.Hooks {
 		},
 		Applied: func(signoff.Revocation) { m.applied.Inc() },
 		Authenticated: func(a signoff.Auth) {
-			cache := "miss"
+			hit := 0
 			if a.Cached {
-				cache = "hit"
+				hit = 1
 			}
-			m.auths.WithLabelValues(cache, authResult(a.Err)).Inc()
+			m.authSeries[hit][authResult(a.Err)].Inc()
 		},
 		Store: func(op string, took time.Duration, err error) {
 			r := resultOK
@@ -209,21 +235,32 @@ func (m *metrics) hooks() signoff.Hooks {
 	}
 }
 
-func authResult(err error) string {
+// authResult is the index in authResults of an authentication's outcome.
+func authResult(err error) int {
 	switch {
 	case err == nil:
-		return resultOK
+		return 0
 	case signoff.StatusOf(err) == http.StatusServiceUnavailable:
-		return resultUnavailable
+		return 2
 	default:
-		return resultRefused
+		return 1
 	}
 }
 
 // request counts one HTTP request of route that answered status after took.
 func (m *metrics) request(route string, status int, took time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.requestSeconds.WithLabelValues(route).Observe(took.Seconds())
+	k := routeCode{route, status}
+	m.routesMu.RLock()
+	s, ok := m.routes[k]
+	m.routesMu.RUnlock()
+	if !ok {
+		s = routeSeries{m.requests.WithLabelValues(route, strconv.Itoa(status)), m.requestSeconds.WithLabelValues(route)}
+		m.routesMu.Lock()
+		m.routes[k] = s
+		m.routesMu.Unlock()
+	}
+	s.requests.Inc()
+	s.seconds.Observe(took.Seconds())
 }
 
 // handler serves the metrics in Prometheus's text format (or OpenMetrics,
