@@ -105,6 +105,15 @@ func rnd(prefix string) string {
 func hashOf(s string) signoff.Hash { return signoff.HashString(s) }
 
 // newSession returns a session-mode session of user u, created at base.
+// createUser stores a new account with a random ID and email and the
+// password hash hash.
+func createUser(t *testing.T, us signoff.UserStore, hash string) *signoff.User {
+	t.Helper()
+	u := &signoff.User{ID: rnd("usr_"), Email: rnd("u") + "@example.test", PasswordHash: hash, CreatedAt: base}
+	ok(t, us.CreateUser(ctx, u))
+	return u
+}
+
 func newSession(u string) *signoff.Session {
 	return &signoff.Session{
 		ID: rnd("ses_"), UserID: u, TokenHash: hashOf(rnd("tok")),
@@ -597,10 +606,7 @@ func testUsers(t *testing.T, s signoff.Store, us signoff.UserStore) {
 // ErrNotFound for an unknown user and for a user that is only an
 // auth_version (no account).
 func testSetPassword(t *testing.T, s signoff.Store, us signoff.UserStore) {
-	u := &signoff.User{ID: rnd("usr_"), Email: rnd("u") + "@example.test", PasswordHash: "$argon2id$old", CreatedAt: base}
-	other := &signoff.User{ID: rnd("usr_"), Email: rnd("o") + "@example.test", PasswordHash: "$argon2id$other", CreatedAt: base}
-	ok(t, us.CreateUser(ctx, u))
-	ok(t, us.CreateUser(ctx, other))
+	u, other := createUser(t, us, "$argon2id$old"), createUser(t, us, "$argon2id$other")
 	sess := newSession(u.ID)
 	ok(t, s.CreateSession(ctx, sess, nil))
 	_, av, err := s.RevokeUserSessions(ctx, other.ID, base)
@@ -692,10 +698,7 @@ func testListUsers(t *testing.T, s signoff.Store, us signoff.UserStore) {
 // and is ErrNotFound for an unknown user and for one that is only an
 // auth_version. A new account is not disabled.
 func testSetDisabled(t *testing.T, s signoff.Store, us signoff.UserStore) {
-	u := &signoff.User{ID: rnd("usr_"), Email: rnd("u") + "@example.test", PasswordHash: "$argon2id$u", CreatedAt: base}
-	other := &signoff.User{ID: rnd("usr_"), Email: rnd("o") + "@example.test", PasswordHash: "$argon2id$o", CreatedAt: base}
-	ok(t, us.CreateUser(ctx, u))
-	ok(t, us.CreateUser(ctx, other))
+	u, other := createUser(t, us, "$argon2id$u"), createUser(t, us, "$argon2id$o")
 	sess := newSession(u.ID)
 	ok(t, s.CreateSession(ctx, sess, nil))
 	got, err := us.UserByID(ctx, u.ID)
@@ -740,10 +743,7 @@ func testSetDisabled(t *testing.T, s signoff.Store, us signoff.UserStore) {
 // that is only an auth_version are ErrNotFound, and so is every change to
 // a deleted account.
 func testDeleteUser(t *testing.T, s signoff.Store, us signoff.UserStore) {
-	u := &signoff.User{ID: rnd("usr_"), Email: rnd("u") + "@example.test", PasswordHash: "$argon2id$u", CreatedAt: base}
-	other := &signoff.User{ID: rnd("usr_"), Email: rnd("o") + "@example.test", PasswordHash: "$argon2id$o", CreatedAt: base}
-	ok(t, us.CreateUser(ctx, u))
-	ok(t, us.CreateUser(ctx, other))
+	u, other := createUser(t, us, "$argon2id$u"), createUser(t, us, "$argon2id$o")
 	sess := newSession(u.ID)
 	ok(t, s.CreateSession(ctx, sess, nil))
 	_, av, err := s.RevokeUserSessions(ctx, u.ID, base)
