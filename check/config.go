@@ -39,8 +39,12 @@ type Config struct {
 	// Protected is a path that answers 2xx with a credential and 401, 403
 	// or a redirect without; default /api/me.
 	Protected string
-	// Logout is the sign-out path; default /logout, sent as a POST.
+	// Logout is the sign-out path; default /logout.
 	Logout string
+	// LogoutMethod is how logout is sent: "POST" (default), "GET", or
+	// "auto": a POST, and a GET when the POST answers 405 with Allow: GET
+	// (then R27 fails: a link can sign the user out).
+	LogoutMethod string
 	// Refresh is the refresh-token path; default /refresh. A path that
 	// answers 404 or 405 means the site has none: refresh checks SKIP.
 	// "off" skips them without asking.
@@ -61,6 +65,23 @@ type Config struct {
 	Cookies []string
 	// Header is sent with every request (an API key, a tenant header).
 	Header http.Header
+	// CSRFField, CSRFHeader and CSRFCookie name a site's CSRF token where
+	// it differs from the conventions the checker knows (hidden inputs and
+	// <meta name="csrf-token"> carried back; csrftoken → X-CSRFToken,
+	// XSRF-TOKEN → X-XSRF-TOKEN): the form field to carry the token in, the
+	// header to send it in, the cookie it comes from.
+	CSRFField, CSRFHeader, CSRFCookie string
+
+	// Register, when set, is a path to create the account at before the
+	// run: a POST of the user, the password and RegisterFields, in
+	// LoginFormat. An answer that says the account exists is fine.
+	Register       string
+	RegisterFields map[string]string
+
+	// Browser is the path of a Chromium to drive through sign-in and
+	// sign-out as well, to report what the browser itself keeps (R21, R26,
+	// R26b as a browser sees them); empty leaves those to HTTP.
+	Browser string
 
 	// Timeout bounds each request; default 10 s.
 	Timeout time.Duration

@@ -1,0 +1,123 @@
+package check
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// frameworkApp is a fixture site built on a real framework the way the
+// framework's tutorial builds it. testdata/frameworks/<name>/ holds the
+// app and a file, expected, with the findings decided from the app's code
+// and CHECKLIST.md: one line per check that must FAIL or WARN,
+//
+//	R4    FAIL  logout_user() only drops the user from a signed cookie the server does not track
+//
+// Every check not listed must PASS or be SKIP.
+type frameworkApp struct {
+	name string
+	// start runs the app on loopback with the account testUser /
+	// testPassword, stops it when t ends, and returns its base URL. It
+	// skips t, naming the package that enables it, when the framework is
+	// not installed.
+	start func(t *testing.T) string
+	// config is what a user would pass to check this app (paths, fields,
+	// formats); Target, User and Password are set by the test.
+	config func() Config
+}
+
+// frameworkApps is the corpus; each framework's test file adds its apps.
+var frameworkApps = map[string]frameworkApp{}
+
+func addFramework(a frameworkApp) { frameworkApps[a.name] = a }
+
+// expected reads testdata/frameworks/<name>/expected: the verdict each
+// listed check must have.
+func expected(t *testing.T, name string) map[string]Verdict {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "frameworks", name, "expected"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := map[string]Verdict{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fs := strings.Fields(line)
+		if len(fs) < 3 || (fs[1] != string(Fail) && fs[1] != string(Warn)) {
+			t.Fatalf("expected of %s: %q: want ID, FAIL or WARN, and why", name, line)
+		}
+		want[fs[0]] = Verdict(fs[1])
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+// worst is each check's worst verdict in a report: FAIL over WARN over the
+// rest.
+func worst(rep *Report) map[string]Verdict {
+	rank := map[Verdict]int{Fail: 3, Warn: 2}
+	out := map[string]Verdict{}
+	for _, res := range rep.Results {
+		if rank[res.Verdict] > rank[out[res.ID]] {
+			out[res.ID] = res.Verdict
+		}
+	}
+	return out
+}
+
+// TestFrameworks checks every framework app: it must get exactly the FAIL
+// and WARN findings its expected file lists. The text reports and diagrams
+// are golden files.
+func TestFrameworks(t *testing.T) {
+	names := make([]string, 0, len(frameworkApps))
+	for n := range frameworkApps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		app := frameworkApps[name]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			want := expected(t, name)
+			base := app.start(t)
+			cfg := app.config()
+			cfg.Target, cfg.User, cfg.Password = base, testUser, testConfig(base).Password
+			rep, _, err := run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := worst(rep)
+			for _, res := range rep.Results {
+				if w := want[res.ID]; got[res.ID] != w && (w != "" || res.Verdict == Fail || res.Verdict == Warn) {
+					t.Errorf("%s %s (%s): want %s", res.Verdict, res.ID, res.Evidence, orPassSkip(w))
+				}
+			}
+			for id, v := range want {
+				if _, ok := got[id]; !ok {
+					t.Errorf("%s: want %s, not reported", id, v)
+				}
+			}
+			text, diagram := renderNorm(t, rep, base, "")
+			golden(t, "golden/framework-"+name+".txt", text)
+			golden(t, "golden/framework-"+name+".mmd", diagram)
+		})
+	}
+}
+
+func orPassSkip(v Verdict) string {
+	if v == "" {
+		return "PASS or SKIP"
+	}
+	return string(v)
+}
