@@ -3,6 +3,8 @@ package check
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // auth says which part of a credential opens the protected path on its
@@ -13,23 +15,63 @@ type auth struct {
 }
 
 // learnAuth uses the credential from sign-in, which must open the
-// protected path, and finds out which part of it does: the cookies, the
-// access token, or only both together.
-func (r *runner) learnAuth(ctx context.Context, c cred) (auth, error) {
+// protected path, and finds out which cookies are the credential and
+// which part of it opens the path: the cookies, the access token, or only
+// both together. It returns c without the cookies that are not
+// credentials.
+func (r *runner) learnAuth(ctx context.Context, c cred) (auth, cred, error) {
 	cfg := r.cfg
 	me := r.probe(ctx, "use the credential", c, sendAll, true)
 	if !me.ok() {
-		return auth{}, fmt.Errorf("the credential from sign-in does not open %s (it answered %s); set --protected to a path this user may read", cfg.Protected, me.describe())
+		return auth{}, c, fmt.Errorf("the credential from sign-in does not open %s (it answered %s); set --protected to a path this user may read", cfg.Protected, me.describe())
 	}
 	r.credentialed("GET "+cfg.Protected, me)
+	c = r.sessionCookies(ctx, c)
 	switch {
 	case len(c.cookies) > 0 && c.at != "":
 		return auth{
 			cookies: r.classify(r.probe(ctx, "use the cookies alone", c, sendCookies, false)) == accepted,
 			bearer:  r.classify(r.probe(ctx, "use the access token alone", c, sendBearer, false)) == accepted,
-		}, nil
+		}, c, nil
 	case c.at != "":
-		return auth{bearer: true}, nil
+		return auth{bearer: true}, c, nil
 	}
-	return auth{cookies: true}, nil
+	return auth{cookies: true}, c, nil
+}
+
+// maxDropTests bounds the cookies sessionCookies tries leaving out.
+const maxDropTests = 4
+
+// sessionCookies tells the credential cookies from the others when
+// sign-in set several and Config.Cookies names none: a cookie without
+// which the credential still opens the protected path (a CSRF cookie, a
+// locale) is the site's, not the session's. A cookie named as a refresh
+// token stays a credential: it need not open the path to be one.
+func (r *runner) sessionCookies(ctx context.Context, c cred) cred {
+	if len(c.cookies) < 2 || len(r.cfg.Cookies) > 0 {
+		return c
+	}
+	var keep []nv
+	for i, kv := range c.cookies {
+		if i >= maxDropTests || strings.Contains(strings.ToLower(kv.name), "refresh") {
+			continue
+		}
+		without := c.clone()
+		without.cookies = slices.Delete(without.cookies, i, i+1)
+		res := r.probe(ctx, "use the credential without cookie "+kv.name, without, sendAll, false)
+		if r.classify(res) == accepted {
+			keep = append(keep, kv)
+			r.c.note(res.seq, kv.name+" is not needed: a site cookie, not the credential")
+		}
+	}
+	if len(keep) == len(c.cookies) {
+		return c // every cookie alone is enough: several credentials, keep them all
+	}
+	for _, kv := range keep {
+		r.c.keepCookie(kv)
+		r.jar.drop(kv.name)
+		c.cookies = slices.DeleteFunc(c.cookies, func(x nv) bool { return x.name == kv.name })
+	}
+	r.creds = describeCreds(c)
+	return c
 }

@@ -38,6 +38,7 @@ type client struct {
 	ex      []Exchange
 	waited  time.Duration
 	secrets map[string]bool // every raw credential seen, for scrub
+	site    siteState       // the site's other cookies and CSRF tokens
 }
 
 func newClient(cfg Config) (*client, error) {
@@ -182,17 +183,23 @@ func (c *client) send(ctx context.Context, k call, seq int) *resp {
 	if k.ctype != "" {
 		req.Header.Set("Content-Type", k.ctype)
 	}
+	cookies, csrf := c.siteHeaders(k, k.cookies)
 	switch {
 	case k.rawCookie != "":
 		req.Header.Set("Cookie", k.rawCookie)
 		ex.Sent = append(ex.Sent, k.cookieNote)
-	case len(k.cookies) > 0:
-		parts := make([]string, len(k.cookies))
-		for i, kv := range k.cookies {
+	case len(cookies) > 0:
+		parts := make([]string, len(cookies))
+		for i, kv := range cookies {
 			parts[i] = kv.name + "=" + kv.value
 			ex.Sent = append(ex.Sent, "cookie "+kv.name+"="+c.fp(kv.value))
 		}
 		req.Header.Set("Cookie", strings.Join(parts, "; "))
+	}
+	for _, h := range csrf {
+		req.Header.Set(h[0], h[1])
+		c.seen(h[1])
+		ex.Sent = append(ex.Sent, h[0]+" (from "+h[2]+")")
 	}
 	if k.bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+k.bearer)
@@ -225,6 +232,9 @@ func (c *client) send(ctx context.Context, k call, seq int) *resp {
 	if bytes.HasPrefix(bytes.TrimSpace(out.body), []byte("{")) {
 		_ = json.Unmarshal(out.body, &out.json)
 	}
+	c.mu.Lock()
+	c.site.absorb(strings.SplitN(k.path, "?", 2)[0], out)
+	c.mu.Unlock()
 	ex.Status = res.StatusCode
 	ex.Got = c.gotList(out)
 	return out

@@ -119,6 +119,9 @@ const (
 	DefaultMaxLifetime = 24 * time.Hour
 )
 
+// logoutAuto is Config.LogoutMethod's "auto", upper-cased.
+const logoutAuto = "AUTO"
+
 // Off is the path value that skips an optional endpoint.
 const Off = "off"
 
@@ -142,9 +145,11 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Refresh, DefaultRefresh)
 	def(&c.LogoutAll, DefaultLogoutAll)
 	def(&c.Sessions, DefaultSessions)
+	def(&c.LogoutMethod, http.MethodPost)
 	def(&c.TokenField, "access_token")
 	def(&c.RefreshField, "refresh_token")
 	c.LoginMethod = strings.ToUpper(c.LoginMethod)
+	c.LogoutMethod = strings.ToUpper(c.LogoutMethod)
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
 	}
@@ -179,6 +184,12 @@ func (c Config) withDefaults() (Config, error) {
 		if p.v != Off && !strings.HasPrefix(p.v, "/") {
 			return bad("the %s must start with /, got %q", p.name, p.v)
 		}
+	}
+	if c.LogoutMethod != http.MethodPost && c.LogoutMethod != http.MethodGet && c.LogoutMethod != logoutAuto {
+		return bad("the logout method must be POST, GET or auto, got %q", c.LogoutMethod)
+	}
+	if c.Register != "" && !strings.HasPrefix(c.Register, "/") {
+		return bad("the register path must start with /, got %q", c.Register)
 	}
 	if c.LoginFormat != "json" && c.LoginFormat != "form" {
 		return bad("the login format must be json or form, got %q", c.LoginFormat)

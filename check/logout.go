@@ -11,11 +11,57 @@ import (
 // still count as "a short TTL" (R5: WARN up to it, FAIL beyond).
 const maxTokenTTL = 15 * time.Minute
 
-// logoutCall is a sign-out request with the whole credential c.
+// logoutCall is a sign-out request with the whole credential c, as the
+// site's page sends it: its method, the hidden inputs of its sign-out
+// form, its CSRF token.
 func (r *runner) logoutCall(step string, c cred, story bool) call {
-	k := call{step: step, method: http.MethodPost, path: r.cfg.Logout, cookies: c.cookies, bearer: c.at, story: story}
+	k := call{step: step, method: r.logoutMethod, path: r.cfg.Logout, cookies: c.cookies, bearer: c.at, story: story, site: true}
+	if k.method == http.MethodGet {
+		return k
+	}
+	if hidden := r.c.formFields(r.cfg.Logout); len(hidden) > 0 {
+		fields := map[string]string{}
+		for _, kv := range hidden {
+			fields[kv.name] = kv.value
+			k.bodyNote = append(k.bodyNote, kv.name+" (from the page)")
+		}
+		k.body, k.ctype = formBody(fields), "application/x-www-form-urlencoded"
+	}
 	r.sendRefreshToken(&k, c)
 	return k
+}
+
+// signOut sends a sign-out with c. On a site whose pages carry CSRF
+// tokens it first opens the protected page with c, as the user would be
+// on a page of the site when signing out, so the token is c's.
+func (r *runner) signOut(ctx context.Context, step string, c cred, story bool) *resp {
+	if r.logoutMethod != http.MethodGet && r.c.pageTokens() {
+		r.probe(ctx, "open a page to sign out from", c, sendAll, false)
+	}
+	return r.c.do(ctx, r.logoutCall(step, c, story))
+}
+
+// firstSignOut is the first sign-out. With --logout-method auto, a POST
+// answered 405 with Allow: GET is sent again as a GET, and the run goes on
+// signing out with GET (R27 then fails).
+func (r *runner) firstSignOut(ctx context.Context, c cred) *resp {
+	out := r.signOut(ctx, "sign out", c, true)
+	if r.cfg.LogoutMethod != logoutAuto || out.status != http.StatusMethodNotAllowed || !allows(out, http.MethodGet) {
+		return out
+	}
+	r.c.note(out.seq, "405 with Allow: GET: sign out with GET (--logout-method auto)")
+	r.logoutMethod = http.MethodGet
+	return r.signOut(ctx, "sign out with GET", c, true)
+}
+
+// allows reports whether an answer's Allow header lists method.
+func allows(res *resp, method string) bool {
+	for _, m := range strings.Split(res.header.Get("Allow"), ",") {
+		if strings.EqualFold(strings.TrimSpace(m), method) {
+			return true
+		}
+	}
+	return false
 }
 
 // loggedOut is what the first logout and its replays found that later
@@ -40,12 +86,12 @@ type tokenReplay struct {
 // refresh say which parts of c to replay.
 func (r *runner) logoutAndReplay(ctx context.Context, how auth, refresh state, c cred) loggedOut {
 	cfg := r.cfg
-	out := r.c.do(ctx, r.logoutCall("sign out", c, true))
+	out := r.firstSignOut(ctx, c)
 	if !out.done() {
-		r.add("R4", Fail, "POST %s answered %s%s: the user cannot sign out", cfg.Logout, out.describe(), suffix(out.problem()))
+		r.add("R4", Fail, "%s %s answered %s%s: the user cannot sign out", r.logoutMethod, cfg.Logout, out.describe(), suffix(out.problem()))
 		return loggedOut{fails: true}
 	}
-	r.credentialed("POST "+cfg.Logout, out)
+	r.credentialed(r.logoutMethod+" "+cfg.Logout, out)
 	r.deletionChecks(out)
 	r.clearSiteData(out)
 	cookieLives, rtLives := r.replaySession(ctx, how, refresh, out, c)
@@ -97,7 +143,7 @@ func (r *runner) replaySession(ctx context.Context, how auth, refresh state, out
 	}
 	switch {
 	case len(bad) > 0:
-		r.add("R4", Fail, "after POST %s answered %d: %s", r.cfg.Logout, out.status, strings.Join(bad, "; "))
+		r.add("R4", Fail, "after %s %s answered %d: %s", r.logoutMethod, r.cfg.Logout, out.status, strings.Join(bad, "; "))
 	case len(good) > 0:
 		r.add("R4", Pass, "after logout: %s", strings.Join(append(good, notes...), ", "))
 	default:
@@ -149,7 +195,7 @@ func (r *runner) replayToken(ctx context.Context, how auth, c cred) tokenReplay 
 func (r *runner) clearSiteData(out *resp) {
 	v := out.header.Get("Clear-Site-Data")
 	if v == "" {
-		r.add("R26", Warn, "POST %s sends no Clear-Site-Data: the browser keeps cached pages and storage", r.cfg.Logout)
+		r.add("R26", Warn, "%s %s sends no Clear-Site-Data: the browser keeps cached pages and storage", r.logoutMethod, r.cfg.Logout)
 		return
 	}
 	var unquoted []string

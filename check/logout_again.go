@@ -9,7 +9,7 @@ import (
 // logoutAgain signs out again with the same credential (idempotent), and
 // with a garbage one (R36). Both must answer 2xx and clear (I4).
 func (r *runner) logoutAgain(ctx context.Context, c cred) {
-	again := r.c.do(ctx, r.logoutCall("sign out again with the same credential", c, true))
+	again := r.signOut(ctx, "sign out again with the same credential", c, true)
 	r.logoutClears(titleAgain, again, "the same credential again")
 	junk := cred{}
 	for _, kv := range c.cookies {
@@ -21,17 +21,17 @@ func (r *runner) logoutAgain(ctx context.Context, c cred) {
 	if c.rt != "" {
 		junk.rt = randomValue()
 	}
-	res := r.c.do(ctx, r.logoutCall("sign out with a garbage credential", junk, false))
+	res := r.signOut(ctx, "sign out with a garbage credential", junk, false)
 	r.logoutClears(titleGarbage, res, "a garbage credential")
 }
 
 func (r *runner) logoutClears(title string, res *resp, what string) {
 	if res.status == http.StatusServiceUnavailable {
-		r.addTitled("R36", title, Warn, "POST %s with %s answered 503: allowed only when the store is down (then no deletion, so the client retries); run again", r.cfg.Logout, what)
+		r.addTitled("R36", title, Warn, "%s %s with %s answered 503: allowed only when the store is down (then no deletion, so the client retries); run again", r.logoutMethod, r.cfg.Logout, what)
 		return
 	}
 	if !res.done() {
-		r.addTitled("R36", title, Fail, "POST %s with %s answered %s%s: a client that lost its state cannot clear it", r.cfg.Logout, what, res.describe(), suffix(res.problem()))
+		r.addTitled("R36", title, Fail, "%s %s with %s answered %s%s: a client that lost its state cannot clear it", r.logoutMethod, r.cfg.Logout, what, res.describe(), suffix(res.problem()))
 		return
 	}
 	var missing []string
@@ -41,10 +41,10 @@ func (r *runner) logoutClears(title string, res *resp, what string) {
 		}
 	}
 	if len(missing) > 0 {
-		r.addTitled("R36", title, Fail, "POST %s with %s answered %d without deleting %s", r.cfg.Logout, what, res.status, strings.Join(missing, ", "))
+		r.addTitled("R36", title, Fail, "%s %s with %s answered %d without deleting %s", r.logoutMethod, r.cfg.Logout, what, res.status, strings.Join(missing, ", "))
 		return
 	}
-	r.addTitled("R36", title, Pass, "POST %s with %s → %d%s", r.cfg.Logout, what, res.status, deletedList(r.jar.names))
+	r.addTitled("R36", title, Pass, "%s %s with %s → %d%s", r.logoutMethod, r.cfg.Logout, what, res.status, deletedList(r.jar.names))
 }
 
 func deletedList(names []string) string {

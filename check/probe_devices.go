@@ -36,7 +36,7 @@ func (r *runner) deviceRevoke(ctx context.Context, lv liveness, first, second cr
 		return first, second
 	}
 	del := r.c.do(ctx, call{step: "end the second device from the first", method: http.MethodDelete,
-		path: strings.TrimRight(r.cfg.Sessions, "/") + "/" + url.PathEscape(id), cookies: first.cookies, bearer: first.at})
+		path: strings.TrimRight(r.cfg.Sessions, "/") + "/" + url.PathEscape(id), cookies: first.cookies, bearer: first.at, site: true})
 	if !del.done() {
 		r.add("R8", Fail, "DELETE %s/%s → %s%s", r.cfg.Sessions, id, del.describe(), suffix(del.problem()))
 		return first, second

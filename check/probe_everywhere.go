@@ -18,7 +18,7 @@ func (r *runner) logoutEverywhere(ctx context.Context, lv liveness, first, other
 			return err
 		}
 	}
-	res := r.c.do(ctx, call{step: "sign out everywhere", method: http.MethodPost, path: r.cfg.LogoutAll, cookies: first.cookies, bearer: first.at})
+	res := r.c.do(ctx, call{step: "sign out everywhere", method: http.MethodPost, path: r.cfg.LogoutAll, cookies: first.cookies, bearer: first.at, site: true})
 	switch {
 	case res.status == http.StatusNotFound || res.status == http.StatusMethodNotAllowed:
 		r.add("R6", Skip, "the site has no logout everywhere (POST %s → %d)", r.cfg.LogoutAll, res.status)

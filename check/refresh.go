@@ -14,7 +14,7 @@ func (r *runner) refreshOnce(ctx context.Context, inst, step string, c cred, sto
 }
 
 func (r *runner) refreshCall(inst, step string, c cred, story bool) call {
-	k := call{step: step, inst: inst, method: http.MethodPost, path: r.cfg.Refresh, cookies: c.cookies, story: story}
+	k := call{step: step, inst: inst, method: http.MethodPost, path: r.cfg.Refresh, cookies: c.cookies, story: story, site: true}
 	r.sendRefreshToken(&k, c)
 	return k
 }

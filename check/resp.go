@@ -26,6 +26,10 @@ type call struct {
 	ctype      string
 	bodyNote   []string // how to describe the body in Sent
 	story      bool
+	// site marks a request the site's own pages would make (sign-in,
+	// sign-out, refresh): it carries the site's CSRF token. The probes
+	// that play another site leave it false.
+	site bool
 }
 
 // resp is what came back.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Run signs in to the site, exercises its logout and replays every old
@@ -27,7 +28,10 @@ func run(ctx context.Context, cfg Config) (*Report, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	r := &runner{cfg: cfg, c: c, findings: &findings{}, ledger: &ledger{}}
+	r := &runner{cfg: cfg, c: c, findings: &findings{}, ledger: &ledger{}, logoutMethod: cfg.LogoutMethod}
+	if r.logoutMethod == logoutAuto {
+		r.logoutMethod = http.MethodPost
+	}
 	if err = r.drive(ctx); err != nil {
 		// A site's error detail may echo what it was sent.
 		err = &scrubbed{msg: c.scrubber()(err.Error()), err: err}
@@ -63,6 +67,12 @@ func (e *scrubbed) Unwrap() error { return e.err }
 type runner struct {
 	cfg    Config
 	c      *client
+	// formPage is set when sign-in needs the sign-in page opened first
+	// (a form, or a JSON sign-in that wanted the page's CSRF token).
+	formPage bool
+	// logoutMethod is how sign-out is sent: Config.LogoutMethod, with
+	// "auto" settled by the first sign-out.
+	logoutMethod string
 	unauth *resp // the protected path without a credential
 	jar    jar   // the credential cookies, as the first sign-in set them
 	*findings
@@ -120,11 +130,11 @@ func (r *runner) stages(ctx context.Context) error {
 		return err
 	}
 	r.jar = jar
-	httpOnly := r.cookieChecks() // R15–R18, R20
-	how, err := r.learnAuth(ctx, l1)
+	how, l1, err := r.learnAuth(ctx, l1)
 	if err != nil {
 		return err
 	}
+	httpOnly := r.cookieChecks() // R15–R18, R20
 	l1, refresh := r.refreshPair(ctx, l1)                 // R34b
 	out := r.logoutAndReplay(ctx, how, refresh.state, l1) // R4, R5, R21, R22, R26
 	r.logoutAgain(ctx, l1)                                // R36

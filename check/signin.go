@@ -18,6 +18,13 @@ type jar struct {
 	setAt map[string]string
 }
 
+// drop takes name out of the credential cookies.
+func (j *jar) drop(name string) {
+	j.names = slices.DeleteFunc(j.names, func(n string) bool { return n == name })
+	delete(j.set, name)
+	delete(j.setAt, name)
+}
+
 // learnt reports whether the first sign-in has filled in j.
 func (j jar) learnt() bool { return j.set != nil }
 
@@ -26,7 +33,15 @@ func (j jar) learnt() bool { return j.set != nil }
 // failure is an error: the run cannot get going without it.
 func (r *runner) signIn(ctx context.Context) (cred, jar, error) {
 	cfg := r.cfg
+	r.openSignInPage(ctx, true)
 	res := r.c.do(ctx, r.loginCall("sign in", cred{}, nil, true))
+	if res.status == http.StatusForbidden && !r.formPage {
+		// A site that wants a CSRF token from its page: open the page, as
+		// a browser would have, and try once more.
+		r.formPage = true
+		r.openSignInPage(ctx, true)
+		res = r.c.do(ctx, r.loginCall("sign in with the page's CSRF token", cred{}, nil, true))
+	}
 	switch {
 	case res.err != nil:
 		return cred{}, jar{}, loginErr(cfg, res)
@@ -36,6 +51,7 @@ func (r *runner) signIn(ctx context.Context) (cred, jar, error) {
 		return cred{}, jar{}, fmt.Errorf("sign-in failed: %s %s answered %d%s to %s fields %s and %s; check --user and the password, or set --user-field, --password-field, --login-format", cfg.LoginMethod, cfg.LoginPath, res.status, suffix(res.problem()), cfg.LoginFormat, cfg.UserField, cfg.PasswordField)
 	}
 	j := learnCookies(cfg, res)
+	r.c.credentialNames(j.names)
 	got, err := r.signedIn(j, cred{}, res)
 	if err != nil {
 		return cred{}, j, err
@@ -50,6 +66,7 @@ func (r *runner) signIn(ctx context.Context) (cred, jar, error) {
 // found so far is reported.
 func (r *runner) login(ctx context.Context, step string, present cred, planted []nv) (cred, *resp, error) {
 	cfg := r.cfg
+	r.openSignInPage(ctx, false)
 	k := r.loginCall(step, present, planted, false)
 	res := r.c.do(ctx, k)
 	switch {
@@ -82,18 +99,34 @@ func (r *runner) relogin(ctx context.Context, step string, present cred, planted
 // present, or the planted cookies.
 func (r *runner) loginCall(step string, present cred, planted []nv, story bool) call {
 	cfg := r.cfg
-	k := call{step: step, method: cfg.LoginMethod, path: cfg.LoginPath, story: story,
+	k := call{step: step, method: cfg.LoginMethod, path: cfg.LoginPath, story: story, site: true,
 		cookies: present.cookies, bearer: present.at, bodyNote: loginNote(cfg)}
 	if planted != nil {
 		k.cookies = planted
 	}
 	fields := loginFields(cfg)
 	if cfg.LoginFormat == "form" {
+		for _, kv := range r.c.formFields(cfg.LoginPath) {
+			if _, mine := fields[kv.name]; !mine {
+				fields[kv.name] = kv.value
+				k.bodyNote = append(k.bodyNote, kv.name+" (from the page)")
+			}
+		}
 		k.body, k.ctype = formBody(fields), "application/x-www-form-urlencoded"
 	} else {
 		k.body, k.ctype = jsonBody(fields), "application/json"
 	}
 	return k
+}
+
+// openSignInPage GETs the sign-in page before a form sign-in, as a
+// browser does: its cookies and hidden inputs (a CSRF token) go with the
+// sign-in.
+func (r *runner) openSignInPage(ctx context.Context, story bool) {
+	if r.cfg.LoginFormat != "form" && !r.formPage {
+		return
+	}
+	r.c.do(ctx, call{step: "open the sign-in page", method: http.MethodGet, path: r.cfg.LoginPath, story: story})
 }
 
 // loginFields are the fields of a sign-in body: the user, the password and
