@@ -65,16 +65,16 @@ func (e *scrubbed) Unwrap() error { return e.err }
 // reads is an argument, and everything it finds that a later stage needs
 // is a result.
 type runner struct {
-	cfg    Config
-	c      *client
+	cfg Config
+	c   *client
 	// formPage is set when sign-in needs the sign-in page opened first
 	// (a form, or a JSON sign-in that wanted the page's CSRF token).
 	formPage bool
 	// logoutMethod is how sign-out is sent: Config.LogoutMethod, with
 	// "auto" settled by the first sign-out.
 	logoutMethod string
-	unauth *resp // the protected path without a credential
-	jar    jar   // the credential cookies, as the first sign-in set them
+	unauth       *resp // the protected path without a credential
+	jar          jar   // the credential cookies, as the first sign-in set them
 	*findings
 	*ledger
 }
@@ -134,7 +134,7 @@ func (r *runner) stages(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	httpOnly := r.cookieChecks() // R15–R18, R20
+	httpOnly := r.cookieChecks()                          // R15–R18, R20
 	l1, refresh := r.refreshPair(ctx, l1)                 // R34b
 	out := r.logoutAndReplay(ctx, how, refresh.state, l1) // R4, R5, R21, R22, R26
 	r.logoutAgain(ctx, l1)                                // R36
