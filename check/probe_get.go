@@ -16,14 +16,14 @@ func (r *runner) unsafeGet(ctx context.Context, lv liveness, logoutFails bool, l
 	effect := r.signsOutBrowser(res)
 	isGet := ""
 	if r.logoutMethod == http.MethodGet {
-		isGet = ": the site's sign-out is a GET"
+		isGet = "; the site's sign-out is a GET"
 	}
 	if logoutFails {
 		switch {
 		case effect != "":
 			r.add("R27", Fail, "GET %s → %s %s: any link or image signs the user out of the browser (the session itself survives every logout, R4)", r.cfg.Logout, res.describe(), effect)
 		case isGet != "" && res.done():
-			r.add("R27", Fail, "GET %s → %s%s, so any link or image can send it", r.cfg.Logout, res.describe(), isGet)
+			r.add("R27", Fail, "GET %s → %s%s, which any link or image can send", r.cfg.Logout, res.describe(), isGet)
 		case res.ok():
 			r.add("R27", Warn, "GET %s → %s and deletes nothing; logout ends no session (R4), so whether a GET would cannot be seen; answer 405 with Allow: POST", r.cfg.Logout, res.describe())
 		default:

@@ -125,6 +125,9 @@ func (r *runner) stages(ctx context.Context) error {
 	}
 
 	// The story: sign in, use it, refresh, sign out, replay.
+	if err := r.register(ctx); err != nil {
+		return err
+	}
 	l1, jar, err := r.signIn(ctx)
 	if err != nil {
 		return err

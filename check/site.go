@@ -152,12 +152,14 @@ func tagAttrs(s string) map[string]string {
 }
 
 // metaToken is the content of a page's CSRF meta tag, Rails' and
-// Laravel's <meta name="csrf-token">, or "".
+// Laravel's <meta name="csrf-token">, or "". Rails' csrf-param and
+// Spring's _csrf_header name the field and header, not the token.
 func metaToken(page string) string {
 	for _, m := range tagRe.FindAllStringSubmatch(page, -1) {
 		if strings.EqualFold(m[1], "meta") {
 			a := tagAttrs(m[2])
-			if csrfName(a["name"]) && a["content"] != "" {
+			n := strings.ToLower(a["name"])
+			if csrfName(n) && !strings.Contains(n, "param") && !strings.Contains(n, "header") && a["content"] != "" {
 				return a["content"]
 			}
 		}

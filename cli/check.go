@@ -38,11 +38,27 @@ func (v listValue) Set(s string) error {
 
 const checkSynopsis = "check [flags] URL"
 
+// nameValues parses the NAME=VALUE values of a repeatable flag.
+func nameValues(flag string, kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usagef("--%s: want NAME=VALUE, got %q", flag, kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
 func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
 	f := newFlags("check", checkSynopsis, stdio)
 	var cfg check.Config
 	var password, passwordFile, format, diagram, color, configFile string
-	var cookies, headers, fields, ignore []string
+	var cookies, headers, fields, regFields, ignore []string
 	f.StringVar(&configFile, "config", "", "read flags from this JSON `file` ({\"user\": …, \"logout\": …}); the command line and SIGNOFF_* win over it")
 	f.StringVar(&cfg.User, "user", "", "sign in as this user (the value of --user-field)")
 	f.StringVar(&passwordFile, "password-file", "", "read the password from the first line of this `file` (- for stdin)")
@@ -55,7 +71,13 @@ func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
 	f.StringVar(&cfg.PasswordField, "password-field", "password", "sign-in body field for the password")
 	f.Var(listValue{&fields}, "login-field", "extra sign-in body field as `NAME=VALUE` (repeatable)")
 	f.StringVar(&cfg.Protected, "protected", check.DefaultProtected, "a `path` that needs sign-in (2xx with a credential, 401/403/redirect without)")
-	f.StringVar(&cfg.Logout, "logout", check.DefaultLogout, "sign-out `path` (POST)")
+	f.StringVar(&cfg.Logout, "logout", check.DefaultLogout, "sign-out `path`")
+	f.StringVar(&cfg.LogoutMethod, "logout-method", "POST", "sign-out method: POST, GET, or auto (a POST, and a GET when it answers 405 with Allow: GET)")
+	f.StringVar(&cfg.CSRFField, "csrf-field", "", "carry the site's CSRF token in this form field `NAME` (default: the page's own hidden inputs)")
+	f.StringVar(&cfg.CSRFHeader, "csrf-header", "", "send the site's CSRF token in this header `NAME` (default: X-CSRFToken, X-XSRF-TOKEN or X-CSRF-Token by convention)")
+	f.StringVar(&cfg.CSRFCookie, "csrf-cookie", "", "the cookie `NAME` the site's CSRF token comes from (default: csrftoken, XSRF-TOKEN)")
+	f.StringVar(&cfg.Register, "register", "", "create the account first with a POST of the user and password to this `path` (in --login-format)")
+	f.Var(listValue{&regFields}, "register-field", "extra sign-up field as `NAME=VALUE`; {password} stands for the password (repeatable)")
 	f.StringVar(&cfg.Refresh, "refresh", check.DefaultRefresh, "refresh-token `path`, or off")
 	f.StringVar(&cfg.LogoutAll, "logout-all", check.DefaultLogoutAll, "sign-out-everywhere `path`, or off")
 	f.StringVar(&cfg.Sessions, "sessions", check.DefaultSessions, "sessions list `path` (GET; DELETE path/{id} ends one), or off")
@@ -94,15 +116,11 @@ func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
 	default:
 		return usagef("--format: want text, json or junit, got %q", format)
 	}
-	if len(fields) > 0 {
-		cfg.LoginExtra = map[string]string{}
-		for _, kv := range fields {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok || k == "" {
-				return usagef("--login-field: want NAME=VALUE, got %q", kv)
-			}
-			cfg.LoginExtra[k] = v
-		}
+	if cfg.LoginExtra, err = nameValues("login-field", fields); err != nil {
+		return err
+	}
+	if cfg.RegisterFields, err = nameValues("register-field", regFields); err != nil {
+		return err
 	}
 	if len(headers) > 0 {
 		cfg.Header = http.Header{}

@@ -1,0 +1,61 @@
+package check
+
+import (
+	"net/http"
+	"reflect"
+	"testing"
+)
+
+// TestPageTokens: the CSRF tokens of a page as frameworks render them:
+// Django's hidden csrfmiddlewaretoken, Rails' meta tag and _method, a form
+// that posts to itself, and another host's form, which is not the site's.
+func TestPageTokens(t *testing.T) {
+	page := `<!doctype html><html><head>
+<meta name="csrf-param" content="authenticity_token" />
+<meta name="csrf-token" content="rails&amp;token" />
+</head><body>
+<form method="post"><input type='hidden' name=csrfmiddlewaretoken value="dj1"><input name="username"></form>
+<FORM action="/logout" method="post"><input type="hidden" name="_method" value="delete"><input type="hidden" name="authenticity_token" value="rt"></FORM>
+<form action="https://other.test/x"><input type="hidden" name="k" value="v"></form>
+<input type="hidden" name="outside" value="x">
+</body></html>`
+	if got := metaToken(page); got != "rails&token" {
+		t.Errorf("metaToken = %q", got)
+	}
+	got := hiddenInputs("/accounts/login/", page)
+	want := map[string][]nv{
+		"/accounts/login/": {{"csrfmiddlewaretoken", "dj1"}},
+		"/logout":          {{"_method", "delete"}, {"authenticity_token", "rt"}},
+		"":                 {{"k", "v"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("hiddenInputs = %v, want %v", got, want)
+	}
+
+	var s siteState
+	res := &resp{header: http.Header{"Content-Type": {"text/html; charset=utf-8"}}, body: []byte(page),
+		cookies: []*http.Cookie{{Name: "csrftoken", Value: "c1"}, {Name: "sessionid", Value: "s1"}}}
+	s.creds = map[string]bool{"sessionid": true}
+	s.absorb("/accounts/login/", res)
+	if !s.tokens || !reflect.DeepEqual(s.cookies, []nv{{"csrftoken", "c1"}}) {
+		t.Errorf("after the page: tokens %v, cookies %v", s.tokens, s.cookies)
+	}
+	hs := s.csrfHeaders(Config{})
+	if len(hs) != 2 || hs[0][0] != "X-CSRF-Token" || hs[0][1] != "rails&token" || hs[1][0] != "X-CSRFToken" || hs[1][1] != "c1" {
+		t.Errorf("csrfHeaders = %v", hs)
+	}
+	if got := s.ambient([]nv{{"sessionid", "s1"}}); !reflect.DeepEqual(got, []nv{{"csrftoken", "c1"}}) {
+		t.Errorf("ambient = %v", got)
+	}
+	if got := s.ambient([]nv{{"csrftoken", "mine"}}); got != nil {
+		t.Errorf("ambient beside a call's own csrftoken = %v", got)
+	}
+	if got := s.formFields(Config{CSRFField: "_csrf"}, "/logout"); len(got) != 3 || got[2] != (nv{"_csrf", "rails&token"}) {
+		t.Errorf("formFields with --csrf-field = %v", got)
+	}
+	// A deletion takes the cookie out of the jar.
+	s.absorb("/logout", &resp{header: http.Header{}, cookies: []*http.Cookie{{Name: "csrftoken", Value: "", MaxAge: -1}}})
+	if len(s.cookies) != 0 {
+		t.Errorf("after the deletion: %v", s.cookies)
+	}
+}
