@@ -1,7 +1,6 @@
 package check
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 )
@@ -50,19 +49,23 @@ func (r *runner) bodyScan(httpOnly string) {
 	if httpOnly == "" {
 		return
 	}
-	leak := ""
+	if !r.bodyLeak() {
+		r.add("R17", Pass, "%s; no body repeats a cookie value", httpOnly)
+	}
+}
+
+// bodyLeak reports R17 FAIL, and true, when a credentialed answer's body
+// repeats a credential cookie's value.
+func (r *runner) bodyLeak() bool {
 	for _, res := range r.bodies {
 		for _, v := range r.cookieVals {
-			if len(v) >= 8 && strings.Contains(string(res.body), v) && leak == "" {
-				leak = fmt.Sprintf("the value %s of a credential cookie appears in the body of answer #%d", r.c.fp(v), res.seq)
+			if len(v) >= 8 && strings.Contains(string(res.body), v) {
+				r.add("R17", Fail, "the value %s of a credential cookie appears in the body of answer #%d: HttpOnly protects nothing if a script can read the body", r.c.fp(v), res.seq)
+				return true
 			}
 		}
 	}
-	if leak != "" {
-		r.add("R17", Fail, "%s: HttpOnly protects nothing if a script can read the body", leak)
-	} else {
-		r.add("R17", Pass, "%s; no body repeats a cookie value", httpOnly)
-	}
+	return false
 }
 
 // cacheCheck reports R25: every credentialed answer must be no-store.

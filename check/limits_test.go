@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -284,5 +285,34 @@ func TestStoppedRunKeepsItsFindings(t *testing.T) {
 	}
 	if r := rep.Find("R25"); len(r) != 1 || r[0].Verdict != Fail {
 		t.Fatalf("R25 after a run cut short: %+v", r)
+	}
+
+	// A body that repeats the session cookie is R17 FAIL at once, too.
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/me" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		for k, vs := range rec.Header() {
+			w.Header()[k] = vs
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		if ck, err := r.Cookie(fixture.SessionCookie); err == nil && rec.Code == http.StatusOK {
+			fmt.Fprintf(w, `{"session_cookie":%q}`, ck.Value)
+			return
+		}
+		w.Write(rec.Body.Bytes())
+	})
+	srv2 := httptest.NewServer(echo)
+	t.Cleanup(srv2.Close)
+	cfg.Target = srv2.URL
+	if rep, err = Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Find("R17"); !rep.Incomplete() || len(r) != 1 || r[0].Verdict != Fail {
+		t.Fatalf("R17 after a run cut short (incomplete %v): %+v", rep.Incomplete(), r)
 	}
 }

@@ -107,12 +107,15 @@ func (r *runner) drive(ctx context.Context) (err error) {
 }
 
 // keepGathered reports, for a run cut short, what the answers it gathered
-// already prove: a credentialed answer without no-store is R25 FAIL
-// whatever came after. What only a whole run can show (a PASS) stays
+// already prove: a credentialed answer without no-store is R25 FAIL, and
+// a body that repeats a credential cookie R17 FAIL, whatever came after. What only a whole run can show (a PASS) stays
 // "not reached".
 func (r *runner) keepGathered() {
 	if len(r.noStore) > 0 && !r.has("R25", "") {
 		r.cacheCheck()
+	}
+	if !r.has("R17", "") {
+		r.bodyLeak()
 	}
 }
 
