@@ -80,6 +80,12 @@ var pythonApps = []frameworkApp{
 	},
 }
 
+func init() {
+	for _, a := range pythonApps {
+		addFramework(a)
+	}
+}
+
 // startPython runs script of testdata/frameworks/<name>/ with Debian's
 // Python, which must be able to import modules (else t skips, naming the
 // Debian packages pkgs). The account testUser / testPassword reaches the
