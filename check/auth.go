@@ -26,7 +26,7 @@ func (r *runner) learnAuth(ctx context.Context, c cred) (auth, cred, error) {
 		return auth{}, c, fmt.Errorf("the credential from sign-in does not open %s (it answered %s); set --protected to a path this user may read", cfg.Protected, me.describe())
 	}
 	r.credentialed("GET "+cfg.Protected, me)
-	c = r.sessionCookies(ctx, c)
+	c = r.sessionCookies(ctx, r.merge(r.jar, c, me)) // a cookie the page sets anew is the browser's now
 	switch {
 	case len(c.cookies) > 0 && c.at != "":
 		return auth{

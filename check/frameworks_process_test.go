@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"html"
 	"math/big"
 	"net"
 	"net/http"
@@ -18,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -182,29 +180,14 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	return certFile, keyFile, pool
 }
 
-var (
-	inputRe = regexp.MustCompile(`(?is)<input\b[^>]*>`)
-	attrRe  = regexp.MustCompile(`(?is)\b([a-z_-]+)="([^"]*)"`)
-)
-
-// hiddenInputs returns the hidden inputs of the form in page whose action
-// is action, as a browser would send them; ok is false when page has no
-// such form.
-func hiddenInputs(page, action string) (fields url.Values, ok bool) {
-	re := regexp.MustCompile(`(?is)<form\b[^>]*\baction="` + regexp.QuoteMeta(action) + `"[^>]*>(.*?)</form>`)
-	m := re.FindStringSubmatch(page)
-	if m == nil {
-		return nil, false
-	}
+// formHidden returns the hidden inputs of the form in page that posts to
+// action, as a browser would send them; ok is false when page has no such
+// form. It reads the page as the checker does.
+func formHidden(page, action string) (fields url.Values, ok bool) {
+	kvs, ok := hiddenInputs("/", page)[action]
 	fields = url.Values{}
-	for _, in := range inputRe.FindAllString(m[1], -1) {
-		a := map[string]string{}
-		for _, kv := range attrRe.FindAllStringSubmatch(in, -1) {
-			a[strings.ToLower(kv[1])] = html.UnescapeString(kv[2])
-		}
-		if strings.EqualFold(a["type"], "hidden") && a["name"] != "" {
-			fields.Add(a["name"], a["value"])
-		}
+	for _, kv := range kvs {
+		fields.Add(kv.name, kv.value)
 	}
-	return fields, true
+	return fields, ok
 }

@@ -113,7 +113,7 @@ func TestRailsOldCookieOutlivesLogout(t *testing.T) {
 	}
 
 	res, page := do(browser, http.MethodGet, "/login", nil, "")
-	form, ok := hiddenInputs(page, "/login")
+	form, ok := formHidden(page, "/login")
 	if res.StatusCode != http.StatusOK || !ok || form.Get("authenticity_token") == "" {
 		t.Fatalf("GET /login → %s, want the sign-in form with an authenticity_token", res.Status)
 	}
@@ -124,7 +124,7 @@ func TestRailsOldCookieOutlivesLogout(t *testing.T) {
 		t.Fatalf("sign-in → %s to %q, want 302 to /account", res.Status, res.Header.Get("Location"))
 	}
 	res, page = do(browser, http.MethodGet, "/account", nil, "")
-	logout, ok := hiddenInputs(page, "/logout")
+	logout, ok := formHidden(page, "/logout")
 	if res.StatusCode != http.StatusOK || !ok || logout.Get("_method") != "delete" || logout.Get("authenticity_token") == "" {
 		t.Fatalf("GET /account signed in → %s, want the sign-out button's form (_method=delete, authenticity_token)", res.Status)
 	}

@@ -33,21 +33,25 @@ func (r *runner) logoutCall(step string, c cred, story bool) call {
 
 // signOut sends a sign-out with c. On a site whose pages carry CSRF
 // tokens it first opens the protected page with c, as the user would be
-// on a page of the site when signing out, so the token is c's.
-func (r *runner) signOut(ctx context.Context, step string, c cred, story bool) *resp {
+// on a page of the site when signing out, so the token is c's; a cookie
+// the page sets anew (Rails' cookie store keeps the token in the session
+// cookie) goes with the sign-out, as in a browser. It returns the answer
+// and the credential it signed out with.
+func (r *runner) signOut(ctx context.Context, step string, c cred, story bool) (*resp, cred) {
 	if r.logoutMethod != http.MethodGet && r.c.pageTokens() {
-		r.probe(ctx, "open a page to sign out from", c, sendAll, false)
+		page := r.probe(ctx, "open a page to sign out from", c, sendAll, false)
+		c = r.merge(r.jar, c, page)
 	}
-	return r.c.do(ctx, r.logoutCall(step, c, story))
+	return r.c.do(ctx, r.logoutCall(step, c, story)), c
 }
 
 // firstSignOut is the first sign-out. With --logout-method auto, a POST
 // answered 405 with Allow: GET is sent again as a GET, and the run goes on
 // signing out with GET (R27 then fails).
-func (r *runner) firstSignOut(ctx context.Context, c cred) *resp {
-	out := r.signOut(ctx, "sign out", c, true)
+func (r *runner) firstSignOut(ctx context.Context, c cred) (*resp, cred) {
+	out, c := r.signOut(ctx, "sign out", c, true)
 	if r.cfg.LogoutMethod != logoutAuto || out.status != http.StatusMethodNotAllowed || !allows(out, http.MethodGet) {
-		return out
+		return out, c
 	}
 	r.c.note(out.seq, "405 with Allow: GET: sign out with GET (--logout-method auto)")
 	r.logoutMethod = http.MethodGet
@@ -86,7 +90,7 @@ type tokenReplay struct {
 // refresh say which parts of c to replay.
 func (r *runner) logoutAndReplay(ctx context.Context, how auth, refresh state, c cred) loggedOut {
 	cfg := r.cfg
-	out := r.firstSignOut(ctx, c)
+	out, c := r.firstSignOut(ctx, c)
 	if !out.done() {
 		r.add("R4", Fail, "%s %s answered %s%s: the user cannot sign out", r.logoutMethod, cfg.Logout, out.describe(), suffix(out.problem()))
 		return loggedOut{fails: true}

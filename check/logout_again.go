@@ -9,7 +9,7 @@ import (
 // logoutAgain signs out again with the same credential (idempotent), and
 // with a garbage one (R36). Both must answer 2xx and clear (I4).
 func (r *runner) logoutAgain(ctx context.Context, c cred) {
-	again := r.signOut(ctx, "sign out again with the same credential", c, true)
+	again, _ := r.signOut(ctx, "sign out again with the same credential", c, true)
 	r.logoutClears(titleAgain, again, "the same credential again")
 	junk := cred{}
 	for _, kv := range c.cookies {
@@ -21,7 +21,7 @@ func (r *runner) logoutAgain(ctx context.Context, c cred) {
 	if c.rt != "" {
 		junk.rt = randomValue()
 	}
-	res := r.signOut(ctx, "sign out with a garbage credential", junk, false)
+	res, _ := r.signOut(ctx, "sign out with a garbage credential", junk, false)
 	r.logoutClears(titleGarbage, res, "a garbage credential")
 }
 

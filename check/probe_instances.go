@@ -25,7 +25,7 @@ func (r *runner) instances(ctx context.Context, lv liveness) error {
 		r.add("R51", Skip, "B did not honour a fresh credential from A (%s): are they instances of one site?", how)
 		return nil
 	}
-	out := r.signOut(ctx, "sign out on A", c, false)
+	out, c := r.signOut(ctx, "sign out on A", c, false)
 	if !out.done() {
 		r.add("R51", Warn, "%s %s on A → %s", r.logoutMethod, r.cfg.Logout, out.describe())
 		return nil

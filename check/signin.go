@@ -33,13 +33,13 @@ func (j jar) learnt() bool { return j.set != nil }
 // failure is an error: the run cannot get going without it.
 func (r *runner) signIn(ctx context.Context) (cred, jar, error) {
 	cfg := r.cfg
-	r.openSignInPage(ctx, true)
+	r.openSignInPage(ctx, true, nil)
 	res := r.c.do(ctx, r.loginCall("sign in", cred{}, nil, true))
 	if res.status == http.StatusForbidden && !r.formPage {
 		// A site that wants a CSRF token from its page: open the page, as
 		// a browser would have, and try once more.
 		r.formPage = true
-		r.openSignInPage(ctx, true)
+		r.openSignInPage(ctx, true, nil)
 		res = r.c.do(ctx, r.loginCall("sign in with the page's CSRF token", cred{}, nil, true))
 	}
 	switch {
@@ -66,8 +66,18 @@ func (r *runner) signIn(ctx context.Context) (cred, jar, error) {
 // found so far is reported.
 func (r *runner) login(ctx context.Context, step string, present cred, planted []nv) (cred, *resp, error) {
 	cfg := r.cfg
-	r.openSignInPage(ctx, false)
 	k := r.loginCall(step, present, planted, false)
+	if page := r.openSignInPage(ctx, false, k.cookies); page != nil {
+		// As in a browser, what the page set goes with the sign-in: a
+		// session cookie that holds the form's CSRF token (Rails').
+		for _, name := range r.jar.names {
+			if ck := page.setCookie(name); ck != nil && !isDeletion(ck) {
+				k.cookies = slices.DeleteFunc(slices.Clone(k.cookies), func(kv nv) bool { return kv.name == name })
+				k.cookies = append(k.cookies, nv{name, ck.Value})
+			}
+		}
+		k = r.loginCall(step, cred{cookies: k.cookies, at: present.at}, nil, false)
+	}
 	res := r.c.do(ctx, k)
 	switch {
 	case res.err != nil:
@@ -122,11 +132,11 @@ func (r *runner) loginCall(step string, present cred, planted []nv, story bool) 
 // openSignInPage GETs the sign-in page before a form sign-in, as a
 // browser does: its cookies and hidden inputs (a CSRF token) go with the
 // sign-in.
-func (r *runner) openSignInPage(ctx context.Context, story bool) {
+func (r *runner) openSignInPage(ctx context.Context, story bool, cookies []nv) *resp {
 	if r.cfg.LoginFormat != "form" && !r.formPage {
-		return
+		return nil
 	}
-	r.c.do(ctx, call{step: "open the sign-in page", method: http.MethodGet, path: r.cfg.LoginPath, story: story})
+	return r.c.do(ctx, call{step: "open the sign-in page", method: http.MethodGet, path: r.cfg.LoginPath, story: story, cookies: cookies})
 }
 
 // loginFields are the fields of a sign-in body: the user, the password and
