@@ -1,11 +1,8 @@
 package check
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -55,7 +52,7 @@ func (r *runner) cookieChecks() (httpOnly string) {
 		default:
 			r18 = append(r18, n+" has no SameSite")
 		}
-		if why := r.personal(ck.Value); why != "" {
+		if why := cookieFinding(ck.Value, r.cfg.User); why != "" {
 			r20 = append(r20, n+" "+why)
 		}
 		if life, ok := lifetime(ck); ok && life > r.cfg.MaxLifetime {
@@ -76,34 +73,6 @@ func (r *runner) cookieChecks() (httpOnly string) {
 	r.verdict("R18", r18, nil, ok18)
 	r.verdict("R20", r20, r20w, ok20)
 	return httpOnly
-}
-
-// personal says what a cookie value gives away, or "".
-func (r *runner) personal(v string) string {
-	dec := []string{v}
-	if u, err := url.QueryUnescape(v); err == nil {
-		dec = append(dec, u)
-	}
-	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.StdEncoding} {
-		if b, err := enc.DecodeString(strings.TrimRight(v, "=")); err == nil {
-			dec = append(dec, string(b))
-		}
-	}
-	if _, claims, ok := jwtParts(v); ok {
-		b, _ := json.Marshal(claims)
-		dec = append(dec, string(b))
-	}
-	user := strings.ToLower(r.cfg.User)
-	for _, d := range dec {
-		t := strings.TrimSpace(d)
-		switch {
-		case len(user) >= 5 && strings.Contains(strings.ToLower(d), user): // shorter names turn up in random bytes
-			return "carries the user's name " + r.cfg.User
-		case strings.HasPrefix(t, "{") && json.Valid([]byte(t)):
-			return "carries JSON data, not an opaque ID"
-		}
-	}
-	return ""
 }
 
 // lifetime is how long the browser keeps a cookie, if it is persistent.
