@@ -16,6 +16,7 @@ var checks = []check{
 	{"R16", GroupCookies, "Session cookie __Host-: Secure, Path=/, no Domain"},
 	{"R17", GroupCookies, "HttpOnly; the value never appears in a body"},
 	{"R18", GroupCookies, "SameSite Lax or Strict"},
+	{"R19", GroupCookies, "Name and value within 4096 bytes"},
 	{"R20", GroupCookies, "Opaque value, no personal data; Max-Age within the session's lifetime"},
 	{"R21", GroupCookies, "The deletion matches the cookie: name, Domain, Path, Secure"},
 	{"R22", GroupCookies, "Deletion: empty value, Max-Age=0 and an Expires in the past"},

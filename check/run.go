@@ -120,7 +120,7 @@ func (r *runner) stages(ctx context.Context) error {
 		return err
 	}
 	r.jar = jar
-	httpOnly := r.cookieChecks() // R15–R18, R20
+	httpOnly := r.cookieChecks() // R15–R20
 	how, err := r.learnAuth(ctx, l1)
 	if err != nil {
 		return err
