@@ -36,6 +36,7 @@ var checks = []check{
 	{"R36", GroupTokens, titleAgain},
 	{"R40", GroupTokens, `A dead access token gets 401 with WWW-Authenticate: Bearer error="invalid_token"`},
 	{"R41", GroupTokens, "Signatures are verified; alg none is refused"},
+	{"R42", GroupTokens, "A refresh token is no access token, nor the other way round"},
 	{"R51", GroupInstances, "Logout on one instance is seen on another at once"},
 }
 

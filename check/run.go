@@ -145,6 +145,9 @@ func (r *runner) stages(ctx context.Context) error {
 	if l2, err = r.crossOrigin(ctx, lv, out.fails, l2); err != nil { // R28, R29
 		return err
 	}
+	if l2, err = r.tokenConfusion(ctx, lv, l2); err != nil { // R42
+		return err
+	}
 	l3, err := r.newSessionOnLogin(ctx, lv, l2) // R1
 	if err != nil {
 		return err
