@@ -16,6 +16,7 @@ var checks = []check{
 	{"R16", GroupCookies, "Session cookie __Host-: Secure, Path=/, no Domain"},
 	{"R17", GroupCookies, "HttpOnly; the value never appears in a body"},
 	{"R18", GroupCookies, "SameSite Lax or Strict"},
+	{"R19", GroupCookies, "Name and value within 4096 bytes"},
 	{"R20", GroupCookies, "Opaque value, no personal data; Max-Age within the session's lifetime"},
 	{"R21", GroupCookies, "The deletion matches the cookie: name, Domain, Path, Secure"},
 	{"R22", GroupCookies, "Deletion: empty value, Max-Age=0 and an Expires in the past"},
@@ -35,6 +36,7 @@ var checks = []check{
 	{"R36", GroupTokens, titleAgain},
 	{"R40", GroupTokens, `A dead access token gets 401 with WWW-Authenticate: Bearer error="invalid_token"`},
 	{"R41", GroupTokens, "Signatures are verified; alg none is refused"},
+	{"R42", GroupTokens, "A refresh token is no access token, nor the other way round"},
 	{"R51", GroupInstances, "Logout on one instance is seen on another at once"},
 }
 

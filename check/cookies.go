@@ -1,26 +1,35 @@
 package check
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 )
 
-// cookieChecks inspects how sign-in set each credential cookie (R15–R18,
-// R20). When every cookie is HttpOnly it returns R17's evidence so far,
+// Cookie size (R19). RFC 6265bis §5.6: a browser ignores a cookie whose
+// name and value together are longer than 4096 bytes, without a word to
+// the server or the user.
+const (
+	maxCookieSize = 4096
+	// nearCookieSize is where R19 warns. A value that carries data (a
+	// client-side session, a JWT) grows as the app stores more in it, a
+	// flash message or a claim; within some 600 bytes of the limit one
+	// more field tips it over, and the browser silently keeps the old
+	// cookie or none: the user is signed out, or not signed out.
+	nearCookieSize = 3500
+)
+
+// cookieChecks inspects how sign-in set each credential cookie (R15–R20). When every cookie is HttpOnly it returns R17's evidence so far,
 // for bodyScan to finish; otherwise R17 is decided and it returns "".
 func (r *runner) cookieChecks() (httpOnly string) {
 	if len(r.jar.names) == 0 {
-		for _, id := range []string{"R15", "R16", "R17", "R18", "R20", "R21", "R22", "R23"} {
+		for _, id := range []string{"R15", "R16", "R17", "R18", "R19", "R20", "R21", "R22", "R23"} {
 			r.add(id, Skip, "sign-in set no cookie (%s)", r.creds)
 		}
 		return ""
 	}
-	var r15, r16, r16w, r17, r18, r20, r20w, ok15, ok16, ok17, ok18, ok20 []string
+	var r15, r16, r16w, r17, r18, r19, r19w, r20, r20w, ok15, ok16, ok17, ok18, ok19, ok20 []string
 	for _, n := range r.jar.names {
 		ck := r.jar.set[n]
 		hostP, secureP := strings.HasPrefix(n, "__Host-"), strings.HasPrefix(n, "__Secure-")
@@ -55,7 +64,15 @@ func (r *runner) cookieChecks() (httpOnly string) {
 		default:
 			r18 = append(r18, n+" has no SameSite")
 		}
-		if why := r.personal(ck.Value); why != "" {
+		switch size := len(n) + len(ck.Value); {
+		case size > maxCookieSize:
+			r19 = append(r19, fmt.Sprintf("%s is %d bytes (name + value), over %d: browsers drop it", n, size, maxCookieSize))
+		case size > nearCookieSize:
+			r19w = append(r19w, fmt.Sprintf("%s is %d bytes (name + value), close to the %d browsers keep", n, size, maxCookieSize))
+		default:
+			ok19 = append(ok19, fmt.Sprintf("%s %d bytes", n, size))
+		}
+		if why := cookieFinding(ck.Value, r.cfg.User); why != "" {
 			r20 = append(r20, n+" "+why)
 		}
 		if life, ok := lifetime(ck); ok && life > r.cfg.MaxLifetime {
@@ -74,36 +91,9 @@ func (r *runner) cookieChecks() (httpOnly string) {
 		httpOnly = strings.Join(ok17, "; ")
 	}
 	r.verdict("R18", r18, nil, ok18)
+	r.verdict("R19", r19, r19w, ok19)
 	r.verdict("R20", r20, r20w, ok20)
 	return httpOnly
-}
-
-// personal says what a cookie value gives away, or "".
-func (r *runner) personal(v string) string {
-	dec := []string{v}
-	if u, err := url.QueryUnescape(v); err == nil {
-		dec = append(dec, u)
-	}
-	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.StdEncoding} {
-		if b, err := enc.DecodeString(strings.TrimRight(v, "=")); err == nil {
-			dec = append(dec, string(b))
-		}
-	}
-	if _, claims, ok := jwtParts(v); ok {
-		b, _ := json.Marshal(claims)
-		dec = append(dec, string(b))
-	}
-	user := strings.ToLower(r.cfg.User)
-	for _, d := range dec {
-		t := strings.TrimSpace(d)
-		switch {
-		case len(user) >= 5 && strings.Contains(strings.ToLower(d), user): // shorter names turn up in random bytes
-			return "carries the user's name " + r.cfg.User
-		case strings.HasPrefix(t, "{") && json.Valid([]byte(t)):
-			return "carries JSON data, not an opaque ID"
-		}
-	}
-	return ""
 }
 
 // lifetime is how long the browser keeps a cookie, if it is persistent.

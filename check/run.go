@@ -140,7 +140,7 @@ func (r *runner) stages(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	httpOnly := r.cookieChecks()                          // R15–R18, R20
+	httpOnly := r.cookieChecks()                          // R15–R20
 	l1, refresh := r.refreshPair(ctx, l1)                 // R34b
 	out := r.logoutAndReplay(ctx, how, refresh.state, l1) // R4, R5, R21, R22, R26
 	r.logoutAgain(ctx, l1)                                // R36
@@ -159,6 +159,9 @@ func (r *runner) stages(ctx context.Context) error {
 		return err
 	}
 	if l2, err = r.crossOrigin(ctx, lv, out.fails, l2); err != nil { // R28, R29
+		return err
+	}
+	if l2, err = r.tokenConfusion(ctx, lv, l2); err != nil { // R42
 		return err
 	}
 	l3, err := r.newSessionOnLogin(ctx, lv, l2) // R1
