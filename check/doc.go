@@ -9,8 +9,8 @@
 // signoff, and needs nothing installed on it.
 //
 // Each finding is a Result under the ID of a requirement in the logout
-// checklist, CHECKLIST.md ("R4": logout invalidates the session on the
-// server), with a Verdict (FAIL, WARN, SKIP or PASS) and one line of
+// checklist, docs/checklist.md ("R4": logout invalidates the session on
+// the server), with a Verdict (FAIL, WARN, SKIP or PASS) and one line of
 // evidence. SKIP says why a check could not run: the site has no refresh
 // endpoint, the check needs a browser (R26b), the run stopped before it.
 // Credentials appear in a Report only as fingerprints (fp:…), and the
