@@ -1,10 +1,14 @@
 package check
 
 import (
+	"context"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/signoff/signoff/check/fixture"
 )
 
 // checklistPath is docs/checklist.md, the file ChecklistURL names, from
@@ -81,6 +85,28 @@ func TestChecklistIndex(t *testing.T) {
 	for a := range anchors {
 		if listed[a] != 1 {
 			t.Errorf("the index lists #%s %d times, want once", a, listed[a])
+		}
+	}
+}
+
+// TestResultsLinkToTheirRow: every result of a run, SKIP included, links
+// to its own row of the checklist.
+func TestResultsLinkToTheirRow(t *testing.T) {
+	app := fixture.New(fixture.Options{Mode: fixture.JWT, Email: testUser, Password: testPassword})
+	srv := httptest.NewServer(app.Handler())
+	defer srv.Close()
+	rep, err := Run(context.Background(), testConfig(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := checklistAnchors(t)
+	for _, res := range rep.Results {
+		want := ChecklistURL + "#" + strings.ToLower(res.ID)
+		if res.Ref != want {
+			t.Errorf("%s %s: ref %q, want %q", res.Verdict, res.ID, res.Ref, want)
+		}
+		if !anchors[strings.ToLower(res.ID)] {
+			t.Errorf("%s links to a row that does not exist", res.ID)
 		}
 	}
 }

@@ -10,9 +10,10 @@
 //
 // Each finding is a Result under the ID of a requirement in the logout
 // checklist, docs/checklist.md ("R4": logout invalidates the session on
-// the server), with a Verdict (FAIL, WARN, SKIP or PASS) and one line of
-// evidence. SKIP says why a check could not run: the site has no refresh
-// endpoint, the check needs a browser (R26b), the run stopped before it.
+// the server), with a Verdict (FAIL, WARN, SKIP or PASS), one line of
+// evidence, and a link to the requirement's row (Result.Ref). SKIP says
+// why a check could not run: the site has no refresh endpoint, the check
+// needs a browser (R26b), the run stopped before it.
 // Credentials appear in a Report only as fingerprints (fp:…), and the
 // password not at all; Write renders a Report as text, JSON or JUnit XML,
 // and WriteDiagram the main sign-in → sign-out → replay exchange as a

@@ -44,7 +44,8 @@ const idWidth = 6
 
 // WriteText writes the report for people: a header line, the results grouped
 // (Report.Grouped order) with one line per result, evidence on the next line
-// indented, and a summary line last. color adds ANSI colours (FAIL red bold,
+// indented, the link to the checklist once (when the results carry Ref), and
+// a summary line last. color adds ANSI colours (FAIL red bold,
 // WARN yellow, PASS green, SKIP dim/grey) to the verdicts and the summary.
 // Every text that comes from the report is printed with control characters
 // escaped, so a hostile server cannot drive the terminal.
@@ -86,6 +87,9 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 	counts := fmt.Sprintf("%d pass, %d warn, %d skip · %s",
 		r.Count(Pass), r.Count(Warn), r.Count(Skip), plural(len(r.Exchanges), "request"))
 	b.WriteByte('\n')
+	if link := checklistLink(r); link != "" {
+		b.WriteString("Each ID is explained at " + clean(link) + "\n")
+	}
 	if r.Incomplete() {
 		fmt.Fprintf(&b, "%s  stopped early: %s; the checks not reached are SKIP\n", paint(ansiYel, "INCOMPLETE"), clean(r.Stopped))
 	}
@@ -96,6 +100,18 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// checklistLink is the checklist the results link to, without a row's
+// anchor: the first Ref up to its '#'. "" when no result carries a Ref.
+func checklistLink(r *Report) string {
+	for _, res := range r.Results {
+		if res.Ref != "" {
+			link, _, _ := strings.Cut(res.Ref, "#")
+			return link
+		}
+	}
+	return ""
 }
 
 func verdictColor(v Verdict) string {
@@ -276,11 +292,21 @@ type junitSuite struct {
 }
 
 type junitCase struct {
-	Classname string        `xml:"classname,attr"`
-	Name      string        `xml:"name,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	Skipped   *junitSkipped `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	Classname  string           `xml:"classname,attr"`
+	Name       string           `xml:"name,attr"`
+	Properties *junitProperties `xml:"properties,omitempty"`
+	Failure    *junitFailure    `xml:"failure,omitempty"`
+	Skipped    *junitSkipped    `xml:"skipped,omitempty"`
+	SystemOut  string           `xml:"system-out,omitempty"`
+}
+
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitFailure struct {
@@ -296,7 +322,9 @@ type junitSkipped struct {
 // WriteJUnit writes JUnit XML for CI systems: one <testsuites> with one
 // <testsuite> per group and one <testcase> per result. A FAIL carries a
 // <failure> with the evidence, a SKIP a <skipped>, and a WARN or PASS its
-// evidence as <system-out> (prefixed "WARN: " for a WARN).
+// evidence as <system-out> (prefixed "WARN: " for a WARN). A result's Ref
+// is the test case's property "ref", and the last line of a failure's text
+// ("see <ref>"), where CI shows it next to the evidence.
 func WriteJUnit(w io.Writer, r *Report) error {
 	if r == nil {
 		return errNoReport
@@ -311,9 +339,17 @@ func WriteJUnit(w io.Writer, r *Report) error {
 				Classname: junitName + "." + g,
 				Name:      strings.TrimSpace(clean(res.ID) + " " + clean(res.Title)),
 			}
+			ref := clean(res.Ref)
+			if ref != "" {
+				c.Properties = &junitProperties{[]junitProperty{{Name: "ref", Value: ref}}}
+			}
 			switch res.Verdict {
 			case Fail:
-				c.Failure = &junitFailure{Message: ev, Type: string(Fail), Text: ev}
+				text := ev
+				if ref != "" {
+					text += "\nsee " + ref
+				}
+				c.Failure = &junitFailure{Message: ev, Type: string(Fail), Text: text}
 				s.Failures++
 			case Skip:
 				c.Skipped = &junitSkipped{Message: ev}

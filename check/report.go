@@ -20,7 +20,7 @@ const (
 
 // ChecklistURL is where the checklist lives: docs/checklist.md in the
 // project's repository, with one row, anchored by its lower-case ID
-// ("#r4"), for every ID a Result carries.
+// ("#r4"), for every ID a Result carries. Result.Ref links to the row.
 const ChecklistURL = "https://github.com/signoff/signoff/blob/main/docs/checklist.md"
 
 // checklistRef is the link to id's row of the checklist.
@@ -51,6 +51,9 @@ type Result struct {
 	// Evidence is one line: what the checker sent and saw, or, for SKIP,
 	// why the check could not run. Secrets appear only as fingerprints.
 	Evidence string `json:"evidence"`
+	// Ref links to the requirement's row in docs/checklist.md (ChecklistURL
+	// + "#r4"): what it asks, its sources, and how the checker tests it.
+	Ref string `json:"ref,omitempty"`
 }
 
 // Exchange is one HTTP request the checker made and what came back, with
