@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -15,7 +14,8 @@ import (
 )
 
 // Write writes the report in the named format: "text" (see WriteText),
-// "json" (WriteJSON) or "junit" (WriteJUnit). color only affects "text".
+// "json" (WriteJSON), "junit" (WriteJUnit) or "html" (WriteHTML). color
+// only affects "text".
 func Write(w io.Writer, r *Report, format string, color bool) error {
 	switch format {
 	case "text":
@@ -24,8 +24,10 @@ func Write(w io.Writer, r *Report, format string, color bool) error {
 		return WriteJSON(w, r)
 	case "junit":
 		return WriteJUnit(w, r)
+	case "html":
+		return WriteHTML(w, r)
 	}
-	return fmt.Errorf("check: unknown format %q (want text, json or junit)", format)
+	return fmt.Errorf("check: unknown format %q (want text, json, junit or html)", format)
 }
 
 var errNoReport = errors.New("check: no report to write")
@@ -425,25 +427,7 @@ func WriteDiagram(w io.Writer, r *Report) error {
 	if r == nil {
 		return errNoReport
 	}
-	var story []Exchange
-	for _, ex := range r.Exchanges {
-		if ex.Story {
-			story = append(story, ex)
-		}
-	}
-	sort.SliceStable(story, func(i, j int) bool { return story[i].Seq < story[j].Seq })
-	instance := func(ex Exchange) string {
-		if ex.Instance == "B" {
-			return "B"
-		}
-		return "A"
-	}
-	useB := false
-	for _, ex := range story {
-		if instance(ex) == "B" {
-			useB = true
-		}
-	}
+	story, useB := storyOf(r)
 
 	var b strings.Builder
 	b.WriteString("sequenceDiagram\n")
@@ -464,7 +448,7 @@ func WriteDiagram(w io.Writer, r *Report) error {
 			b.WriteString(mmdLine("    Note right of C: ", ex.Step))
 		}
 		step = ex.Step
-		p := instance(ex)
+		p := instanceOf(ex)
 		req := strings.Join(append([]string{ex.Method + " " + ex.Path}, ex.Sent...), ", ")
 		b.WriteString(mmdLine("    C->>"+p+": ", req))
 		if ex.Err != "" {

@@ -168,6 +168,7 @@ func TestWriteDispatch(t *testing.T) {
 		{"text", func(b *bytes.Buffer) error { return WriteText(b, r, true) }},
 		{"json", func(b *bytes.Buffer) error { return WriteJSON(b, r) }},
 		{"junit", func(b *bytes.Buffer) error { return WriteJUnit(b, r) }},
+		{"html", func(b *bytes.Buffer) error { return WriteHTML(b, r) }},
 	} {
 		got := render(t, func(b *bytes.Buffer) error { return Write(b, r, tc.format, true) })
 		if want := render(t, tc.direct); !bytes.Equal(got, want) {
@@ -175,7 +176,7 @@ func TestWriteDispatch(t *testing.T) {
 		}
 	}
 	err := Write(&bytes.Buffer{}, r, "yaml", false)
-	if err == nil || err.Error() != `check: unknown format "yaml" (want text, json or junit)` {
+	if err == nil || err.Error() != `check: unknown format "yaml" (want text, json, junit or html)` {
 		t.Errorf("Write(yaml) = %v", err)
 	}
 }
@@ -193,12 +194,13 @@ func TestWriteErrors(t *testing.T) {
 		"json":    func() error { return WriteJSON(failWriter{}, r) },
 		"junit":   func() error { return WriteJUnit(failWriter{}, r) },
 		"diagram": func() error { return WriteDiagram(failWriter{}, r) },
+		"html":    func() error { return WriteHTML(failWriter{}, r) },
 	} {
 		if err := f(); !errors.Is(err, errWrite) {
 			t.Errorf("%s: error %v, want the writer's", name, err)
 		}
 	}
-	for _, format := range []string{"text", "json", "junit"} {
+	for _, format := range []string{"text", "json", "junit", "html"} {
 		if err := Write(&bytes.Buffer{}, nil, format, false); err == nil {
 			t.Errorf("Write(nil report, %q) succeeded", format)
 		}
