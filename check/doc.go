@@ -9,14 +9,16 @@
 // signoff, and needs nothing installed on it.
 //
 // Each finding is a Result under the ID of a requirement in the logout
-// checklist, CHECKLIST.md ("R4": logout invalidates the session on the
-// server), with a Verdict (FAIL, WARN, SKIP or PASS) and one line of
-// evidence. SKIP says why a check could not run: the site has no refresh
-// endpoint, the check needs a browser (R26b), the run stopped before it.
+// checklist, docs/checklist.md ("R4": logout invalidates the session on
+// the server), with a Verdict (FAIL, WARN, SKIP or PASS), one line of
+// evidence, and a link to the requirement's row (Result.Ref). SKIP says
+// why a check could not run: the site has no refresh endpoint, the check
+// needs a browser (R26b), the run stopped before it.
 // Credentials appear in a Report only as fingerprints (fp:…), and the
-// password not at all; Write renders a Report as text, JSON or JUnit XML,
-// and WriteDiagram the main sign-in → sign-out → replay exchange as a
-// Mermaid sequence diagram.
+// password not at all; Write renders a Report as text, JSON, JUnit XML or
+// one self-contained HTML page (WriteHTML, with the diagram as SVG), and
+// WriteDiagram the main sign-in → sign-out → replay exchange as a Mermaid
+// sequence diagram.
 //
 // A run sends at most Config.MaxRequests requests (300 by default), each
 // within Config.Timeout, and never follows a redirect, so a site cannot

@@ -70,7 +70,8 @@ func (f *findings) stop(why string) error {
 var errStopped = errors.New("check: stopped")
 
 // report assembles the Report: every check reported once (SKIP for those
-// not reached), in order, with every string scrubbed of raw credentials.
+// not reached), in order, each linked to its row of the checklist, with
+// every string scrubbed of raw credentials.
 func (f *findings) report(cfg Config, c *client) *Report {
 	why := "not reached"
 	if f.stopped != "" {
@@ -86,6 +87,7 @@ func (f *findings) report(cfg Config, c *client) *Report {
 	rep := &Report{Target: cfg.Target, Second: cfg.Second, Credentials: f.creds, Exchanges: c.exchanges(), Stopped: scrub(f.stopped)}
 	for _, res := range f.res {
 		res.Evidence = scrub(res.Evidence)
+		res.Ref = checklistRef(res.ID)
 		if slices.Contains(cfg.Ignore, res.ID) && res.Verdict != Skip {
 			res.Evidence = "ignored (--ignore " + res.ID + "), found " + string(res.Verdict) + ": " + res.Evidence
 			res.Verdict = Skip

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -15,7 +14,8 @@ import (
 )
 
 // Write writes the report in the named format: "text" (see WriteText),
-// "json" (WriteJSON) or "junit" (WriteJUnit). color only affects "text".
+// "json" (WriteJSON), "junit" (WriteJUnit) or "html" (WriteHTML). color
+// only affects "text".
 func Write(w io.Writer, r *Report, format string, color bool) error {
 	switch format {
 	case "text":
@@ -24,8 +24,10 @@ func Write(w io.Writer, r *Report, format string, color bool) error {
 		return WriteJSON(w, r)
 	case "junit":
 		return WriteJUnit(w, r)
+	case "html":
+		return WriteHTML(w, r)
 	}
-	return fmt.Errorf("check: unknown format %q (want text, json or junit)", format)
+	return fmt.Errorf("check: unknown format %q (want text, json, junit or html)", format)
 }
 
 var errNoReport = errors.New("check: no report to write")
@@ -44,7 +46,8 @@ const idWidth = 6
 
 // WriteText writes the report for people: a header line, the results grouped
 // (Report.Grouped order) with one line per result, evidence on the next line
-// indented, and a summary line last. color adds ANSI colours (FAIL red bold,
+// indented, the link to the checklist once (when the results carry Ref), and
+// a summary line last. color adds ANSI colours (FAIL red bold,
 // WARN yellow, PASS green, SKIP dim/grey) to the verdicts and the summary.
 // Every text that comes from the report is printed with control characters
 // escaped, so a hostile server cannot drive the terminal.
@@ -86,6 +89,9 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 	counts := fmt.Sprintf("%d pass, %d warn, %d skip · %s",
 		r.Count(Pass), r.Count(Warn), r.Count(Skip), plural(len(r.Exchanges), "request"))
 	b.WriteByte('\n')
+	if link := checklistLink(r); link != "" {
+		b.WriteString("Each ID is explained at " + clean(link) + "\n")
+	}
 	if r.Incomplete() {
 		fmt.Fprintf(&b, "%s  stopped early: %s; the checks not reached are SKIP\n", paint(ansiYel, "INCOMPLETE"), clean(r.Stopped))
 	}
@@ -96,6 +102,18 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// checklistLink is the checklist the results link to, without a row's
+// anchor: the first Ref up to its '#'. "" when no result carries a Ref.
+func checklistLink(r *Report) string {
+	for _, res := range r.Results {
+		if res.Ref != "" {
+			link, _, _ := strings.Cut(res.Ref, "#")
+			return link
+		}
+	}
+	return ""
 }
 
 func verdictColor(v Verdict) string {
@@ -276,11 +294,21 @@ type junitSuite struct {
 }
 
 type junitCase struct {
-	Classname string        `xml:"classname,attr"`
-	Name      string        `xml:"name,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	Skipped   *junitSkipped `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	Classname  string           `xml:"classname,attr"`
+	Name       string           `xml:"name,attr"`
+	Properties *junitProperties `xml:"properties,omitempty"`
+	Failure    *junitFailure    `xml:"failure,omitempty"`
+	Skipped    *junitSkipped    `xml:"skipped,omitempty"`
+	SystemOut  string           `xml:"system-out,omitempty"`
+}
+
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitFailure struct {
@@ -296,7 +324,9 @@ type junitSkipped struct {
 // WriteJUnit writes JUnit XML for CI systems: one <testsuites> with one
 // <testsuite> per group and one <testcase> per result. A FAIL carries a
 // <failure> with the evidence, a SKIP a <skipped>, and a WARN or PASS its
-// evidence as <system-out> (prefixed "WARN: " for a WARN).
+// evidence as <system-out> (prefixed "WARN: " for a WARN). A result's Ref
+// is the test case's property "ref", and the last line of a failure's text
+// ("see <ref>"), where CI shows it next to the evidence.
 func WriteJUnit(w io.Writer, r *Report) error {
 	if r == nil {
 		return errNoReport
@@ -311,9 +341,17 @@ func WriteJUnit(w io.Writer, r *Report) error {
 				Classname: junitName + "." + g,
 				Name:      strings.TrimSpace(clean(res.ID) + " " + clean(res.Title)),
 			}
+			ref := clean(res.Ref)
+			if ref != "" {
+				c.Properties = &junitProperties{[]junitProperty{{Name: "ref", Value: ref}}}
+			}
 			switch res.Verdict {
 			case Fail:
-				c.Failure = &junitFailure{Message: ev, Type: string(Fail), Text: ev}
+				text := ev
+				if ref != "" {
+					text += "\nsee " + ref
+				}
+				c.Failure = &junitFailure{Message: ev, Type: string(Fail), Text: text}
 				s.Failures++
 			case Skip:
 				c.Skipped = &junitSkipped{Message: ev}
@@ -389,25 +427,7 @@ func WriteDiagram(w io.Writer, r *Report) error {
 	if r == nil {
 		return errNoReport
 	}
-	var story []Exchange
-	for _, ex := range r.Exchanges {
-		if ex.Story {
-			story = append(story, ex)
-		}
-	}
-	sort.SliceStable(story, func(i, j int) bool { return story[i].Seq < story[j].Seq })
-	instance := func(ex Exchange) string {
-		if ex.Instance == "B" {
-			return "B"
-		}
-		return "A"
-	}
-	useB := false
-	for _, ex := range story {
-		if instance(ex) == "B" {
-			useB = true
-		}
-	}
+	story, useB := storyOf(r)
 
 	var b strings.Builder
 	b.WriteString("sequenceDiagram\n")
@@ -428,7 +448,7 @@ func WriteDiagram(w io.Writer, r *Report) error {
 			b.WriteString(mmdLine("    Note right of C: ", ex.Step))
 		}
 		step = ex.Step
-		p := instance(ex)
+		p := instanceOf(ex)
 		req := strings.Join(append([]string{ex.Method + " " + ex.Path}, ex.Sent...), ", ")
 		b.WriteString(mmdLine("    C->>"+p+": ", req))
 		if ex.Err != "" {

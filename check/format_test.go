@@ -57,9 +57,10 @@ func golden(t *testing.T, name string, got []byte) {
 
 // sampleReport covers every verdict, several groups, characters that need
 // escaping in XML and Mermaid, story and other exchanges, the second
-// instance, a transport error and store notes.
+// instance, a transport error and store notes. Its results link to the
+// checklist, as a run's do.
 func sampleReport() *Report {
-	return &Report{
+	r := &Report{
 		Target:      "http://127.0.0.1:8080",
 		Second:      "http://127.0.0.1:8081",
 		Credentials: "cookie __Host-session",
@@ -105,9 +106,14 @@ func sampleReport() *Report {
 			{Seq: 8, Step: "probe refresh", Instance: "A", Method: "POST", Path: "/refresh", Status: 404},
 		},
 	}
+	for i := range r.Results {
+		r.Results[i].Ref = checklistRef(r.Results[i].ID)
+	}
+	return r
 }
 
-// okReport has no failure, no second instance and no credentials.
+// okReport has no failure, no second instance, no credentials and no links
+// to the checklist.
 func okReport() *Report {
 	return &Report{
 		Target: "https://staging.example.com",
@@ -162,6 +168,7 @@ func TestWriteDispatch(t *testing.T) {
 		{"text", func(b *bytes.Buffer) error { return WriteText(b, r, true) }},
 		{"json", func(b *bytes.Buffer) error { return WriteJSON(b, r) }},
 		{"junit", func(b *bytes.Buffer) error { return WriteJUnit(b, r) }},
+		{"html", func(b *bytes.Buffer) error { return WriteHTML(b, r) }},
 	} {
 		got := render(t, func(b *bytes.Buffer) error { return Write(b, r, tc.format, true) })
 		if want := render(t, tc.direct); !bytes.Equal(got, want) {
@@ -169,7 +176,7 @@ func TestWriteDispatch(t *testing.T) {
 		}
 	}
 	err := Write(&bytes.Buffer{}, r, "yaml", false)
-	if err == nil || err.Error() != `check: unknown format "yaml" (want text, json or junit)` {
+	if err == nil || err.Error() != `check: unknown format "yaml" (want text, json, junit or html)` {
 		t.Errorf("Write(yaml) = %v", err)
 	}
 }
@@ -187,12 +194,13 @@ func TestWriteErrors(t *testing.T) {
 		"json":    func() error { return WriteJSON(failWriter{}, r) },
 		"junit":   func() error { return WriteJUnit(failWriter{}, r) },
 		"diagram": func() error { return WriteDiagram(failWriter{}, r) },
+		"html":    func() error { return WriteHTML(failWriter{}, r) },
 	} {
 		if err := f(); !errors.Is(err, errWrite) {
 			t.Errorf("%s: error %v, want the writer's", name, err)
 		}
 	}
-	for _, format := range []string{"text", "json", "junit"} {
+	for _, format := range []string{"text", "json", "junit", "html"} {
 		if err := Write(&bytes.Buffer{}, nil, format, false); err == nil {
 			t.Errorf("Write(nil report, %q) succeeded", format)
 		}
@@ -221,6 +229,7 @@ func TestFormatText(t *testing.T) {
 		"second instance http://127.0.0.1:8081\n",
 		"  WARN  R34b  Logout deletes every credential cookie\n",
 		"FAIL  2 of 6 checks failed · 2 pass, 1 warn, 1 skip · 8 requests\n",
+		"\nEach ID is explained at " + ChecklistURL + "\nFAIL  2 of 6",
 	} {
 		if !strings.Contains(plain, want) {
 			t.Errorf("text output lacks %q", want)
@@ -230,7 +239,7 @@ func TestFormatText(t *testing.T) {
 		t.Error("the summary is not the last line")
 	}
 	lines := strings.Split(plain, "\n")
-	if n := len(lines); n != 2+2*len(r.Results)+len(r.Grouped())*2+2+1 {
+	if n := len(lines); n != 2+2*len(r.Results)+len(r.Grouped())*2+3+1 {
 		t.Errorf("text output has %d lines", n)
 	}
 
@@ -240,6 +249,9 @@ func TestFormatText(t *testing.T) {
 	}
 	if !strings.HasSuffix(ok, "\nOK  no check failed · 2 pass, 0 warn, 1 skip · 1 request\n") {
 		t.Errorf("ok summary wrong:\n%s", ok)
+	}
+	if strings.Contains(ok, "explained at") {
+		t.Error("a report whose results carry no Ref names the checklist")
 	}
 }
 
@@ -330,10 +342,15 @@ func TestJUnitParses(t *testing.T) {
 			if c.Classname != "signoff check."+res.Group || c.Name != res.ID+" "+res.Title {
 				t.Errorf("case classname=%q name=%q", c.Classname, c.Name)
 			}
+			if c.Properties == nil || len(c.Properties.Property) != 1 ||
+				c.Properties.Property[0] != (junitProperty{Name: "ref", Value: res.Ref}) {
+				t.Errorf("%s: properties %+v, want ref %s", res.ID, c.Properties, res.Ref)
+			}
 			switch res.Verdict {
 			case Fail:
 				f++
-				if c.Failure == nil || c.Failure.Type != "FAIL" || c.Failure.Message != clean(res.Evidence) || c.Failure.Text != clean(res.Evidence) {
+				if c.Failure == nil || c.Failure.Type != "FAIL" || c.Failure.Message != clean(res.Evidence) ||
+					c.Failure.Text != clean(res.Evidence)+"\nsee "+res.Ref {
 					t.Errorf("%s: failure %+v", res.ID, c.Failure)
 				}
 			case Skip:

@@ -1,6 +1,9 @@
 package check
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // Verdict is the outcome of one check.
 type Verdict string
@@ -15,7 +18,15 @@ const (
 	Pass Verdict = "PASS"
 )
 
-// Groups, in the order CHECKLIST.md lists them and reports print them.
+// ChecklistURL is where the checklist lives: docs/checklist.md in the
+// project's repository, with one row, anchored by its lower-case ID
+// ("#r4"), for every ID a Result carries. Result.Ref links to the row.
+const ChecklistURL = "https://github.com/signoff/signoff/blob/main/docs/checklist.md"
+
+// checklistRef is the link to id's row of the checklist.
+func checklistRef(id string) string { return ChecklistURL + "#" + strings.ToLower(id) }
+
+// Groups, in the order the checklist lists them and reports print them.
 const (
 	GroupLifecycle = "Session lifecycle"
 	GroupCookies   = "Cookies"
@@ -30,7 +41,7 @@ var Groups = []string{GroupLifecycle, GroupCookies, GroupCaching, GroupForgery, 
 
 // Result is one check's finding.
 type Result struct {
-	// ID is the requirement's ID in CHECKLIST.md ("R4").
+	// ID is the requirement's ID in the checklist ("R4").
 	ID string `json:"id"`
 	// Title says what the requirement asks, in a few words.
 	Title string `json:"title"`
@@ -40,6 +51,9 @@ type Result struct {
 	// Evidence is one line: what the checker sent and saw, or, for SKIP,
 	// why the check could not run. Secrets appear only as fingerprints.
 	Evidence string `json:"evidence"`
+	// Ref links to the requirement's row in docs/checklist.md (ChecklistURL
+	// + "#r4"): what it asks, its sources, and how the checker tests it.
+	Ref string `json:"ref,omitempty"`
 }
 
 // Exchange is one HTTP request the checker made and what came back, with

@@ -141,14 +141,17 @@ func renderNorm(t *testing.T, rep *Report, target, second string) (text, diagram
 // appears in any output format.
 func noSecrets(t *testing.T, rep *Report, raws []string, outputs ...[]byte) {
 	t.Helper()
-	var js, ju bytes.Buffer
+	var js, ju, hp bytes.Buffer
 	if err := WriteJSON(&js, rep); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteJUnit(&ju, rep); err != nil {
 		t.Fatal(err)
 	}
-	outputs = append(outputs, js.Bytes(), ju.Bytes())
+	if err := WriteHTML(&hp, rep); err != nil {
+		t.Fatal(err)
+	}
+	outputs = append(outputs, js.Bytes(), ju.Bytes(), hp.Bytes())
 	if len(raws) == 0 {
 		t.Fatal("no credentials to look for")
 	}

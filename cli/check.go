@@ -91,7 +91,7 @@ func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
 	f.duration(&cfg.MaxLifetime, "max-lifetime", check.DefaultMaxLifetime, "longest a credential cookie may live in the browser (R20)")
 	f.BoolVar(&cfg.Insecure, "insecure", false, "accept any TLS certificate (self-signed staging sites)")
 	f.Var(listValue{&ignore}, "ignore", "report these check `IDs` as SKIP with what they found, e.g. R15,R16 on a plain-HTTP dev server (repeatable, comma-separated)")
-	f.StringVar(&format, "format", "text", "report format: text, json or junit")
+	f.StringVar(&format, "format", "text", "report format: text, json, junit or html (one self-contained page)")
 	f.StringVar(&diagram, "diagram", "", "also write a Mermaid sequence diagram of the exchange to this `file`")
 	f.StringVar(&color, "color", "auto", "colour the text report: auto (when stdout is a terminal and NO_COLOR is unset), always or never")
 
@@ -112,9 +112,9 @@ func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
 		}
 	}
 	switch format {
-	case "text", "json", "junit":
+	case "text", "json", "junit", "html":
 	default:
-		return usagef("--format: want text, json or junit, got %q", format)
+		return usagef("--format: want text, json, junit or html, got %q", format)
 	}
 	if cfg.LoginExtra, err = nameValues("login-field", fields); err != nil {
 		return err

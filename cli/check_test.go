@@ -54,6 +54,12 @@ func TestCheckCommand(t *testing.T) {
 		t.Fatalf("diagram: %v %q", err, b)
 	}
 
+	r = run(t, env, "", "check", "--user", "ada@example.test", "--format", "html", base)
+	noPassword(r)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "<!DOCTYPE html>") || !strings.Contains(r.stdout, "<svg") {
+		t.Fatalf("html: exit %d, stderr %s, stdout:\n%.300s", r.code, r.stderr, r.stdout)
+	}
+
 	// A config file, for CI: flags by name, the password from a file.
 	dir := t.TempDir()
 	pwFile := filepath.Join(dir, "pw")
@@ -71,7 +77,7 @@ func TestCheckCommand(t *testing.T) {
 	oneLineError(t, r, 2, "does not belong in a config file")
 
 	// Usage and connection errors: exit 2, one line.
-	oneLineError(t, run(t, env, "", "check", "--user", "ada@example.test", "--format", "xml", base), 2, "want text, json or junit")
+	oneLineError(t, run(t, env, "", "check", "--user", "ada@example.test", "--format", "xml", base), 2, "want text, json, junit or html")
 	oneLineError(t, run(t, nil, "", "check", "--user", "ada@example.test", base), 2, "no password")
 	oneLineError(t, run(t, env, "", "check", base), 2, "--user")
 	oneLineError(t, run(t, env, "", "check", "--user", "ada@example.test", "ftp://x"), 2, "https://host")
