@@ -34,16 +34,8 @@ func (r *runner) register(ctx context.Context) error {
 	k := call{step: "register the account", method: http.MethodPost, path: cfg.Register, story: true, site: true, bodyNote: note}
 	if cfg.LoginFormat == "form" {
 		r.c.do(ctx, call{step: "open the registration page", method: http.MethodGet, path: cfg.Register, story: true})
-		for _, kv := range r.c.formFields(cfg.Register) {
-			if _, mine := fields[kv.name]; !mine {
-				fields[kv.name] = kv.value
-				k.bodyNote = append(k.bodyNote, kv.name+" (from the page)")
-			}
-		}
-		k.body, k.ctype = formBody(fields), "application/x-www-form-urlencoded"
-	} else {
-		k.body, k.ctype = jsonBody(fields), "application/json"
 	}
+	r.fillForm(&k, fields)
 	res := r.c.do(ctx, k)
 	switch {
 	case res.err != nil:

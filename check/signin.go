@@ -114,19 +114,24 @@ func (r *runner) loginCall(step string, present cred, planted []nv, story bool) 
 	if planted != nil {
 		k.cookies = planted
 	}
-	fields := loginFields(cfg)
-	if cfg.LoginFormat == "form" {
-		for _, kv := range r.c.formFields(cfg.LoginPath) {
-			if _, mine := fields[kv.name]; !mine {
-				fields[kv.name] = kv.value
-				k.bodyNote = append(k.bodyNote, kv.name+" (from the page)")
-			}
-		}
-		k.body, k.ctype = formBody(fields), "application/x-www-form-urlencoded"
-	} else {
-		k.body, k.ctype = jsonBody(fields), "application/json"
-	}
+	r.fillForm(&k, loginFields(cfg))
 	return k
+}
+
+// fillForm gives k its body: fields, in Config.LoginFormat; a form also
+// carries the hidden inputs of the page's form for k.path.
+func (r *runner) fillForm(k *call, fields map[string]string) {
+	if r.cfg.LoginFormat != "form" {
+		k.body, k.ctype = jsonBody(fields), "application/json"
+		return
+	}
+	for _, kv := range r.c.formFields(k.path) {
+		if _, mine := fields[kv.name]; !mine {
+			fields[kv.name] = kv.value
+			k.bodyNote = append(k.bodyNote, kv.name+" (from the page)")
+		}
+	}
+	k.body, k.ctype = formBody(fields), "application/x-www-form-urlencoded"
 }
 
 // openSignInPage GETs the sign-in page before a form sign-in, as a
