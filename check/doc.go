@@ -12,7 +12,8 @@
 // checklist, CHECKLIST.md ("R4": logout invalidates the session on the
 // server), with a Verdict (FAIL, WARN, SKIP or PASS) and one line of
 // evidence. SKIP says why a check could not run: the site has no refresh
-// endpoint, the check needs a browser (R26b), the run stopped before it.
+// endpoint, the check needs a browser (R26b without Config.Browser), the
+// run stopped before it.
 // Credentials appear in a Report only as fingerprints (fp:…), and the
 // password not at all; Write renders a Report as text, JSON or JUnit XML,
 // and WriteDiagram the main sign-in → sign-out → replay exchange as a
@@ -45,8 +46,9 @@ package check
 // cookies.go (how sign-in set the cookies), auth.go (which part of the
 // credential opens the path), refresh.go (two refreshes at once),
 // logout.go (logout and the replays), logout_again.go, then the probes
-// that need a live session, one probe_*.go each, and last finish.go (the
-// checks made from what the run gathered). catalogue.go lists the checks.
+// that need a live session, one probe_*.go each, browser.go (Chromium
+// signs in and out, with Config.Browser), and last finish.go (the checks
+// made from what the run gathered). catalogue.go lists the checks.
 // Under them: client.go sends within the budget, resp.go and cred.go are
 // what a request carries and gets back, story.go and scrub.go make the
 // report's exchanges, with fingerprints in place of credentials.
