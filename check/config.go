@@ -80,7 +80,7 @@ type Config struct {
 
 	// Browser is the path of a Chromium to drive through sign-in and
 	// sign-out as well, to report what the browser itself keeps (R21, R26,
-	// R26b as a browser sees them); empty leaves those to HTTP.
+	// R26b as a browser sees them); empty reports those SKIP.
 	Browser string
 
 	// Timeout bounds each request; default 10 s.

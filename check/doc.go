@@ -13,7 +13,7 @@
 // the server), with a Verdict (FAIL, WARN, SKIP or PASS), one line of
 // evidence, and a link to the requirement's row (Result.Ref). SKIP says
 // why a check could not run: the site has no refresh endpoint, the check
-// needs a browser (R26b), the run stopped before it.
+// needs a browser (R26b without Config.Browser), the run stopped before it.
 // Credentials appear in a Report only as fingerprints (fp:…), and the
 // password not at all; Write renders a Report as text, JSON, JUnit XML or
 // one self-contained HTML page (WriteHTML, with the diagram as SVG), and
@@ -47,8 +47,9 @@ package check
 // cookies.go (how sign-in set the cookies), auth.go (which part of the
 // credential opens the path), refresh.go (two refreshes at once),
 // logout.go (logout and the replays), logout_again.go, then the probes
-// that need a live session, one probe_*.go each, and last finish.go (the
-// checks made from what the run gathered). catalogue.go lists the checks.
+// that need a live session, one probe_*.go each, browser.go (Chromium
+// signs in and out, with Config.Browser), and last finish.go (the checks
+// made from what the run gathered). catalogue.go lists the checks.
 // Under them: client.go sends within the budget, resp.go and cred.go are
 // what a request carries and gets back, story.go and scrub.go make the
 // report's exchanges, with fingerprints in place of credentials.

@@ -183,7 +183,7 @@ func (r *runner) stages(ctx context.Context) error {
 	if err := r.instances(ctx, lv); err != nil { // R51
 		return err
 	}
-	r.add("R26b", Skip, "needs a browser's back button; signoff's own browser tests cover it, and R25 covers the HTTP cache")
+	r.browserChecks(ctx, how) // R21, R26 and R26b in Chromium, with --browser
 
 	// The checks made from what the run gathered.
 	r.bodyScan(httpOnly) // R17

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -57,7 +58,8 @@ func nameValues(flag string, kvs []string) (map[string]string, error) {
 func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
 	f := newFlags("check", checkSynopsis, stdio)
 	var cfg check.Config
-	var password, passwordFile, format, diagram, color, configFile string
+	var password, passwordFile, format, diagram, color, configFile, chromium string
+	var browser bool
 	var cookies, headers, fields, regFields, ignore []string
 	f.StringVar(&configFile, "config", "", "read flags from this JSON `file` ({\"user\": …, \"logout\": …}); the command line and SIGNOFF_* win over it")
 	f.StringVar(&cfg.User, "user", "", "sign in as this user (the value of --user-field)")
@@ -90,6 +92,8 @@ func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
 	f.duration(&cfg.MaxWait, "max-wait", check.DefaultMaxWait, "longest total time to wait out 429 Retry-After answers")
 	f.duration(&cfg.MaxLifetime, "max-lifetime", check.DefaultMaxLifetime, "longest a credential cookie may live in the browser (R20)")
 	f.BoolVar(&cfg.Insecure, "insecure", false, "accept any TLS certificate (self-signed staging sites)")
+	f.BoolVar(&browser, "browser", false, "also sign in and out in a headless Chromium of its own, and report what the browser keeps (R21, R26, R26b)")
+	f.StringVar(&chromium, "chromium", "", "the Chromium for --browser, a `path` or a name in PATH (default chromium, chromium-browser or google-chrome)")
 	f.Var(listValue{&ignore}, "ignore", "report these check `IDs` as SKIP with what they found, e.g. R15,R16 on a plain-HTTP dev server (repeatable, comma-separated)")
 	f.StringVar(&format, "format", "text", "report format: text, json, junit or html (one self-contained page)")
 	f.StringVar(&diagram, "diagram", "", "also write a Mermaid sequence diagram of the exchange to this `file`")
@@ -130,6 +134,11 @@ func checkCmd(ctx context.Context, args []string, env Env, stdio IO) error {
 				return usagef("--header: want 'NAME: VALUE', got %q", h)
 			}
 			cfg.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+	}
+	if browser || chromium != "" {
+		if cfg.Browser, err = findChromium(chromium, env); err != nil {
+			return err
 		}
 	}
 	pw, err := checkPassword(password, passwordFile, stdio)
@@ -221,6 +230,37 @@ func applyConfigFile(f *flags, args []string, env Env) error {
 		}
 	}
 	return nil
+}
+
+// chromiumNames are the names a Chromium goes by in PATH: Debian's,
+// Ubuntu's and Google's.
+var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
+
+// findChromium returns the Chromium for --browser: --chromium's path, or the
+// first of its name or chromiumNames found in PATH.
+func findChromium(name string, env Env) (string, error) {
+	exe := func(p string) bool {
+		fi, err := os.Stat(p)
+		return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+	}
+	names := chromiumNames
+	if name != "" {
+		if strings.ContainsRune(name, filepath.Separator) {
+			if !exe(name) {
+				return "", usagef("--chromium %s: not an executable file", name)
+			}
+			return name, nil
+		}
+		names = []string{name}
+	}
+	for _, dir := range filepath.SplitList(env("PATH")) {
+		for _, n := range names {
+			if p := filepath.Join(dir, n); dir != "" && exe(p) {
+				return p, nil
+			}
+		}
+	}
+	return "", usagef("--browser: no %s in PATH; install one (apt-get install chromium) or give --chromium PATH", strings.Join(names, ", "))
 }
 
 // checkPassword takes the password from --password (or SIGNOFF_PASSWORD),
