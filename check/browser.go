@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -243,6 +244,13 @@ func startChromium(parent context.Context, cfg Config) (*chromium, error) {
 		return nil, fmt.Errorf("Chromium (%s) did not start: %v%s", cfg.Browser, err, ch.output())
 	}
 	started = true
+	// The checker's own scripts (a fetch sign-in, the storage markers) run
+	// on the site's pages; an error page's Content-Security-Policy
+	// (Express answers default-src 'none') must not stop them.
+	if _, err := chromedp.Call(tab, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
+		ch.stop()
+		return nil, fmt.Errorf("Chromium (%s): %v", cfg.Browser, err)
+	}
 	return ch, nil
 }
 
@@ -760,6 +768,9 @@ const submitJS = `function(i) {
   if (b) { b.click(); } else { f.requestSubmit(); }
 }`
 
+// followJS follows a link to path, as a click on it would.
+const followJS = `function(path) { location.assign(path); }`
+
 // fetchJS sends a request from the page with its cookies and reads the
 // whole answer.
 const fetchJS = `async function(path, method, headers, body) {
@@ -775,6 +786,8 @@ const fetchJS = `async function(path, method, headers, body) {
 // set before it, such as a CSRF cookie, is not a credential), which
 // includes those the HTTP sign-in set (the jar's names).
 func credNames(cfg Config, jarNames []string, before, after []*network.Cookie) []string {
+	// A cookie the HTTP run found to be a credential counts even if a page
+	// set it before sign-in (Rails' session cookie holds the CSRF token).
 	had := map[string]bool{}
 	for _, c := range before {
 		had[c.Name] = true
@@ -790,7 +803,7 @@ func credNames(cfg Config, jarNames []string, before, after []*network.Cookie) [
 		}
 	}
 	for _, n := range jarNames {
-		if !had[n] && !slices.Contains(out, n) && slices.ContainsFunc(after, func(c *network.Cookie) bool { return c.Name == n }) {
+		if !slices.Contains(out, n) && slices.ContainsFunc(after, func(c *network.Cookie) bool { return c.Name == n }) {
 			out = append(out, n)
 		}
 	}
@@ -820,9 +833,9 @@ type signOut struct {
 }
 
 // browserSignOut signs out as the page would: by its logout form when it
-// has one (clicking the form's button), else by a script's request to
-// Config.Logout (Config.LogoutMethod, POST by default) carrying the CSRF
-// token the usual ways.
+// has one (clicking the form's button), by following a link when sign-out
+// is a GET, else by a script's request to Config.Logout (with the method
+// the run signs out with) carrying the CSRF token the usual ways.
 func (r *runner) browserSignOut(ch *chromium, form int, cookies []*network.Cookie) (signOut, error) {
 	cfg := r.cfg
 	var q *netReq
@@ -831,11 +844,12 @@ func (r *runner) browserSignOut(ch *chromium, form int, cookies []*network.Cooki
 	if form >= 0 {
 		how = "the logout form"
 		q, err = ch.act(submitJS, ch.at(cfg.Logout), form)
+	} else if r.logoutMethod == http.MethodGet {
+		// A sign-out that is a GET is a link: follow it.
+		how = "a link to " + cfg.Logout
+		q, err = ch.act(followJS, ch.at(cfg.Logout), ch.at(cfg.Logout))
 	} else {
-		method := strings.ToUpper(cfg.LogoutMethod)
-		if method == "" || method == "AUTO" {
-			method = "POST"
-		}
+		method := r.logoutMethod
 		how = "a script's " + method + " " + cfg.Logout
 		hdr, herr := csrfHeaders(ch, cfg, cookies)
 		if herr != nil {
