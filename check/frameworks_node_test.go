@@ -3,11 +3,8 @@
 package check
 
 import (
-	"crypto/tls"
 	"crypto/x509"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -65,17 +62,14 @@ func runExpress(t *testing.T) (string, *x509.CertPool) {
 			t.Fatalf("SIGNOFF_TEST_NODE_MODULES holds no %s: %v", p, err)
 		}
 	}
-	app, err := filepath.Abs(filepath.Join("testdata", "frameworks", "express", "app.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, key, pool := selfSigned(t)
-	cmd := exec.Command(node, app)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "NODE_PATH="+mods, "NODE_ENV=production",
-		"APP_USER="+testUser, "APP_PASSWORD="+testPassword, "TLS_CERT="+cert, "TLS_KEY="+key)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	return startAppProcess(t, "express", cmd, hc, "/login"), pool
+	cert, key, roots := selfSigned(t)
+	return startApp(t, appCommand{
+		name:  "express",
+		argv:  []string{node, appFile(t, "express", "app.js")},
+		env:   []string{"NODE_PATH=" + mods, "NODE_ENV=production", "TLS_CERT=" + cert, "TLS_KEY=" + key},
+		ready: "/login",
+		roots: roots,
+	}), roots
 }
 
 // TestExpressLogoutEndsSession proves, without the checker, what the
@@ -83,81 +77,36 @@ func runExpress(t *testing.T) (string, *x509.CertPool) {
 // and signed out with the page's button, the session cookie captured
 // before logout no longer opens /api/me.
 func TestExpressLogoutEndsSession(t *testing.T) {
-	base, pool := runExpress(t)
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
-	browser := &http.Client{Jar: jar, Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	do := func(hc *http.Client, method, path string, form url.Values, hdr ...string) (*http.Response, string) {
-		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(form.Encode()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if method == http.MethodPost {
-			// A form posted from the site's own page.
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Origin", base)
-			req.Header.Set("Sec-Fetch-Site", "same-origin")
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		res, err := hc.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		defer res.Body.Close()
-		body, err := io.ReadAll(res.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res, string(body)
-	}
-	u, _ := url.Parse(base)
-	session := func() string {
-		for _, ck := range jar.Cookies(u) {
-			if ck.Name == "__Host-sid" {
-				return ck.Value
-			}
-		}
-		return ""
-	}
+	base, roots := runExpress(t)
+	b := newAppBrowser(t, base, roots)
+	// A form posted from the site's own page.
+	sameOrigin := [][2]string{{"Origin", base}, {"Sec-Fetch-Site", "same-origin"}}
 
-	if res, page := do(browser, http.MethodGet, "/login", nil); res.StatusCode != http.StatusOK || !strings.Contains(page, `action="/login/password"`) {
+	if res, page := b.get("/login"); res.StatusCode != http.StatusOK || !strings.Contains(page, `action="/login/password"`) {
 		t.Fatalf("GET /login → %s, want the sign-in form", res.Status)
 	}
-	res, _ := do(browser, http.MethodPost, "/login/password", url.Values{"username": {testUser}, "password": {testPassword}})
+	res, _ := b.postForm("/login/password", url.Values{"username": {testUser}, "password": {testPassword}}, sameOrigin...)
 	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "/" {
 		t.Fatalf("sign-in → %s to %q, want 302 to /", res.Status, res.Header.Get("Location"))
 	}
-	old := session()
-	if old == "" {
-		t.Fatal("sign-in set no __Host-sid")
-	}
-	if res, body := do(browser, http.MethodGet, "/api/me", nil); res.StatusCode != http.StatusOK || !strings.Contains(body, testUser) {
-		t.Fatalf("GET /api/me signed in → %s, want 200 naming the user", res.Status)
-	}
-	if res, page := do(browser, http.MethodGet, "/", nil); !strings.Contains(page, `<form action="/logout" method="post">`) {
+	old := b.cookie("__Host-sid")
+	b.signedIn("/api/me")
+	if res, page := b.get("/"); !strings.Contains(page, `<form action="/logout" method="post">`) {
 		t.Fatalf("GET / signed in → %s without the sign-out form", res.Status)
 	}
 
-	res, _ = do(browser, http.MethodPost, "/logout", nil)
+	res, _ = b.postForm("/logout", nil, sameOrigin...)
 	if res.StatusCode != http.StatusFound {
 		t.Fatalf("sign-out → %s, want 302", res.Status)
 	}
-	if session() != "" {
+	if b.value("__Host-sid") != "" {
 		t.Error("the browser still holds __Host-sid after sign-out: the deletion did not match")
 	}
-	if res, _ := do(browser, http.MethodGet, "/api/me", nil); res.StatusCode != http.StatusUnauthorized {
+	if res, _ := b.get("/api/me"); res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("GET /api/me after sign-out → %s, want 401", res.Status)
 	}
 	// R4: the cookie copied before sign-out is dead on the server.
-	replay := &http.Client{Transport: tr}
-	if res, _ := do(replay, http.MethodGet, "/api/me", nil, "Cookie", "__Host-sid="+old); res.StatusCode != http.StatusUnauthorized {
+	if res, _ := b.replay("/api/me", "__Host-sid="+old); res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("the session cookie from before sign-out → %s, want 401", res.Status)
 	}
 }

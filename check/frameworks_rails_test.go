@@ -3,13 +3,7 @@
 package check
 
 import (
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -49,20 +43,15 @@ func runRails(t *testing.T) string {
 	const suite, enable = "Rails framework app", "apt-get install ruby-rails ruby-webrick"
 	// Debian's ruby: its packages hold Rails and WEBrick.
 	const ruby = "/usr/bin/ruby"
-	if _, err := os.Stat(ruby); err != nil {
+	if !runsBare(ruby, "-e", `require "rails"; require "action_controller/railtie"; require "webrick"`) {
 		testenv.Skip(t, suite, enable)
 	}
-	if err := exec.Command(ruby, "-e", `require "rails"; require "action_controller/railtie"; require "webrick"`).Run(); err != nil {
-		testenv.Skip(t, suite, enable)
-	}
-	app, err := filepath.Abs(filepath.Join("testdata", "frameworks", "rails", "app.rb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(ruby, app)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "RAILS_ENV=production", "APP_USER="+testUser, "APP_PASSWORD="+testPassword)
-	return startAppProcess(t, "rails", cmd, &http.Client{}, "/login")
+	return startApp(t, appCommand{
+		name:  "rails",
+		argv:  []string{ruby, appFile(t, "rails", "app.rb")},
+		env:   []string{"RAILS_ENV=production"},
+		ready: "/login",
+	})
 }
 
 // TestRailsOldCookieOutlivesLogout proves, without the checker, what the
@@ -72,70 +61,29 @@ func runRails(t *testing.T) string {
 // captured before logout still opens /account: the cookie store keeps no
 // session on the server to end.
 func TestRailsOldCookieOutlivesLogout(t *testing.T) {
-	base := runRails(t)
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	noFollow := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	browser := &http.Client{Jar: jar, CheckRedirect: noFollow}
-	do := func(hc *http.Client, method, path string, form url.Values, cookie string) (*http.Response, string) {
-		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(form.Encode()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if method == http.MethodPost {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		res, err := hc.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		defer res.Body.Close()
-		body, err := io.ReadAll(res.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res, string(body)
-	}
-	u, _ := url.Parse(base)
-	session := func() string {
-		for _, ck := range jar.Cookies(u) {
-			if ck.Name == sessionCookieRails {
-				return ck.Value
-			}
-		}
-		return ""
-	}
+	b := newAppBrowser(t, runRails(t), nil)
 
-	res, page := do(browser, http.MethodGet, "/login", nil, "")
+	res, page := b.get("/login")
 	form, ok := formHidden(page, "/login")
 	if res.StatusCode != http.StatusOK || !ok || form.Get("authenticity_token") == "" {
 		t.Fatalf("GET /login → %s, want the sign-in form with an authenticity_token", res.Status)
 	}
 	form.Set("email", testUser)
 	form.Set("password", testPassword)
-	res, _ = do(browser, http.MethodPost, "/login", form, "")
+	res, _ = b.postForm("/login", form)
 	if res.StatusCode != http.StatusFound || !strings.HasSuffix(res.Header.Get("Location"), "/account") {
 		t.Fatalf("sign-in → %s to %q, want 302 to /account", res.Status, res.Header.Get("Location"))
 	}
-	res, page = do(browser, http.MethodGet, "/account", nil, "")
+	res, page = b.get("/account")
 	logout, ok := formHidden(page, "/logout")
 	if res.StatusCode != http.StatusOK || !ok || logout.Get("_method") != "delete" || logout.Get("authenticity_token") == "" {
 		t.Fatalf("GET /account signed in → %s, want the sign-out button's form (_method=delete, authenticity_token)", res.Status)
 	}
 	// Every answer that reads the session rewrites the cookie; this is the
 	// one the browser holds as the user signs out.
-	old := session()
-	if old == "" {
-		t.Fatalf("the browser holds no %s", sessionCookieRails)
-	}
+	old := b.cookie(sessionCookieRails)
 
-	res, _ = do(browser, http.MethodPost, "/logout", logout, "")
+	res, _ = b.postForm("/logout", logout)
 	if res.StatusCode != http.StatusFound || !strings.HasSuffix(res.Header.Get("Location"), "/login") {
 		t.Fatalf("sign-out → %s to %q, want 302 to /login", res.Status, res.Header.Get("Location"))
 	}
@@ -154,12 +102,11 @@ func TestRailsOldCookieOutlivesLogout(t *testing.T) {
 	case set.Value == old:
 		t.Errorf("sign-out sets %s to the value it had", sessionCookieRails)
 	}
-	if res, _ := do(browser, http.MethodGet, "/account", nil, ""); res.StatusCode != http.StatusFound {
+	if res, _ := b.get("/account"); res.StatusCode != http.StatusFound {
 		t.Errorf("GET /account with the browser's cookie after sign-out → %s, want 302 to /login", res.Status)
 	}
 	// R4: the cookie copied before sign-out still opens the account.
-	replay := &http.Client{CheckRedirect: noFollow}
-	if res, page := do(replay, http.MethodGet, "/account", nil, sessionCookieRails+"="+old); res.StatusCode != http.StatusOK || !strings.Contains(page, "Signed in as") {
+	if res, page := b.replay("/account", sessionCookieRails+"="+old); res.StatusCode != http.StatusOK || !strings.Contains(page, "Signed in as") {
 		t.Errorf("the session cookie from before sign-out → %s; the expected file says it still opens /account (200)", res.Status)
 	}
 }

@@ -2,8 +2,8 @@
 
 It creates the database tables (migrate) and the account APP_USER with the
 password APP_PASSWORD (from the environment, never argv), listens on
-127.0.0.1 on a port the system picks, prints that port on a line of its
-own, and serves with wsgiref until it is killed. Requests are not logged:
+127.0.0.1 on a port the system picks, prints "listening on
+http://127.0.0.1:PORT", and serves with wsgiref until it is killed. Requests are not logged:
 a request line can carry a credential in its URL (the checker's R24 probe
 does exactly that).
 """
@@ -38,5 +38,5 @@ class QuietHandler(WSGIRequestHandler):
 
 
 server = make_server("127.0.0.1", 0, get_wsgi_application(), server_class=Server, handler_class=QuietHandler)
-print(server.server_port, flush=True)
+print(f"listening on http://127.0.0.1:{server.server_port}", flush=True)
 server.serve_forever()

@@ -12,7 +12,7 @@ and no deny list. The signing key is random per run.
 
 Runs itself: APP_USER and APP_PASSWORD (from the environment, never
 argv) are the account; it listens on 127.0.0.1 on a port the system picks,
-prints that port on a line of its own, and serves with uvicorn, without
+prints "listening on http://127.0.0.1:PORT", and serves with uvicorn, without
 the access log (a request line can carry a credential in its URL: the
 checker's R24 probe). expected lists what `signoff check` must find, and
 why.
@@ -114,5 +114,5 @@ if __name__ == "__main__":
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
-    print(sock.getsockname()[1], flush=True)
+    print(f"listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])

@@ -13,7 +13,7 @@ in any request whose form names a user, and its plain-text password
 
 Runs itself: APP_USER and APP_PASSWORD (from the environment, never
 argv) are the account; it listens on 127.0.0.1 on a port the system picks,
-prints that port on a line of its own, and serves with Werkzeug's server,
+prints "listening on http://127.0.0.1:PORT", and serves with Werkzeug's server,
 without the request log (a request line can carry a credential in its URL:
 the checker's R24 probe). expected lists what `signoff check` must find,
 and why.
@@ -92,5 +92,5 @@ def unauthorized_handler():
 if __name__ == "__main__":
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    print(server.port, flush=True)
+    print(f"listening on http://127.0.0.1:{server.port}", flush=True)
     server.serve_forever()
