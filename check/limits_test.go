@@ -27,6 +27,24 @@ func correctSite(t *testing.T, wrap func(http.Handler) http.Handler) *httptest.S
 	return srv
 }
 
+// rewritten serves h, but hands the answer h records for path to edit,
+// which writes the answer sent, with h's headers but Content-Length.
+func rewritten(h http.Handler, path string, edit func(w http.ResponseWriter, r *http.Request, rec *httptest.ResponseRecorder)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		for k, vs := range rec.Header() {
+			w.Header()[k] = vs
+		}
+		w.Header().Del("Content-Length")
+		edit(w, r, rec)
+	})
+}
+
 // A run stops at --max-requests: no more requests than that, and the
 // checks it did not reach are SKIP with the reason, never FAIL.
 func TestMaxRequests(t *testing.T) {
@@ -216,22 +234,14 @@ func TestIgnore(t *testing.T) {
 // logout: the replays decide whether it worked.
 func TestLogoutRedirect(t *testing.T) {
 	srv := correctSite(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/logout" || r.Method != http.MethodPost {
-				h.ServeHTTP(w, r)
-				return
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, r)
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			if rec.Code == http.StatusOK {
+		return rewritten(h, "/logout", func(w http.ResponseWriter, r *http.Request, rec *httptest.ResponseRecorder) {
+			if rec.Code == http.StatusOK && r.Method == http.MethodPost {
 				w.Header().Set("Location", "/")
 				w.WriteHeader(http.StatusSeeOther)
 				return
 			}
 			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
 		})
 	})
 	rep, err := Run(context.Background(), testConfig(srv.URL))
@@ -288,17 +298,7 @@ func TestStoppedRunKeepsItsFindings(t *testing.T) {
 	}
 
 	// A body that repeats the session cookie is R17 FAIL at once, too.
-	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/api/me" {
-			h.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		for k, vs := range rec.Header() {
-			w.Header()[k] = vs
-		}
-		w.Header().Del("Content-Length")
+	echo := rewritten(h, "/api/me", func(w http.ResponseWriter, r *http.Request, rec *httptest.ResponseRecorder) {
 		w.WriteHeader(rec.Code)
 		if ck, err := r.Cookie(fixture.SessionCookie); err == nil && rec.Code == http.StatusOK {
 			fmt.Fprintf(w, `{"session_cookie":%q}`, ck.Value)
