@@ -894,11 +894,10 @@ func csrfHeaders(ch *chromium, cfg Config, cookies []*network.Cookie) (map[strin
 		}
 		return ""
 	}
-	if v := val("csrftoken"); v != "" {
-		h["X-CSRFToken"] = v
-	}
-	if v := val("XSRF-TOKEN"); v != "" {
-		h["X-XSRF-TOKEN"] = v
+	for _, cv := range csrfCookies {
+		if v := val(cv[0]); v != "" {
+			h[cv[1]] = v
+		}
 	}
 	meta, err := evalJS[string](ch, `function() {
   const m = document.querySelector('meta[name="csrf-token"]');

@@ -47,6 +47,9 @@ func (r *runner) signIn(ctx context.Context) (cred, jar, error) {
 		return cred{}, jar{}, loginErr(cfg, res)
 	case res.status == http.StatusNotFound || res.status == http.StatusMethodNotAllowed:
 		return cred{}, jar{}, fmt.Errorf("sign-in failed: %s %s answered %d; set --login (and --login-method) to the site's sign-in endpoint", cfg.LoginMethod, cfg.LoginPath, res.status)
+	case res.status == http.StatusForbidden || res.status == 419 || res.status == 422:
+		// Django answers a missing CSRF token 403, Laravel 419, Rails 422.
+		return cred{}, jar{}, fmt.Errorf("sign-in failed: %s %s answered %d%s even with the sign-in page's cookies and hidden inputs; if the site wants a CSRF token another way, name it with --csrf-field, --csrf-header or --csrf-cookie; else check --user and the password", cfg.LoginMethod, cfg.LoginPath, res.status, suffix(res.problem()))
 	case res.status >= 400:
 		return cred{}, jar{}, fmt.Errorf("sign-in failed: %s %s answered %d%s to %s fields %s and %s; check --user and the password, or set --user-field, --password-field, --login-format", cfg.LoginMethod, cfg.LoginPath, res.status, suffix(res.problem()), cfg.LoginFormat, cfg.UserField, cfg.PasswordField)
 	}

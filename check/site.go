@@ -25,8 +25,8 @@ type siteState struct {
 	tokens  bool            // a page carried a CSRF token: fetch a fresh one before a sign-out
 }
 
-// csrfCookies are the cookie-to-header conventions the client mirrors:
-// Django's, and Angular's and Axios's.
+// csrfCookies are the cookie-to-header conventions the checker mirrors:
+// Django's, and Angular's, Axios's and Laravel's.
 var csrfCookies = [][2]string{{"csrftoken", "X-CSRFToken"}, {"XSRF-TOKEN", "X-XSRF-TOKEN"}}
 
 // absorb takes in what an answer to path teaches about the site: the
@@ -89,6 +89,11 @@ func (s *siteState) csrfHeaders(cfg Config) [][3]string {
 	cookie := func(name string) string {
 		for _, kv := range s.cookies {
 			if kv.name == name {
+				// Laravel's XSRF-TOKEN is URL-encoded; the header
+				// carries it decoded, as Axios and Angular send it.
+				if v, err := url.QueryUnescape(kv.value); err == nil {
+					return v
+				}
 				return kv.value
 			}
 		}

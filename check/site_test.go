@@ -1,8 +1,11 @@
 package check
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -57,5 +60,31 @@ func TestPageTokens(t *testing.T) {
 	s.absorb("/logout", &resp{header: http.Header{}, cookies: []*http.Cookie{{Name: "csrftoken", Value: "", MaxAge: -1}}})
 	if len(s.cookies) != 0 {
 		t.Errorf("after the deletion: %v", s.cookies)
+	}
+}
+
+// TestSignInRefusedForCSRF: a JSON sign-in answered 403 is tried once more
+// after opening the sign-in page, and a second 403 names the CSRF flags,
+// not only the password.
+func TestSignInRefusedForCSRF(t *testing.T) {
+	var opened, posted int
+	srv := correctSite(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.URL.Path == "/login" && r.Method == http.MethodGet:
+				opened++
+				w.Header().Set("Content-Type", "text/html")
+				io.WriteString(w, `<form method="post"><input type="hidden" name="_token" value="t"></form>`)
+			case r.URL.Path == "/login":
+				posted++
+				http.Error(w, "CSRF token mismatch", http.StatusForbidden)
+			default:
+				h.ServeHTTP(w, r)
+			}
+		})
+	})
+	_, err := Run(context.Background(), testConfig(srv.URL))
+	if err == nil || !strings.Contains(err.Error(), "--csrf-field") || opened != 1 || posted != 2 {
+		t.Fatalf("err %v; opened the page %d times, posted %d; want the CSRF hint, 1 and 2", err, opened, posted)
 	}
 }
