@@ -44,33 +44,47 @@ const maxDropTests = 4
 
 // sessionCookies tells the credential cookies from the others when
 // sign-in set several and Config.Cookies names none: a cookie without
-// which the credential still opens the protected path (a CSRF cookie, a
-// locale) is the site's, not the session's. A cookie named as a refresh
-// token stays a credential: it need not open the path to be one.
+// which the cookies still open the protected path (a CSRF cookie, a
+// locale) is the site's, not the session's, provided another cookie is
+// needed. A cookie named as a refresh token stays a credential: it need
+// not open the path to be one. When sign-in also returned an access token,
+// the test is made with the cookies alone, and only if they open the path
+// by themselves.
 func (r *runner) sessionCookies(ctx context.Context, c cred) cred {
 	if len(c.cookies) < 2 || len(r.cfg.Cookies) > 0 {
 		return c
 	}
-	var keep []nv
+	kind := sendAll
+	if c.at != "" {
+		if r.classify(r.probe(ctx, "use the cookies alone", c, sendCookies, false)) != accepted {
+			return c
+		}
+		kind = sendCookies
+	}
+	var spare []nv
+	needed := false
 	for i, kv := range c.cookies {
 		if i >= maxDropTests || strings.Contains(strings.ToLower(kv.name), "refresh") {
 			continue
 		}
 		without := c.clone()
 		without.cookies = slices.Delete(without.cookies, i, i+1)
-		res := r.probe(ctx, "use the credential without cookie "+kv.name, without, sendAll, false)
+		res := r.probe(ctx, "use the credential without cookie "+kv.name, without, kind, false)
 		if r.classify(res) == accepted {
-			keep = append(keep, kv)
+			spare = append(spare, kv)
 			r.c.note(res.seq, kv.name+" is not needed: a site cookie, not the credential")
+		} else {
+			needed = true
 		}
 	}
-	if len(keep) == len(c.cookies) {
-		return c // every cookie alone is enough: several credentials, keep them all
+	if !needed {
+		return c // no cookie shown to be the credential: keep them all
 	}
-	for _, kv := range keep {
+	for _, kv := range spare {
 		r.c.keepCookie(kv)
 		r.jar.drop(kv.name)
 		c.cookies = slices.DeleteFunc(c.cookies, func(x nv) bool { return x.name == kv.name })
+		r.cookieVals = slices.DeleteFunc(r.cookieVals, func(v string) bool { return v == kv.value })
 	}
 	r.creds = describeCreds(c)
 	return c

@@ -782,12 +782,21 @@ const fetchJS = `async function(path, method, headers, body) {
 }`
 
 // credNames are the credential cookies the browser holds after sign-in:
-// Config.Cookies when set, else every cookie that sign-in added (a cookie
-// set before it, such as a CSRF cookie, is not a credential), which
-// includes those the HTTP sign-in set (the jar's names).
+// Config.Cookies when set; else the ones the HTTP run found to be the
+// credential (the jar's names, after it told the session cookie from a
+// CSRF or locale cookie), even if a page set them before sign-in (Rails'
+// session cookie holds the CSRF token); else, when the HTTP run learnt
+// none, every cookie that sign-in added.
 func credNames(cfg Config, jarNames []string, before, after []*network.Cookie) []string {
-	// A cookie the HTTP run found to be a credential counts even if a page
-	// set it before sign-in (Rails' session cookie holds the CSRF token).
+	if len(cfg.Cookies) == 0 && len(jarNames) > 0 {
+		var out []string
+		for _, n := range jarNames {
+			if slices.ContainsFunc(after, func(c *network.Cookie) bool { return c.Name == n }) {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
 	had := map[string]bool{}
 	for _, c := range before {
 		had[c.Name] = true
@@ -800,11 +809,6 @@ func credNames(cfg Config, jarNames []string, before, after []*network.Cookie) [
 		}
 		if want && !slices.Contains(out, c.Name) {
 			out = append(out, c.Name)
-		}
-	}
-	for _, n := range jarNames {
-		if !slices.Contains(out, n) && slices.ContainsFunc(after, func(c *network.Cookie) bool { return c.Name == n }) {
-			out = append(out, n)
 		}
 	}
 	return out
@@ -886,7 +890,7 @@ func csrfHeaders(ch *chromium, cfg Config, cookies []*network.Cookie) (map[strin
 	val := func(name string) string {
 		for _, c := range cookies {
 			if c.Name == name {
-				if v, err := url.QueryUnescape(c.Value); err == nil {
+				if v, err := url.PathUnescape(c.Value); err == nil {
 					return v
 				}
 				return c.Value
@@ -909,9 +913,11 @@ func csrfHeaders(ch *chromium, cfg Config, cookies []*network.Cookie) (map[strin
 	if meta != "" {
 		h["X-CSRF-Token"] = meta
 	}
-	if cfg.CSRFCookie != "" && cfg.CSRFHeader != "" {
+	// As the HTTP client: --csrf-cookie goes in --csrf-header, by default
+	// X-CSRF-Token.
+	if cfg.CSRFCookie != "" {
 		if v := val(cfg.CSRFCookie); v != "" {
-			h[cfg.CSRFHeader] = v
+			h[or(cfg.CSRFHeader, "X-CSRF-Token")] = v
 		}
 	} else if cfg.CSRFHeader != "" && meta != "" {
 		h[cfg.CSRFHeader] = meta

@@ -233,7 +233,11 @@ func (c *client) send(ctx context.Context, k call, seq int) *resp {
 		_ = json.Unmarshal(out.body, &out.json)
 	}
 	c.mu.Lock()
-	c.site.absorb(strings.SplitN(k.path, "?", 2)[0], out)
+	for _, tok := range c.site.absorb(base.Path, strings.SplitN(k.path, "?", 2)[0], out) {
+		if len(tok) >= 8 {
+			c.secrets[tok] = true
+		}
+	}
 	c.mu.Unlock()
 	ex.Status = res.StatusCode
 	ex.Got = c.gotList(out)

@@ -101,7 +101,7 @@ func TestFrameworks(t *testing.T) {
 			cfg := app.config()
 			cfg.Target, cfg.User, cfg.Password = base, testUser, testConfig(base).Password
 			cfg.Browser = chromium
-			rep, _, err := run(context.Background(), cfg)
+			rep, seen, err := run(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,6 +127,9 @@ func TestFrameworks(t *testing.T) {
 			// which depend on SIGNOFF_TEST_CHROMIUM.
 			text, _ := renderNorm(t, rep, base, "")
 			golden(t, "golden/framework-"+name+".txt", verdictLines(text))
+			// Every cookie, token and page's CSRF token the run saw stays
+			// out of every format.
+			noSecrets(t, rep, seen, text)
 		})
 	}
 }

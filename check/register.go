@@ -29,7 +29,7 @@ func (r *runner) register(ctx context.Context) error {
 			continue
 		}
 		fields[key] = v
-		note = append(note, key+" "+v)
+		note = append(note, key+" (given)") // an invite code, a password typed out: never shown
 	}
 	k := call{step: "register the account", method: http.MethodPost, path: cfg.Register, story: true, site: true, bodyNote: note}
 	if cfg.LoginFormat == "form" {

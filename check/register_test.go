@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"context"
 	"net/http/httptest"
 	"strings"
@@ -22,6 +23,9 @@ func TestRegister(t *testing.T) {
 		t.Fatalf("without --register: %v, want a failed sign-in", err)
 	}
 	cfg.Register = "/register"
+	// A field typed out with the password itself, not {password}, is not
+	// shown either.
+	cfg.RegisterFields = map[string]string{"password_confirmation": testPassword, "invite": "{password}"}
 	for i, wantNote := range []string{"account " + testUser + " created", "not created (409"} {
 		rep, err := Run(context.Background(), cfg)
 		if err != nil {
@@ -34,8 +38,12 @@ func TestRegister(t *testing.T) {
 		if ex.Path != "/register" || !strings.Contains(ex.Note, wantNote) {
 			t.Errorf("run %d: exchange 2 is %s %s %q, want POST /register noted %q", i+1, ex.Method, ex.Path, ex.Note, wantNote)
 		}
-		if strings.Contains(strings.Join(ex.Sent, " "), testPassword) {
-			t.Error("the password is in the exchange")
+		var js bytes.Buffer
+		if err := WriteJSON(&js, rep); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(js.String(), testPassword) || !strings.Contains(strings.Join(ex.Sent, " "), "password_confirmation (given)") {
+			t.Errorf("the report shows the password, or not the field's name: %q", ex.Sent)
 		}
 	}
 	cfg.Register = "/nowhere"

@@ -35,7 +35,7 @@ func (r *runner) signIn(ctx context.Context) (cred, jar, error) {
 	cfg := r.cfg
 	r.openSignInPage(ctx, true, nil)
 	res := r.c.do(ctx, r.loginCall("sign in", cred{}, nil, true))
-	if res.status == http.StatusForbidden && !r.formPage {
+	if res.status == http.StatusForbidden && cfg.LoginFormat != "form" && !r.formPage {
 		// A site that wants a CSRF token from its page: open the page, as
 		// a browser would have, and try once more.
 		r.formPage = true

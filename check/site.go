@@ -31,8 +31,10 @@ var csrfCookies = [][2]string{{"csrftoken", "X-CSRFToken"}, {"XSRF-TOKEN", "X-XS
 
 // absorb takes in what an answer to path teaches about the site: the
 // cookies it sets under names that are not credentials, and the CSRF
-// tokens of an HTML page. Called with c.mu held.
-func (s *siteState) absorb(path string, res *resp) {
+// tokens of an HTML page, which it returns so that the report can be
+// scrubbed of them. base is the target's path prefix: forms are kept by
+// the path the checker's calls name. Called with c.mu held.
+func (s *siteState) absorb(base, path string, res *resp) (tokens []string) {
 	for _, ck := range res.cookies {
 		if s.creds[ck.Name] {
 			continue
@@ -49,21 +51,30 @@ func (s *siteState) absorb(path string, res *resp) {
 		}
 	}
 	if !strings.Contains(res.header.Get("Content-Type"), "html") {
-		return
+		return nil
 	}
 	page := string(res.body)
 	if m := metaToken(page); m != "" {
 		s.meta, s.tokens = m, true
+		tokens = append(tokens, m)
 	}
-	for action, hidden := range hiddenInputs(path, page) {
+	for action, hidden := range hiddenInputs(base+path, page) {
+		action, ok := strings.CutPrefix(action, base)
+		if !ok || !strings.HasPrefix(action, "/") {
+			continue // a form that posts outside the target
+		}
 		if s.forms == nil {
 			s.forms = map[string][]nv{}
 		}
 		s.forms[action] = hidden
 		for _, kv := range hidden {
-			s.tokens = s.tokens || csrfName(kv.name)
+			if csrfName(kv.name) {
+				s.tokens = true
+				tokens = append(tokens, kv.value)
+			}
 		}
 	}
+	return tokens
 }
 
 // ambient is the site cookies to send beside the cookies a call carries.
@@ -91,7 +102,7 @@ func (s *siteState) csrfHeaders(cfg Config) [][3]string {
 			if kv.name == name {
 				// Laravel's XSRF-TOKEN is URL-encoded; the header
 				// carries it decoded, as Axios and Angular send it.
-				if v, err := url.QueryUnescape(kv.value); err == nil {
+				if v, err := url.PathUnescape(kv.value); err == nil {
 					return v
 				}
 				return kv.value
@@ -249,7 +260,7 @@ func (c *client) pageTokens() bool {
 func (c *client) siteHeaders(k call, cookies []nv) ([]nv, [][3]string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cookies = append(cookies, c.site.ambient(cookies)...)
+	cookies = append(slices.Clip(cookies), c.site.ambient(cookies)...) // never into the call's array: doAll shares it
 	var hs [][3]string
 	if k.site && k.method != http.MethodGet && k.method != http.MethodHead {
 		hs = c.site.csrfHeaders(c.cfg)

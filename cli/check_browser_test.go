@@ -34,8 +34,14 @@ func TestCheckBrowser(t *testing.T) {
 		t.Fatalf("users add: %d %s", r.code, r.stderr)
 	}
 	base := liveServer(t, db)
-	// Chromium found in PATH by its name.
-	env = map[string]string{"SIGNOFF_PASSWORD": pw, "PATH": filepath.Dir(full), "SIGNOFF_CHROMIUM": filepath.Base(full)}
+	// Chromium found in PATH by one of the names --browser looks for: a
+	// link named chromium in a folder of its own, first in PATH (the rest
+	// of PATH stays for the commands Debian's wrapper script runs).
+	bin := t.TempDir()
+	if err := os.Symlink(full, filepath.Join(bin, "chromium")); err != nil {
+		t.Fatal(err)
+	}
+	env = map[string]string{"SIGNOFF_PASSWORD": pw, "PATH": bin + string(os.PathListSeparator) + os.Getenv("PATH")}
 	r := run(t, env, "", "check", "--user", "ada@example.test", "--browser", base)
 	if strings.Contains(r.stdout+r.stderr, pw) {
 		t.Fatal("the password appears in the output")
