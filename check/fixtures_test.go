@@ -30,14 +30,8 @@ func TestFixtures(t *testing.T) {
 	for _, s := range sites {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
-			s.opt.Email, s.opt.Password = testUser, testPassword
-			app := fixture.New(s.opt)
-			a := httptest.NewServer(app.Handler())
-			defer a.Close()
-			b := httptest.NewServer(app.Handler())
-			defer b.Close()
-			cfg := testConfig(a.URL)
-			cfg.Second = b.URL
+			app, cfg := twoInstances(t, s.opt)
+			a, b := cfg.Target, cfg.Second
 			if s.opt.Fault == fixture.GetOnlyLogout {
 				cfg.LogoutMethod = "auto" // a POST gets 405 with Allow: GET
 			}
@@ -67,10 +61,25 @@ func TestFixtures(t *testing.T) {
 				}
 				t.Errorf("failed %v, want exactly %v", failed, want)
 			}
-			text, diagram := renderNorm(t, rep, a.URL, b.URL)
+			text, diagram := renderNorm(t, rep, a, b)
 			golden(t, "golden/fixture-"+s.name+".txt", text)
 			golden(t, "golden/fixture-"+s.name+".mmd", diagram)
 			noSecrets(t, rep, app.Issued(), text)
 		})
 	}
+}
+
+// twoInstances serves a fixture app with opt (and the test account) as two
+// instances, stopped when t ends, and returns the app and a Config for
+// them.
+func twoInstances(t *testing.T, opt fixture.Options) (*fixture.App, Config) {
+	opt.Email, opt.Password = testUser, testPassword
+	app := fixture.New(opt)
+	a := httptest.NewServer(app.Handler())
+	t.Cleanup(a.Close)
+	b := httptest.NewServer(app.Handler())
+	t.Cleanup(b.Close)
+	cfg := testConfig(a.URL)
+	cfg.Second = b.URL
+	return app, cfg
 }

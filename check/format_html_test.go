@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -298,13 +297,7 @@ func TestHTMLStopped(t *testing.T) {
 // do not share their store (so R51 fails and site B is drawn): the page
 // loads nothing, its SVG parses, and every finding links to its row.
 func TestHTMLOfARealRun(t *testing.T) {
-	app := fixture.New(fixture.Options{Mode: fixture.Session, Fault: fixture.SplitInstances, Email: testUser, Password: testPassword})
-	a := httptest.NewServer(app.Handler())
-	defer a.Close()
-	b := httptest.NewServer(app.Handler())
-	defer b.Close()
-	cfg := testConfig(a.URL)
-	cfg.Second = b.URL
+	_, cfg := twoInstances(t, fixture.Options{Mode: fixture.Session, Fault: fixture.SplitInstances})
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
