@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,38 @@ func TestEvery503LogsItsCauseOnce(t *testing.T) {
 	}
 	if n := strings.Count(e.logs.String(), cause.Error()); n != 2 {
 		t.Errorf("the cause appears %d times in the log; want 2, one for each 503", n)
+	}
+}
+
+// The access log at the default level (info) has a line for every request
+// but the hot read routes' answers below 500 (forward-auth, the current
+// user, the health checks), which are at debug; the metrics count those.
+func TestAccessLogLevels(t *testing.T) {
+	e := newEnv(t, signoff.ModeSession)
+	c := e.client()
+	c.login(e.newUser())
+	c.do("GET", "/api/me", nil)
+	c.do("GET", "/verify", nil)
+	c.do("GET", "/healthz", nil)
+	c.do("POST", "/logout", nil)
+	c.do("GET", "/api/me", nil) // 401 after logout
+	levels := map[string][]string{}
+	for _, l := range e.logLines() {
+		if l["msg"] == "request" {
+			k := l["route"].(string)
+			levels[k] = append(levels[k], fmt.Sprintf("%v %v", l["status"], l["level"]))
+		}
+	}
+	want := map[string][]string{
+		"/login":   {"200 INFO"},
+		"/logout":  {"200 INFO"},
+		"/api/me":  {"200 DEBUG", "401 DEBUG"},
+		"/verify":  {"200 DEBUG"},
+		"/healthz": {"200 DEBUG"},
+	}
+	for route, w := range want {
+		if fmt.Sprint(levels[route]) != fmt.Sprint(w) {
+			t.Errorf("%s: logged %v, want %v", route, levels[route], w)
+		}
 	}
 }

@@ -35,7 +35,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/sessions/{id}", m.RevokeDeviceHandler())
 	mux.Handle("/api/me", m.Require(http.HandlerFunc(s.me)))
 	mux.HandleFunc("/return", s.returnTo)
-	mux.HandleFunc("/verify", s.verify)
+	mux.HandleFunc(verifyPath, s.verify)
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
 	if s.cfg.MetricsAddr == "" {
@@ -51,16 +51,32 @@ func (s *Server) routes() http.Handler {
 	return s.recoverer(s.accessLog(headers(mux)))
 }
 
-// headers sets the security headers every response carries.
+// headers sets the security headers every response a browser may read
+// carries. /verify sets them itself on the answers a proxy may pass on to
+// the browser; its 200 only the proxy reads.
 func headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if r.URL.Path != verifyPath {
+			securityHeaders(w.Header())
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// The security headers' values, shared by every response (len == cap, so
+// a handler that appends to one gets a copy).
+var (
+	noReferrer = []string{"no-referrer"}
+	frameDeny  = []string{"DENY"}
+	sameOrigin = []string{"same-origin"}
+)
+
+// securityHeaders sets the security headers, without an allocation.
+func securityHeaders(h http.Header) {
+	h["X-Content-Type-Options"] = httpx.Nosniff
+	h["Referrer-Policy"] = noReferrer
+	h["X-Frame-Options"] = frameDeny
+	h["Cross-Origin-Opener-Policy"] = sameOrigin
 }
 
 // only answers 405 with Allow: method to a request of any other method,
@@ -129,28 +145,51 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // accessLog logs one line a request, naming its route, never its path or
 // query string (route). A 5xx line is an error and carries the cause that
-// signoff.WriteError recorded: the one log line of every 503 (I11).
+// signoff.WriteError recorded: the one log line of every 503 (I11). The
+// hot read routes (hotRoute) log below 500 at debug: they are most of the
+// traffic, and the metrics count every request by route and status; with
+// --log-level debug every line is there. A line the level drops costs no
+// formatting.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK // nothing written: net/http sends 200
+		}
 		rt := route(r)
-		attrs := []any{"method", r.Method, "route", rt, "status", sw.status,
-			"ms", float64(time.Since(start).Microseconds()) / 1000, "ip", s.clientIP(r)}
+		took := time.Since(start)
+		s.metrics.request(rt, sw.status, took)
 		level := slog.LevelInfo
 		switch {
 		case sw.status >= 500:
 			level = slog.LevelError
-			if sw.err != nil {
-				attrs = append(attrs, "err", sw.err)
-			}
-		case rt == "/healthz" || rt == "/readyz":
+		case hotRoute(rt):
 			level = slog.LevelDebug
 		}
-		s.metrics.request(rt, sw.status, time.Since(start))
-		s.log.Log(r.Context(), level, "request", attrs...)
+		ctx := r.Context()
+		if !s.log.Enabled(ctx, level) {
+			return
+		}
+		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", rt), slog.Int("status", sw.status),
+			slog.Float64("ms", float64(took.Microseconds())/1000), slog.String("ip", s.clientIP(r))}
+		if level == slog.LevelError && sw.err != nil {
+			attrs = append(attrs, slog.Any("err", sw.err))
+		}
+		s.log.LogAttrs(ctx, level, "request", attrs...)
 	})
+}
+
+// hotRoute reports whether rt is one of the read routes every request of
+// an app behind signoff goes through: forward-auth, the current user, the
+// health checks.
+func hotRoute(rt string) bool {
+	switch rt {
+	case verifyPath, "/api/me", "/healthz", "/readyz":
+		return true
+	}
+	return false
 }
 
 // recoverer answers a panic with 500 and logs its value and type, never the
@@ -505,10 +544,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		s.userGone(w, err)
 		return
 	}
-	signoff.WriteJSON(w, http.StatusOK, map[string]any{
-		"user":    map[string]string{"id": p.UserID, "email": email},
-		"session": map[string]any{"id": p.SessionID, "mode": p.Mode.String(), "expires_at": p.ExpiresAt.UTC()},
-	})
+	writeMe(w, p, email)
 }
 
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {

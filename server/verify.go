@@ -19,20 +19,31 @@ import (
 // it is), a browser without a live credential gets 302 to the sign-in page
 // instead of 401, with rd= the address it asked for. An API client keeps
 // the 401. docs/forward-auth.md says what each proxy must send.
+//
+// The 200 is read by the proxy alone: it carries the X-Auth-* headers and
+// Cache-Control: no-store, and no body. The other answers may reach the
+// browser, so they carry the security headers and Vary.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	if !httpx.Allow(w, r, http.MethodGet) {
+	h := w.Header()
+	refuse := func() http.Header {
+		securityHeaders(h)
+		h["Cache-Control"] = httpx.NoStore
+		h["Vary"] = varyCredential
+		return h
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		refuse()
+		httpx.Allow(w, r, http.MethodGet)
 		return
 	}
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Add("Vary", "Cookie")
-	h.Add("Vary", "Authorization")
 	if err := s.mgr.CheckForwarded(r); err != nil {
+		refuse()
 		signoff.WriteError(w, err)
 		return
 	}
 	p, err := s.mgr.Authenticate(r)
 	if err != nil {
+		refuse()
 		if signoff.StatusOf(err) == http.StatusUnauthorized && r.URL.Query().Has("redirect") && isBrowser(r) {
 			h.Set("Location", signinLocation(s.cfg.SigninURL, r))
 			w.WriteHeader(http.StatusFound)
@@ -43,14 +54,26 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	email, err := s.email(r, p.UserID)
 	if err != nil {
+		refuse()
 		s.mgr.WriteAuthError(w, unavailableErr(err))
 		return
 	}
-	h.Set("X-Auth-User", p.UserID)
-	h.Set("X-Auth-Email", email)
-	h.Set("X-Auth-Session", p.SessionID)
-	signoff.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	vals := &[3]string{p.UserID, email, p.SessionID} // one allocation for the three
+	h["Cache-Control"] = httpx.NoStore
+	h["X-Auth-User"] = vals[0:1:1]
+	h["X-Auth-Email"] = vals[1:2:2]
+	h["X-Auth-Session"] = vals[2:3:3]
+	h["Content-Length"] = zeroLength
+	w.WriteHeader(http.StatusOK)
 }
+
+// verifyPath is the forward-auth route.
+const verifyPath = "/verify"
+
+var (
+	varyCredential = []string{"Cookie, Authorization"}
+	zeroLength     = []string{"0"}
+)
 
 // isBrowser tells a browser's navigation from an API client the way the
 // documented proxy configurations do: it accepts HTML and sends no

@@ -172,7 +172,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 		return
 	}
 	h := w.Header()
-	h["Content-Type"] = jsonContentType
+	h["Content-Type"] = JSONContentType
 	h["Cache-Control"] = NoStore
 	h["Content-Length"] = []string{strconv.Itoa(len(b) + 1)}
 	w.WriteHeader(status)
@@ -185,6 +185,6 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 var (
 	NoStore            = []string{"no-store"}
 	Nosniff            = []string{"nosniff"}
-	jsonContentType    = []string{"application/json"}
+	JSONContentType    = []string{"application/json"}
 	problemContentType = []string{"application/problem+json"}
 )

@@ -1,0 +1,111 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/server"
+)
+
+// discardWriter is a ResponseWriter that keeps nothing but the status: the
+// header map is cleared, not reallocated, between requests, as the bench
+// module's harness does.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) WriteHeader(code int)        { w.status = code }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// hotServer is a signoff server in mode with one signed-in user, its
+// access log as `signoff serve` writes it by default (text, info) into
+// io.Discard, and the request an authenticated client sends.
+func hotServer(b *testing.B, mode signoff.Mode) (http.Handler, func(path string) *http.Request) {
+	b.Helper()
+	cfg := server.Config{
+		Store:        "sqlite:" + filepath.Join(b.TempDir(), "signoff.db"),
+		Mode:         mode,
+		RateLimitSet: true,
+		Argon2:       server.Argon2Params{Memory: 1024, Time: 1, Threads: 1},
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+	srv, err := server.New(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	h := srv.Handler()
+	post := func(path, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080"+path, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Origin", "http://127.0.0.1:8080")
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	creds := `{"email":"ada@example.test","password":"correct horse battery staple"`
+	if w := post("/register", creds+"}"); w.Code >= 300 {
+		b.Fatalf("register: %d %s", w.Code, w.Body)
+	}
+	w := post("/login", creds+`,"client":"native"}`)
+	if w.Code != http.StatusOK {
+		b.Fatalf("login: %d %s", w.Code, w.Body)
+	}
+	var body map[string]any
+	json.Unmarshal(w.Body.Bytes(), &body)
+	at, _ := body["access_token"].(string)
+	cookies := w.Result().Cookies()
+	return h, func(path string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080"+path, nil)
+		r.RemoteAddr = "127.0.0.1:50000"
+		if at != "" {
+			r.Header.Set("Authorization", "Bearer "+at)
+		} else {
+			for _, c := range cookies {
+				r.AddCookie(c)
+			}
+		}
+		return r
+	}
+}
+
+// BenchmarkHotPath serves the hot endpoints through the whole handler
+// (access log, security headers, metrics, authentication), one request at
+// a time per goroutine, warm: the server's own CPU per request, without
+// sockets and HTTP parsing.
+func BenchmarkHotPath(b *testing.B) {
+	for _, mode := range []signoff.Mode{signoff.ModeSession, signoff.ModeJWT} {
+		h, req := hotServer(b, mode)
+		for _, path := range []string{"/verify", "/api/me", "/healthz"} {
+			b.Run(mode.String()+path, func(b *testing.B) {
+				r := req(path)
+				w := &discardWriter{h: http.Header{}}
+				h.ServeHTTP(w, r)
+				if w.status != http.StatusOK {
+					b.Fatalf("%s → %d", path, w.status)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					clear(w.h)
+					w.status = 0
+					h.ServeHTTP(w, r)
+				}
+				if w.status != http.StatusOK {
+					b.Fatalf("%s → %d", path, w.status)
+				}
+			})
+		}
+	}
+}
