@@ -91,6 +91,7 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, o
 			slog.Bool("native", false), slog.Int("ended", earlier.Sessions), slog.Any("credential", secret))
 		return res, nil
 	}
+	m.owners.remember(m.cfg.RefreshLimit != nil, secret.Hash(), userID)
 	at, exp, err := m.mint(s, now)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ type Manager struct {
 	now     func() time.Time
 	log     *slog.Logger
 	cache   *cache
+	owners  owners // whose refresh tokens these are, for RefreshLimit
 	on      Hooks
 	codec   *accesstoken.Codec
 	cop     *http.CrossOriginProtection
@@ -43,7 +44,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg: cfg, store: cfg.Store, bus: cfg.Bus, now: cfg.Now, log: cfg.Logger,
-		cache: newCache(cfg.CacheSize, cfg.Now), cop: cfg.CrossOrigin,
+		cache: newCache(cfg.CacheSize, cfg.Now), cop: cfg.CrossOrigin, owners: owners{max: cfg.CacheSize},
 		vary:    varyCookie,
 		touches: make(chan touch, 1024),
 		done:    make(chan struct{}),

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -57,7 +58,13 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request, bodyToken Secr
 	}
 	now := m.now()
 	if m.cfg.RefreshLimit != nil {
-		if err := m.refreshLimit(r, parent.Hash(), now); err != nil {
+		var err error
+		if user, ok := m.owners.take(parent.Hash()); ok {
+			err = m.cfg.RefreshLimit(r, user)
+		} else {
+			err = m.refreshLimit(r, parent.Hash(), now)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -86,6 +93,7 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request, bodyToken Secr
 	if err != nil {
 		return nil, err
 	}
+	m.owners.remember(m.cfg.RefreshLimit != nil, child.Hash(), rot.Session.UserID)
 	w.Header()["Cache-Control"] = noStore
 	t := &Tokens{AccessToken: at, ExpiresAt: exp}
 	if native {
@@ -95,6 +103,53 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request, bodyToken Secr
 	}
 	report(m.on.Refreshed, Event{UserID: rot.Session.UserID, SessionID: rot.Session.ID, Native: native, Retry: rot.Retry})
 	return t, nil
+}
+
+// owners remembers whose refresh tokens this instance handed out, so that
+// Config.RefreshLimit can name the account of the next refresh without
+// reading the token and its session from the store: the user of a
+// family never changes. A token it does not know (handed out by another
+// instance, forgotten, or a grace retry of a spent one) is looked up as
+// before. It is only a shortcut to a rate limit's key, never a reason to
+// accept a token: the rotation decides that.
+type owners struct {
+	mu  sync.Mutex
+	m   map[Hash]string
+	max int
+}
+
+// remember records that the refresh token whose hash is h is user's, when
+// on (a RefreshLimit is set). Full, it forgets a sixteenth at random.
+func (o *owners) remember(on bool, h Hash, user string) {
+	if !on {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = map[Hash]string{}
+	}
+	if len(o.m) >= o.max {
+		evict := o.max/16 + 1
+		for k := range o.m {
+			if evict == 0 {
+				break
+			}
+			delete(o.m, k)
+			evict--
+		}
+	}
+	o.m[h] = user
+}
+
+// take returns and forgets the user of the token whose hash is h: a token
+// is spent by its refresh.
+func (o *owners) take(h Hash) (string, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	user, ok := o.m[h]
+	delete(o.m, h)
+	return user, ok
 }
 
 // refreshLimit finds the owner of the refresh token whose hash is h and asks
