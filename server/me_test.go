@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -49,4 +50,13 @@ func FuzzAppendJSONString(f *testing.F) {
 			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
 		}
 	})
+}
+
+// TestHealthyJSON: /healthz's constant answer is what encoding/json made
+// of it before.
+func TestHealthyJSON(t *testing.T) {
+	want, _ := json.Marshal(map[string]string{"status": "ok"})
+	if string(healthy) != string(want)+"\n" || healthyLength[0] != strconv.Itoa(len(healthy)) {
+		t.Errorf("healthy = %q (%s bytes), want %s", healthy, healthyLength[0], want)
+	}
 }
