@@ -19,6 +19,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,9 @@ type Store struct {
 	r    *sql.DB // readers; WAL lets them run beside the writer
 	path string
 	dsn  string // without the writer's and the readers' own settings
+
+	stmtMu sync.Mutex
+	rot    *rotationStmts // prepared on the first rotation
 
 	// corrupt is the first damage any read or write met. A damaged file
 	// does not mend itself: from then on Ping reports it.
@@ -137,6 +141,12 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	if s.rot != nil {
+		s.rot.close()
+		s.rot = nil
+	}
+	s.stmtMu.Unlock()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
