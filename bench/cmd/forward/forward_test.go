@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signoff/signoff/bench/internal/harness"
 )
 
 // TestForward runs the whole benchmark briefly: one round of tiny
@@ -15,7 +17,7 @@ import (
 // response was 2xx, that the tables have their rows, that no credential
 // was printed and that the servers it started are gone.
 func TestForward(t *testing.T) {
-	nginx, err := findNginx(defaultNginx)
+	nginx, err := harness.FindNginx(harness.DefaultNginx)
 	if err != nil {
 		t.Skipf("%v (the forward-auth benchmark runs nginx; Debian's nginx-light will do)", err)
 	}

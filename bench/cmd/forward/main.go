@@ -33,11 +33,9 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"time"
 
 	"github.com/signoff/signoff/bench/internal/harness"
@@ -52,13 +50,13 @@ func main() {
 	flag.DurationVar(&o.warm, "warmup", o.warm, "unmeasured load before each measurement (at most 1m)")
 	flag.StringVar(&o.logLevel, "server-log-level", o.logLevel, "--log-level of signoff serve (info, its default, writes an access-log line per request to a file)")
 	flag.StringVar(&o.repo, "repo", "", "the signoff repository to build (default: the module bench replaces signoff with, ../)")
-	flag.StringVar(&o.nginx, "nginx", defaultNginx, "the nginx `binary`; when it is not there, nginx on PATH")
+	flag.StringVar(&o.nginx, "nginx", harness.DefaultNginx, "the nginx `binary`; when it is not there, nginx on PATH")
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "forward:", err)
 		os.Exit(2)
 	}
-	nginx, err := findNginx(o.nginx)
+	nginx, err := harness.FindNginx(o.nginx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "forward:", err)
 		os.Exit(1)
@@ -76,19 +74,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "forward:", err)
 		os.Exit(1)
 	}
-}
-
-const defaultNginx = "/usr/sbin/nginx"
-
-// findNginx returns path if it is an executable, else nginx on PATH.
-func findNginx(path string) (string, error) {
-	if p, err := exec.LookPath(path); err == nil {
-		return p, nil
-	}
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("nginx not found (" + path + ", nor on PATH): apt-get install nginx-light")
 }
 
 // options are the flags.

@@ -43,7 +43,7 @@ func credLines(mode, cred string) string {
 // targets lists the rows in the order of a round. (a) is asked with the
 // session mode's request: the app ignores the cookie, and nginx then
 // parses the same bytes as in (b). (c) carries, besides the client's
-// headers, those nginx's subrequest adds (docsConf's proxy_set_header).
+// headers, those nginx's subrequest adds (harness.ForwardAuthConf's proxy_set_header).
 func (r *runner) targets() []target {
 	var ts []target
 	for _, tk := range targetKinds {
@@ -91,7 +91,7 @@ func (r *runner) preflight(ctx context.Context, ts []target) error {
 			k, v, _ := strings.Cut(l, ":")
 			req.Header.Add(k, strings.TrimSpace(v))
 		}
-		res, body, err := r.send(req, want)
+		res, body, err := r.client.Send(req, want)
 		if err != nil {
 			err = fmt.Errorf("%s: %w", t.label, err)
 		}
@@ -165,16 +165,15 @@ func (r *runner) measure(ctx context.Context, ts []target) (*report, error) {
 		var row []sample
 		for _, t := range ts {
 			r.progress("  %s", t.label)
-			var marks []harness.CPUSample
-			res, err := harness.Load(ctx, t.base, t.path, t.headers, o.k, o.warm, o.d, func() { marks = append(marks, harness.SampleCPU(pids...)) })
+			res, cpu, err := harness.MeasureLoad(ctx, t.base, t.path, t.headers, o.k, o.warm, o.d, pids...)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", t.label, err)
 			}
 			if res.Other+res.Outside.Other > 0 || res.Errs+res.Outside.Errs > 0 || res.OK == 0 {
 				return nil, fmt.Errorf("%s, round %d: %d responses 2xx, %d of another status, %d connection errors (warm-up included): every response must be 2xx (a credential no longer live? nginx out of connections or ports?)\nnginx error.log:\n%s",
-					t.label, round+1, res.OK+res.Outside.OK, res.Other+res.Outside.Other, res.Errs+res.Outside.Errs, r.nginxErrors())
+					t.label, round+1, res.OK+res.Outside.OK, res.Other+res.Outside.Other, res.Errs+res.Outside.Errs, r.nginx.Errors())
 			}
-			s := sample{res: res, cpu: marks[0].To(marks[1])}
+			s := sample{res: res, cpu: cpu}
 			rate := res.Rate()
 			s.nginx = s.cpu.Server[0] / rate
 			for _, c := range s.cpu.Server[1:] {

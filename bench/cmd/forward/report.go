@@ -56,9 +56,9 @@ func (r *runner) print(rep *report) {
 		model, cores, runtime.GOMAXPROCS(0), harness.Kernel(), harness.LoadAvg())
 	fmt.Fprintf(w, "- Go: %s (builds signoff serve and this program)\n", harness.GoVersion())
 	fmt.Fprintf(w, "- signoff: %s: `%s`, and `%s` (its key file created beside the database)\n",
-		harness.GitState(r.root), r.serveCommand("session"), r.serveCommand("jwt"))
+		harness.GitState(r.root), harness.ServeCommand("session", o.logLevel), harness.ServeCommand("jwt", o.logLevel))
 	fmt.Fprintf(w, "- nginx: %s, one process for everything: `worker_processes 1`, `access_log off`; (b) is `%s` as tested, once per mode; the app is a server block of the same nginx answering `return 200 \"ok\\n\"`, reached by `proxy_pass` from (a) and (b)\n",
-		nginxVersion(o.nginx), docsConf)
+		harness.NginxVersion(o.nginx), harness.ForwardAuthConf)
 	fmt.Fprintf(w, "- load: %d keep-alive clients over loopback, %d credentials per mode, GET %s (or /verify); each measurement %v after %v of warm-up; rounds: %d, each in the order of the rows; medians of the rounds\n",
 		o.k, o.creds, appPath, o.d, o.warm, o.rounds)
 	fmt.Fprintf(w, "- command: `%s`\n\n", harness.CommandLine("./cmd/forward"))
