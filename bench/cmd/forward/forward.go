@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/signoff/signoff/bench/internal/harness"
 	"github.com/signoff/signoff/internal/apiclient"
@@ -14,11 +13,7 @@ import (
 type runner struct {
 	o        options
 	out, log io.Writer
-	root     string // the signoff repository
-	dir      string // binary, databases, nginx's files, logs
-	bin      string // signoff
-	client   harness.Client
-	harness.Cleanups
+	*harness.Workspace
 
 	signoff map[string]*harness.Proc // by mode
 	creds   map[string][]apiclient.Cred
@@ -42,24 +37,15 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 	}
 	r := &runner{o: o, out: out, log: log,
 		signoff: map[string]*harness.Proc{}, creds: map[string][]apiclient.Cred{}, addr: map[string]string{}}
-	defer r.Close()
+	r.progress("building ./cmd/signoff")
 	var err error
-	if r.dir, err = os.MkdirTemp("", "signoff-forward-"); err != nil {
+	if r.Workspace, err = harness.NewWorkspace("signoff-forward-", o.Repo); err != nil {
 		return nil, err
 	}
-	r.OnClose(func() { os.RemoveAll(r.dir) })
-	r.client = harness.NewClient()
-	if r.root = o.repo; r.root == "" {
-		if r.root, err = harness.RepoRoot(); err != nil {
-			return nil, err
-		}
-	}
-	r.progress("building ./cmd/signoff in %s", r.root)
-	if r.bin, err = harness.BuildSignoff(r.root, r.dir); err != nil {
-		return nil, err
-	}
+	defer r.Close()
 	for _, mode := range modes {
-		if err := r.startSignoff(ctx, mode); err != nil {
+		r.progress("signoff serve --mode %s: start, register, %d sign-ins", mode, o.creds)
+		if r.signoff[mode], r.creds[mode], err = r.SignedIn(ctx, mode, o.LogLevel, o.creds); err != nil {
 			return nil, err
 		}
 	}
@@ -77,28 +63,4 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 	}
 	r.print(rep)
 	return rep, nil
-}
-
-// startSignoff starts signoff serve in mode on a SQLite file of its own (in
-// jwt mode its key file is created beside it), registers the user and
-// signs in o.creds times.
-func (r *runner) startSignoff(ctx context.Context, mode string) error {
-	r.progress("signoff serve --mode %s: start, register, %d sign-ins", mode, r.o.creds)
-	p, err := harness.StartSignoff(r.dir, r.bin, mode, r.o.logLevel)
-	if err != nil {
-		return err
-	}
-	r.OnClose(p.Stop)
-	r.signoff[mode] = p
-	if err := r.client.Register(ctx, p.URL); err != nil {
-		return err
-	}
-	for range r.o.creds {
-		c, err := r.client.Login(ctx, p.URL, mode)
-		if err != nil {
-			return err
-		}
-		r.creds[mode] = append(r.creds[mode], c)
-	}
-	return nil
 }

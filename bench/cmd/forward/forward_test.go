@@ -22,7 +22,7 @@ func TestForward(t *testing.T) {
 		t.Skipf("%v (the forward-auth benchmark runs nginx; Debian's nginx-light will do)", err)
 	}
 	o := defaults()
-	o.k, o.creds, o.rounds, o.d, o.warm, o.nginx = 4, 2, 1, 150*time.Millisecond, 50*time.Millisecond, nginx
+	o.K, o.creds, o.Rounds, o.D, o.Warm, o.nginx = 4, 2, 1, 150*time.Millisecond, 50*time.Millisecond, nginx
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out, log bytes.Buffer

@@ -37,30 +37,30 @@ const servers = `    # (a) nginx alone: the app with no auth at all.
 // startNginx writes the configuration into the temporary directory and
 // starts nginx on it, in the foreground, and waits until it listens.
 func (r *runner) startNginx() error {
-	for _, k := range []string{"alone", "session", "jwt", "app"} {
-		a, err := harness.FreeAddr()
-		if err != nil {
-			return err
-		}
-		r.addr[k] = a
+	as, err := harness.FreeAddrs(4)
+	if err != nil {
+		return err
 	}
-	docs, err := os.ReadFile(filepath.Join(r.root, harness.ForwardAuthConf))
+	for i, k := range []string{"alone", "session", "jwt", "app"} {
+		r.addr[k] = as[i]
+	}
+	docs, err := r.ForwardAuth()
 	if err != nil {
 		return err
 	}
 	for _, mode := range modes {
-		s, err := harness.Fill(harness.ForwardAuthConf, string(docs), map[string]string{
-			"LISTEN": r.addr[mode], "APP": r.addr["app"], "SIGNOFF": strings.TrimSuffix(strings.TrimPrefix(r.signoff[mode].URL, "http://"), "/"),
+		s, err := harness.Fill(harness.ForwardAuthConf, docs, map[string]string{
+			"LISTEN": r.addr[mode], "APP": r.addr["app"], "SIGNOFF": harness.HostPort(r.signoff[mode].URL),
 		})
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(r.dir, "verify-"+mode+".conf"), []byte(s), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(r.Dir, "verify-"+mode+".conf"), []byte(s), 0o600); err != nil {
 			return err
 		}
 	}
 	block := strings.NewReplacer("{{ALONE}}", r.addr["alone"], "{{APP}}", r.addr["app"]).Replace(servers)
-	n, err := harness.StartNginx(r.dir, r.o.nginx, block, r.addr["alone"], r.addr["session"], r.addr["jwt"], r.addr["app"])
+	n, err := harness.StartNginx(r.Dir, r.o.nginx, block, r.addr["alone"], r.addr["session"], r.addr["jwt"], r.addr["app"])
 	if err != nil {
 		return err
 	}
