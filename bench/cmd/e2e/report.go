@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,16 +12,20 @@ import (
 
 // summary is a row's medians over the rounds.
 type summary struct {
-	rate  float64   // req/s
-	cpu   float64   // CPU seconds per request, all the row's processes
-	split []float64 // the same per process
-	ok    int64     // 2xx responses in all rounds, warm-ups included
+	rate     float64   // req/s
+	cpu      float64   // CPU seconds per request, all the row's processes
+	min, max float64   // the least and the most of cpu over the rounds
+	split    []float64 // the same per process
+	ok       int64     // 2xx responses in all rounds, warm-ups included
 }
 
 // summary returns row i's medians; ok is false for a skipped row.
 func (rep *report) summary(i int) (s summary, ok bool) {
 	var rate, cpu []float64
 	var split [][]float64
+	if len(rep.samples) == 0 {
+		return s, false
+	}
 	for _, ss := range rep.samples {
 		x := ss[i]
 		if x == nil {
@@ -37,10 +42,11 @@ func (rep *report) summary(i int) (s summary, ok bool) {
 		s.ok += x.res.OK + x.res.Outside.OK
 	}
 	s.rate, s.cpu = harness.Median(rate), harness.Median(cpu)
+	s.min, s.max = slices.Min(cpu), slices.Max(cpu)
 	for _, vs := range split {
 		s.split = append(s.split, harness.Median(vs))
 	}
-	return s, len(rate) > 0
+	return s, true
 }
 
 // find returns the index of the row id, or -1.
@@ -141,13 +147,13 @@ func (r *runner) print(rep *report) {
 
 	// Medians.
 	bare, _ := rep.summary(rep.find("hello"))
-	fmt.Fprintf(w, "| median of %d round(s), %d clients | req/s | × bare hello | server CPU per request (µs) | × bare hello CPU | × same-response floor (CPU) | CPU counted | responses (all 2xx) |\n", o.Rounds, o.K)
-	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|---|--:|")
+	fmt.Fprintf(w, "| median of %d round(s), %d clients | req/s | × bare hello | server CPU per request (µs) | its range over the rounds | × bare hello CPU | × same-response floor (CPU) | CPU counted | responses (all 2xx) |\n", o.Rounds, o.K)
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|---|--:|")
 	var splits []string
 	for i, x := range rep.rows {
 		s, ok := rep.summary(i)
 		if !ok {
-			fmt.Fprintf(w, "| %s | skipped: %s | | | | | | |\n", x.label, x.skip)
+			fmt.Fprintf(w, "| %s | skipped: %s | | | | | | | |\n", x.label, x.skip)
 			continue
 		}
 		fl := ""
@@ -156,8 +162,8 @@ func (r *runner) print(rep *report) {
 				fl = ratio(s.cpu / f.cpu)
 			}
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %d |\n", x.label, harness.FmtRate(s.rate), ratio(s.rate/bare.rate),
-			micro(s.cpu), ratio(s.cpu/bare.cpu), fl, strings.Join(x.procs, " + "), s.ok)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s–%s | %s | %s | %s | %d |\n", x.label, harness.FmtRate(s.rate), ratio(s.rate/bare.rate),
+			micro(s.cpu), micro(s.min), micro(s.max), ratio(s.cpu/bare.cpu), fl, strings.Join(x.procs, " + "), s.ok)
 		if len(x.procs) > 1 {
 			var parts []string
 			for j, p := range x.procs {

@@ -140,7 +140,7 @@ func (r *runner) row(id string) row {
 		switch {
 		case ok:
 			x.base, x.lines, x.noCred = p.URL, r.libCreds[id]+"\r\nAccept: application/json", "Accept: application/json"
-			x.pids, x.procs = []int{p.PID()}, []string{id}
+			x.pids, x.procs = []int{p.PID()}, []string{strings.TrimSuffix(id, "-redis")}
 			if id == "scs-redis" {
 				x.pids, x.procs = append(x.pids, r.redisPID), append(x.procs, "redis-server")
 			}
