@@ -50,7 +50,7 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("%s: %d responses, %v s of server CPU per request: want more than 0 of each", x.label, s.res.OK, cpu)
 		}
 	}
-	for _, want := range []string{"## End to end: one run, every row", "- machine: ", "- command: ", "| round 1 (load average ", "signoff session, GET /verify: 200, "} {
+	for _, want := range []string{"## End to end: one run, every row", "- machine: ", "- command: ", "| round 1 (load average ", "- signoff session: GET /verify: 200, "} {
 		if !strings.Contains(report, want) {
 			t.Errorf("the report has no %q", want)
 		}

@@ -85,7 +85,7 @@ func describe(res floor.Response) string {
 			hs = append(hs, "`"+k+": "+v+"`")
 		}
 	}
-	return fmt.Sprintf("%d, %d headers + Date (%d bytes of header lines), body %d bytes: %s",
+	return fmt.Sprintf("%d, %d header lines + Date (%d bytes), body %d bytes: %s",
 		res.Status, len(hs), size, len(res.Body), strings.Join(hs, ", "))
 }
 
@@ -113,11 +113,10 @@ func (r *runner) print(rep *report) {
 	fmt.Fprintf(w, "- server CPU per request: user+system time of the row's processes and their children (/proc/PID/stat) over the measured window, divided by its responses\n")
 	fmt.Fprintf(w, "- command: `%s`\n\n", harness.CommandLine("./cmd/e2e"))
 
-	fmt.Fprintf(w, "What the servers answered before the load; the same-response floors replay signoff's answers (net/http adds a fresh Date):\n\n")
-	fmt.Fprintf(w, "- bare hello, GET %s: %s\n", helloPath, describe(r.helloRes))
-	for _, mode := range modes {
-		for _, path := range floorPaths {
-			fmt.Fprintf(w, "- signoff %s, GET %s: %s\n", mode, path, describe(r.recorded[mode][path]))
+	fmt.Fprintf(w, "What each row answered before the load (net/http and nginx add a fresh Date; a same-response floor answers what the signoff row above it answered):\n\n")
+	for _, x := range rep.rows {
+		if x.skip == "" && !strings.HasPrefix(x.id, "floor ") {
+			fmt.Fprintf(w, "- %s: %s\n", x.label, describe(x.answer))
 		}
 	}
 	fmt.Fprintln(w)

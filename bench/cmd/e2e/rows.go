@@ -20,12 +20,13 @@ type row struct {
 	label   string
 	base    string // http://127.0.0.1:PORT/
 	path    string
-	lines   string   // the request's header lines, the credential's among them
-	noCred  string   // the same without the credential; "" when the row has none
-	pids    []int    // the processes whose CPU counts (each with its children)
-	procs   []string // their names, as printed
-	floorOf string   // the id of this row's same-response floor, if it has one
-	skip    string   // why the row is not measured; "" when it is
+	lines   string         // the request's header lines, the credential's among them
+	noCred  string         // the same without the credential; "" when the row has none
+	pids    []int          // the processes whose CPU counts (each with its children)
+	procs   []string       // their names, as printed
+	floorOf string         // the id of this row's same-response floor, if it has one
+	skip    string         // why the row is not measured; "" when it is
+	answer  floor.Response // what it answered before the load (preflight)
 	// check, when not nil, says what is wrong with a 200 answer.
 	check func(res *http.Response, body []byte) error
 }
@@ -178,11 +179,13 @@ func sameAs(rec floor.Response) func(*http.Response, []byte) error {
 }
 
 // preflight asks every measured row once before any load, with the very
-// request of the load: it must answer 200 and pass the row's check; and
+// request of the load, and keeps its answer: it must answer 200 and pass
+// the row's check; and
 // a row with a credential must answer 401 without it, so the credential
 // is really checked.
 func (r *runner) preflight(ctx context.Context, rows []row) error {
-	for _, x := range rows {
+	for i := range rows {
+		x := &rows[i]
 		if x.skip != "" {
 			r.progress("skipping %s: %s", x.label, x.skip)
 			continue
@@ -194,6 +197,7 @@ func (r *runner) preflight(ctx context.Context, rows []row) error {
 		if res.StatusCode != http.StatusOK {
 			return fmt.Errorf("%s: %d, want 200", x.label, res.StatusCode)
 		}
+		x.answer = floor.Record(res, body)
 		if x.check != nil {
 			if err := x.check(res, body); err != nil {
 				return fmt.Errorf("%s: %w", x.label, err)

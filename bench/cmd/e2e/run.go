@@ -30,7 +30,6 @@ type runner struct {
 	servers string // cmd/e2e/servers, built into the workspace
 
 	hello    *harness.Proc
-	helloRes floor.Response           // what it answers
 	signoff  map[string]*harness.Proc // by mode
 	creds    map[string]apiclient.Cred
 	floors   map[string]*harness.Proc // by mode
@@ -106,11 +105,6 @@ func (r *runner) startAll(ctx context.Context) error {
 	if r.hello, err = r.startRole("hello", "-role", "hello"); err != nil {
 		return err
 	}
-	res, body, err := harness.Fetch(ctx, r.hello.URL, helloPath, "")
-	if err != nil {
-		return fmt.Errorf("bare hello: %w", err)
-	}
-	r.helloRes = floor.Record(res, body)
 	for _, mode := range modes {
 		if err := r.startSignoff(ctx, mode); err != nil {
 			return err
