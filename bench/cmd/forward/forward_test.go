@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signoff/signoff/bench/internal/harness"
 )
 
 // TestForward runs the whole benchmark briefly: one round of tiny
@@ -15,12 +17,12 @@ import (
 // response was 2xx, that the tables have their rows, that no credential
 // was printed and that the servers it started are gone.
 func TestForward(t *testing.T) {
-	nginx, err := findNginx(defaultNginx)
+	nginx, err := harness.FindNginx(harness.DefaultNginx)
 	if err != nil {
 		t.Skipf("%v (the forward-auth benchmark runs nginx; Debian's nginx-light will do)", err)
 	}
 	o := defaults()
-	o.k, o.creds, o.rounds, o.d, o.warm, o.nginx = 4, 2, 1, 150*time.Millisecond, 50*time.Millisecond, nginx
+	o.K, o.creds, o.Rounds, o.D, o.Warm, o.nginx = 4, 2, 1, 150*time.Millisecond, 50*time.Millisecond, nginx
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out, log bytes.Buffer

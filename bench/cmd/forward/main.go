@@ -33,11 +33,10 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"time"
 
 	"github.com/signoff/signoff/bench/internal/harness"
@@ -45,63 +44,35 @@ import (
 
 func main() {
 	o := defaults()
-	flag.IntVar(&o.k, "k", o.k, "concurrent keep-alive clients of every measurement (1 to 128)")
+	o.Register(flag.CommandLine, maxClients)
 	flag.IntVar(&o.creds, "creds", o.creds, "distinct credentials per mode the clients share (1 to 64)")
-	flag.IntVar(&o.rounds, "rounds", o.rounds, "rounds of interleaved measurements; the tables give medians (1 to 20)")
-	flag.DurationVar(&o.d, "d", o.d, "measured duration of each measurement (at most 1m)")
-	flag.DurationVar(&o.warm, "warmup", o.warm, "unmeasured load before each measurement (at most 1m)")
-	flag.StringVar(&o.logLevel, "server-log-level", o.logLevel, "--log-level of signoff serve (info, its default, writes an access-log line per request to a file)")
-	flag.StringVar(&o.repo, "repo", "", "the signoff repository to build (default: the module bench replaces signoff with, ../)")
-	flag.StringVar(&o.nginx, "nginx", defaultNginx, "the nginx `binary`; when it is not there, nginx on PATH")
+	flag.StringVar(&o.nginx, "nginx", harness.DefaultNginx, "the nginx `binary`; when it is not there, nginx on PATH")
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "forward:", err)
 		os.Exit(2)
 	}
-	nginx, err := findNginx(o.nginx)
+	nginx, err := harness.FindNginx(o.nginx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "forward:", err)
 		os.Exit(1)
 	}
 	o.nginx = nginx
-
-	ctx, cancel, interrupted := harness.Interruptible("forward", o.budget())
-	_, err = run(ctx, o, os.Stdout, os.Stderr)
-	cancel()
-	if interrupted() {
-		fmt.Fprintln(os.Stderr, "forward: interrupted; servers stopped")
-		os.Exit(130)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "forward:", err)
-		os.Exit(1)
-	}
-}
-
-const defaultNginx = "/usr/sbin/nginx"
-
-// findNginx returns path if it is an executable, else nginx on PATH.
-func findNginx(path string) (string, error) {
-	if p, err := exec.LookPath(path); err == nil {
-		return p, nil
-	}
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("nginx not found (" + path + ", nor on PATH): apt-get install nginx-light")
+	harness.Main("forward", o.budget(), func(ctx context.Context) error {
+		_, err := run(ctx, o, os.Stdout, os.Stderr)
+		return err
+	})
 }
 
 // options are the flags.
 type options struct {
-	k, creds, rounds int
-	d, warm          time.Duration
-	logLevel         string
-	repo             string // "": harness.RepoRoot
-	nginx            string
+	harness.RoundFlags
+	creds int
+	nginx string
 }
 
 func defaults() options {
-	return options{k: 32, creds: 4, rounds: 3, d: 5 * time.Second, warm: time.Second, logLevel: "info"}
+	return options{RoundFlags: harness.RoundFlags{K: 32, Rounds: 3, D: 5 * time.Second, Warm: time.Second, LogLevel: "info"}, creds: 4}
 }
 
 // maxClients keeps nginx within its worker_connections (1024): through
@@ -110,26 +81,14 @@ func defaults() options {
 const maxClients = 128
 
 func (o options) check() error {
-	switch {
-	case o.k < 1 || o.k > maxClients:
-		return fmt.Errorf("-k: want 1 to %d, got %d", maxClients, o.k)
-	case o.creds < 1 || o.creds > 64:
+	if o.creds < 1 || o.creds > 64 {
 		return fmt.Errorf("-creds: want 1 to 64, got %d", o.creds)
-	case o.rounds < 1 || o.rounds > 20:
-		return fmt.Errorf("-rounds: want 1 to 20, got %d", o.rounds)
-	case o.d <= 0 || o.d > harness.MaxDuration || o.warm < 0 || o.warm > harness.MaxDuration:
-		return fmt.Errorf("-d and -warmup: want more than 0 (-d) and at most %v", harness.MaxDuration)
 	}
-	switch o.logLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		return fmt.Errorf("-server-log-level: want debug, info, warn or error, got %q", o.logLevel)
-	}
-	return nil
+	return o.RoundFlags.Check(maxClients)
 }
 
 // budget bounds a whole run: the measurements, plus five minutes for the
 // build, the sign-ins and the stops.
 func (o options) budget() time.Duration {
-	return 5*time.Minute + time.Duration(o.rounds*len(targetKinds))*(o.warm+o.d+10*time.Second)
+	return 5*time.Minute + time.Duration(o.Rounds*len(targetKinds))*(o.Warm+o.D+10*time.Second)
 }

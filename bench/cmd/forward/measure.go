@@ -26,24 +26,10 @@ var targetKinds = []struct{ kind, mode string }{{"a", ""}, {"b", "session"}, {"c
 // appPath is what the clients of (a) and (b) ask the app for.
 const appPath = "/app/page"
 
-// credLines are the header lines a client of mode sends with credential
-// line cred: a browser's Accept in session mode (its cookie), an API
-// client's in jwt mode (a bearer token).
-func credLines(mode, cred string) string {
-	accept := "Accept: text/html,application/xhtml+xml"
-	if mode == "jwt" {
-		accept = "Accept: application/json"
-	}
-	if cred == "" {
-		return accept
-	}
-	return cred + "\r\n" + accept
-}
-
 // targets lists the rows in the order of a round. (a) is asked with the
 // session mode's request: the app ignores the cookie, and nginx then
 // parses the same bytes as in (b). (c) carries, besides the client's
-// headers, those nginx's subrequest adds (docsConf's proxy_set_header).
+// headers, those nginx's subrequest adds (harness.ForwardAuthConf's proxy_set_header).
 func (r *runner) targets() []target {
 	var ts []target
 	for _, tk := range targetKinds {
@@ -68,9 +54,9 @@ func (r *runner) targets() []target {
 				"\r\nX-Forwarded-Host: " + r.addr[mode] + "\r\nX-Forwarded-Proto: http"
 		}
 		for _, c := range r.creds[mode] {
-			t.headers = append(t.headers, credLines(mode, c.Header())+extra)
+			t.headers = append(t.headers, harness.CredLines(mode, c.Header())+extra)
 		}
-		t.noCred = credLines(mode, "") + extra
+		t.noCred = harness.CredLines(mode, "") + extra
 		ts = append(ts, t)
 	}
 	return ts
@@ -91,7 +77,7 @@ func (r *runner) preflight(ctx context.Context, ts []target) error {
 			k, v, _ := strings.Cut(l, ":")
 			req.Header.Add(k, strings.TrimSpace(v))
 		}
-		res, body, err := r.send(req, want)
+		res, body, err := r.Client.Send(req, want)
 		if err != nil {
 			err = fmt.Errorf("%s: %w", t.label, err)
 		}
@@ -158,23 +144,22 @@ func (r *runner) measure(ctx context.Context, ts []target) (*report, error) {
 	if len(rep.pids.workers) == 0 { // its CPU would not be counted
 		return nil, fmt.Errorf("nginx (PID %d) has no worker process that /proc shows", pids[0])
 	}
-	for round := range o.rounds {
+	for round := range o.Rounds {
 		la := harness.LoadAvg()
 		rep.loadAvgs = append(rep.loadAvgs, la)
-		r.progress("round %d of %d: %d measurements of %v after %v of warm-up, %d clients; load average %s", round+1, o.rounds, len(ts), o.d, o.warm, o.k, la)
+		r.progress("round %d of %d: %d measurements of %v after %v of warm-up, %d clients; load average %s", round+1, o.Rounds, len(ts), o.D, o.Warm, o.K, la)
 		var row []sample
 		for _, t := range ts {
 			r.progress("  %s", t.label)
-			var marks []harness.CPUSample
-			res, err := harness.Load(ctx, t.base, t.path, t.headers, o.k, o.warm, o.d, func() { marks = append(marks, harness.SampleCPU(pids...)) })
+			res, cpu, err := harness.MeasureLoad(ctx, t.base, t.path, t.headers, o.K, o.Warm, o.D, pids...)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", t.label, err)
 			}
 			if res.Other+res.Outside.Other > 0 || res.Errs+res.Outside.Errs > 0 || res.OK == 0 {
 				return nil, fmt.Errorf("%s, round %d: %d responses 2xx, %d of another status, %d connection errors (warm-up included): every response must be 2xx (a credential no longer live? nginx out of connections or ports?)\nnginx error.log:\n%s",
-					t.label, round+1, res.OK+res.Outside.OK, res.Other+res.Outside.Other, res.Errs+res.Outside.Errs, r.nginxErrors())
+					t.label, round+1, res.OK+res.Outside.OK, res.Other+res.Outside.Other, res.Errs+res.Outside.Errs, r.nginx.Errors())
 			}
-			s := sample{res: res, cpu: marks[0].To(marks[1])}
+			s := sample{res: res, cpu: cpu}
 			rate := res.Rate()
 			s.nginx = s.cpu.Server[0] / rate
 			for _, c := range s.cpu.Server[1:] {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"runtime"
 	"strconv"
 	"time"
 
@@ -50,17 +49,15 @@ func ratio(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + "×" 
 
 func (r *runner) print(rep *report) {
 	o, w := r.o, r.out
-	model, cores := harness.CPUInfo()
 	fmt.Fprintf(w, "## Forward-auth: GET /verify through nginx\n\n")
-	fmt.Fprintf(w, "- machine: %s, %d cores (GOMAXPROCS %d), Linux %s; load average at the end: %s\n",
-		model, cores, runtime.GOMAXPROCS(0), harness.Kernel(), harness.LoadAvg())
+	fmt.Fprintf(w, "- machine: %s\n", harness.Machine())
 	fmt.Fprintf(w, "- Go: %s (builds signoff serve and this program)\n", harness.GoVersion())
 	fmt.Fprintf(w, "- signoff: %s: `%s`, and `%s` (its key file created beside the database)\n",
-		harness.GitState(r.root), r.serveCommand("session"), r.serveCommand("jwt"))
+		harness.GitState(r.Root), harness.ServeCommand("session", o.LogLevel), harness.ServeCommand("jwt", o.LogLevel))
 	fmt.Fprintf(w, "- nginx: %s, one process for everything: `worker_processes 1`, `access_log off`; (b) is `%s` as tested, once per mode; the app is a server block of the same nginx answering `return 200 \"ok\\n\"`, reached by `proxy_pass` from (a) and (b)\n",
-		nginxVersion(o.nginx), docsConf)
+		harness.NginxVersion(o.nginx), harness.ForwardAuthConf)
 	fmt.Fprintf(w, "- load: %d keep-alive clients over loopback, %d credentials per mode, GET %s (or /verify); each measurement %v after %v of warm-up; rounds: %d, each in the order of the rows; medians of the rounds\n",
-		o.k, o.creds, appPath, o.d, o.warm, o.rounds)
+		o.K, o.creds, appPath, o.D, o.Warm, o.Rounds)
 	fmt.Fprintf(w, "- command: `%s`\n\n", harness.CommandLine("./cmd/forward"))
 
 	// Per round: the load average, the rates and the server CPU per request.
@@ -88,7 +85,7 @@ func (r *runner) print(rep *report) {
 
 	// Medians.
 	a := rep.summary(rep.find("a", ""))
-	fmt.Fprintf(w, "| GET from %d keep-alive clients, median of %d round(s) | req/s | × (a) | server CPU per request: nginx | signoff | nginx + signoff | × (a) | CPU: load generator | machine busy | responses (all 2xx), warm-ups included |\n", o.k, o.rounds)
+	fmt.Fprintf(w, "| GET from %d keep-alive clients, median of %d round(s) | req/s | × (a) | server CPU per request: nginx | signoff | nginx + signoff | × (a) | CPU: load generator | machine busy | responses (all 2xx), warm-ups included |\n", o.K, o.Rounds)
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for i, t := range rep.targets {
 		s := rep.summary(i)

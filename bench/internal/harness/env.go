@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -97,4 +98,12 @@ func CommandLine(pkg string) string {
 		args = append(args, a)
 	}
 	return strings.Join(args, " ")
+}
+
+// Machine is what a benchmark ran on: the CPU model, its cores,
+// GOMAXPROCS, the kernel, and the load average now.
+func Machine() string {
+	model, cores := CPUInfo()
+	return fmt.Sprintf("%s, %d cores (GOMAXPROCS %d), Linux %s; load average at the end: %s",
+		model, cores, runtime.GOMAXPROCS(0), Kernel(), LoadAvg())
 }

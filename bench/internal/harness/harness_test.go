@@ -187,3 +187,36 @@ func TestChildrenByParent(t *testing.T) {
 		t.Errorf("childrenByParent: %v, want it to hold %d", kids, cmd.Process.Pid)
 	}
 }
+
+// Fetch sends what a Load client sends and returns every header but the
+// transfer encoding; it refuses any host but 127.0.0.1.
+func TestFetch(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.UserAgent() != "signoff-bench" || r.Header.Get("X-A") != "1" || r.Header.Get("X-B") != "2" {
+			w.WriteHeader(400)
+			return
+		}
+		w.Header().Set("X-Answer", "yes")
+		w.Write([]byte("body"))
+	}))
+	defer srv.Close()
+	res, body, err := Fetch(context.Background(), srv.URL+"/", "/p", "X-A: 1\r\nX-B: 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 || string(body) != "body" || res.Header.Get("X-Answer") != "yes" || res.Header.Get("Date") == "" || res.Header.Get("Content-Length") != "4" {
+		t.Errorf("Fetch: %d %v %q", res.StatusCode, res.Header, body)
+	}
+	if _, _, err := Fetch(context.Background(), "http://localhost:1/", "/", ""); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Errorf("Fetch(localhost): %v, want a refusal", err)
+	}
+}
+
+func TestFill(t *testing.T) {
+	if s, err := Fill("t", "a {{X}} {{X}} b", map[string]string{"X": "1"}); err != nil || s != "a 1 1 b" {
+		t.Errorf("Fill: %q %v", s, err)
+	}
+	if _, err := Fill("t", "a {{X}} {{Y}}", map[string]string{"X": "1"}); err == nil || !strings.Contains(err.Error(), "{{Y}}") {
+		t.Errorf("Fill left a placeholder without an error: %v", err)
+	}
+}

@@ -30,3 +30,19 @@ func Interruptible(name string, budget time.Duration) (ctx context.Context, canc
 	}()
 	return ctx, cancel, got.Load
 }
+
+// Main runs a benchmark's run within budget (Interruptible) and exits:
+// 130 after Ctrl-C, 1 with run's error printed after name, else 0.
+func Main(name string, budget time.Duration, run func(context.Context) error) {
+	ctx, cancel, interrupted := Interruptible(name, budget)
+	err := run(ctx)
+	cancel()
+	if interrupted() {
+		fmt.Fprintf(os.Stderr, "%s: interrupted; servers stopped\n", name)
+		os.Exit(130)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}

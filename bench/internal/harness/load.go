@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
@@ -81,13 +82,7 @@ func Load(ctx context.Context, base, path string, headers []string, k int, warm,
 	}
 	reqs := make([][]byte, len(headers))
 	for i, h := range headers {
-		var b bytes.Buffer
-		fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: signoff-bench\r\n", path, u.Host)
-		if h != "" {
-			b.WriteString(h + "\r\n")
-		}
-		b.WriteString("\r\n")
-		reqs[i] = b.Bytes()
+		reqs[i] = request(u.Host, path, h)
 	}
 
 	counts := make([]loadCounter, k)
@@ -142,6 +137,62 @@ func Load(ctx context.Context, base, path string, headers []string, k int, warm,
 	}
 	r.Outside.OK, r.Outside.Other, r.Outside.Errs = all.OK-r.OK, all.Other-r.Other, all.Errs-r.Errs
 	return r, nil
+}
+
+// request is the GET of path that Load's clients send to host, with the
+// header lines of headers (CRLF-separated, none when empty).
+func request(host, path, headers string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: signoff-bench\r\n", path, host)
+	if headers != "" {
+		b.WriteString(headers + "\r\n")
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// Fetch sends the very request a Load client sends (GET base+path with the
+// header lines of headers) on a connection of its own and returns the
+// response with its body read (at most 1 MiB). base must be
+// http://127.0.0.1:PORT/. The response's Header keeps every header the
+// server sent but Transfer-Encoding, Date included.
+func Fetch(ctx context.Context, base, path, headers string) (*http.Response, []byte, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
+		return nil, nil, fmt.Errorf("fetch: refusing to target %s: only http://127.0.0.1 is allowed", base)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", u.Host)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := conn.Write(request(u.Host, path, headers)); err != nil {
+		return nil, nil, err
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	return res, body, err
+}
+
+// MeasureLoad is Load with the CPU time of the processes pids (each with
+// its descendants, as SampleCPU reads them) taken as the measured window
+// begins and as it ends: the CPUUse is that window's.
+func MeasureLoad(ctx context.Context, base, path string, headers []string, k int, warm, d time.Duration, pids ...int) (LoadResult, CPUUse, error) {
+	var marks []CPUSample
+	res, err := Load(ctx, base, path, headers, k, warm, d, func() { marks = append(marks, SampleCPU(pids...)) })
+	if err != nil {
+		return res, CPUUse{}, err
+	}
+	return res, marks[0].To(marks[1]), nil
 }
 
 // drive is one client: it sends req on one connection until stop, opening

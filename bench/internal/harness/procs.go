@@ -225,13 +225,17 @@ func KillStarted() {
 // BuildSignoff builds cmd/signoff of the repository at root into dir and
 // returns the binary's path.
 func BuildSignoff(root, dir string) (string, error) {
-	bin := filepath.Join(dir, "signoff")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/signoff")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/signoff in %s: %v\n%s", root, err, out)
+	return Build(root, "./cmd/signoff", filepath.Join(dir, "signoff"))
+}
+
+// Build runs go build -o out pkg in dir and returns out.
+func Build(dir, pkg, out string) (string, error) {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s in %s: %v\n%s", pkg, dir, err, b)
 	}
-	return bin, nil
+	return out, nil
 }
 
 // RepoRoot is the directory of the signoff module that the bench module
