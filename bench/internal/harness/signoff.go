@@ -23,7 +23,13 @@ const (
 // choosing, without a rate limit (the benchmarks sign in more often than a
 // person would), at logLevel ("info", the default, is left out).
 func ServeArgs(mode, db, logLevel string) []string {
-	a := []string{"serve", "--addr", "127.0.0.1:0", "--rate-limit", "off", "--store", "sqlite:" + db, "--mode", mode}
+	return ServeStoreArgs(mode, "sqlite:"+db, logLevel)
+}
+
+// ServeStoreArgs is ServeArgs on the store URL store (sqlite:PATH or
+// postgres://…).
+func ServeStoreArgs(mode, store, logLevel string) []string {
+	a := []string{"serve", "--addr", "127.0.0.1:0", "--rate-limit", "off", "--store", store, "--mode", mode}
 	if logLevel != "info" {
 		a = append(a, "--log-level", logLevel)
 	}

@@ -63,7 +63,18 @@ func (w *Workspace) Serve(name, bin string, args ...string) (*Proc, error) {
 // it at Close, registers Email and signs in logins times: one credential
 // of mode for each.
 func (w *Workspace) SignedIn(ctx context.Context, mode, logLevel string, logins int) (*Proc, []apiclient.Cred, error) {
-	p, err := StartSignoff(w.Dir, w.Signoff, mode, logLevel)
+	return w.SignedInOn(ctx, "signoff-"+mode, mode, "sqlite:"+filepath.Join(w.Dir, mode+".db"), logLevel, logins)
+}
+
+// SignedInOn is SignedIn on the store URL store (ServeStoreArgs), the
+// process and its log named name. In jwt mode on a store other than
+// SQLite, its key file is NAME.keys.json in the directory.
+func (w *Workspace) SignedInOn(ctx context.Context, name, mode, store, logLevel string, logins int) (*Proc, []apiclient.Cred, error) {
+	args := ServeStoreArgs(mode, store, logLevel)
+	if mode == "jwt" && !strings.HasPrefix(store, "sqlite:") {
+		args = append(args, "--keys", filepath.Join(w.Dir, name+".keys.json"))
+	}
+	p, err := StartServer(w.Dir, name, w.Signoff, args...)
 	if err != nil {
 		return nil, nil, err
 	}
