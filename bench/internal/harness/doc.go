@@ -5,9 +5,11 @@
 // for this process, for server processes with their children and for the
 // machine (SampleCPU), starting and stopping the processes a benchmark
 // runs, only those and only by PID (StartServer, StartProc, KillStarted;
-// StartSignoff for signoff serve on SQLite, StartNginx for nginx with its
-// files in the benchmark's directory), building cmd/signoff
-// (BuildSignoff), signing in to signoff serve (Client), the statistics and
+// StartSignoff for signoff serve on SQLite, Workspace.SignedInOn for it on
+// any store, StartNginx for nginx with its files in the benchmark's
+// directory), a PostgreSQL schema of a run's own (PGSchema), building
+// cmd/signoff (BuildSignoff), signing in to signoff serve (Client), the
+// statistics and
 // number formats of the tables (Summarize, Median, FmtDur, FmtRate), and
 // the lines that say what a figure was measured on (CPUInfo, LoadAvg,
 // GitState, CommandLine).
