@@ -95,9 +95,12 @@ func TestVerifyLocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	loc := string(verifyLocation.Find(docs))
-	for _, want := range []string{"internal;", "proxy_pass http://{{SIGNOFF}}/verify;", "X-Original-URI"} {
+	for _, want := range []string{"internal;", "proxy_pass http://" + harness.VerifyUpstream + "/verify;", "X-Original-URI"} {
 		if !strings.Contains(loc, want) {
 			t.Errorf("the location block of %s has no %q:\n%s", harness.ForwardAuthConf, want, loc)
 		}
+	}
+	if up := string(verifyUpstream.Find(docs)); !strings.Contains(up, "server {{SIGNOFF}};") {
+		t.Errorf("%s has no upstream %s for {{SIGNOFF}}:\n%s", harness.ForwardAuthConf, harness.VerifyUpstream, up)
 	}
 }

@@ -13,7 +13,7 @@ import (
 // servers are nginx's server blocks: the static file alone, and behind
 // auth_request once per mode. {{VERIFY_SESSION}} and {{VERIFY_JWT}} are the
 // documented configuration's /verify location, as it is.
-const servers = `    # The static file alone.
+const servers = `{{UPSTREAMS}}    # The static file alone.
     server {
         listen {{STATIC}};
         root {{WWW}};
@@ -41,6 +41,10 @@ const servers = `    # The static file alone.
 // through which nginx asks signoff's /verify.
 var verifyLocation = regexp.MustCompile(`(?ms)^    location = /_signoff/verify \{\n.*?^    \}\n`)
 
+// verifyUpstream is the documented configuration's upstream block that
+// location asks, with its kept-open connections.
+var verifyUpstream = regexp.MustCompile(`(?ms)^upstream ` + harness.VerifyUpstream + ` \{\n.*?^\}\n`)
+
 // startNginx writes the static file and the configuration into the
 // temporary directory, starts nginx on it and waits until it listens.
 func (r *runner) startNginx(bin string) error {
@@ -61,9 +65,18 @@ func (r *runner) startNginx(bin string) error {
 		return fmt.Errorf("%s has no location = /_signoff/verify block", harness.ForwardAuthConf)
 	}
 	vars := map[string]string{"STATIC": r.addr["static"], "SESSION": r.addr["session"], "JWT": r.addr["jwt"]}
-	for _, mode := range modes {
-		vars["VERIFY_"+strings.ToUpper(mode)] = strings.ReplaceAll(loc, "{{SIGNOFF}}", harness.HostPort(r.signoff[mode].URL))
+	up := verifyUpstream.FindString(docs)
+	if up == "" {
+		return fmt.Errorf("%s has no upstream %s block", harness.ForwardAuthConf, harness.VerifyUpstream)
 	}
+	ups := ""
+	for _, mode := range modes {
+		// Each mode its own upstream, in the one http block.
+		rename := strings.NewReplacer("{{SIGNOFF}}", harness.HostPort(r.signoff[mode].URL), harness.VerifyUpstream, harness.VerifyUpstream+"_"+mode)
+		vars["VERIFY_"+strings.ToUpper(mode)] = rename.Replace(loc)
+		ups += rename.Replace(up)
+	}
+	vars["UPSTREAMS"] = ups
 	// The file has a directory of its own that nginx's worker (nobody,
 	// when the master runs as root) may read; the temporary directory is
 	// its owner's only.

@@ -55,6 +55,8 @@ func (r *runner) startNginx() error {
 		if err != nil {
 			return err
 		}
+		// Both modes' files go into one http block: each its own upstream.
+		s = strings.ReplaceAll(s, harness.VerifyUpstream, harness.VerifyUpstream+"_"+mode)
 		if err := os.WriteFile(filepath.Join(r.Dir, "verify-"+mode+".conf"), []byte(s), 0o600); err != nil {
 			return err
 		}

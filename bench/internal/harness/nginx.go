@@ -20,6 +20,11 @@ const DefaultNginx = "/usr/sbin/nginx"
 // {{LISTEN}}, {{APP}} and {{SIGNOFF}}.
 const ForwardAuthConf = "server/testdata/forward-auth/nginx.conf"
 
+// VerifyUpstream is the name of ForwardAuthConf's upstream block for
+// /verify (kept-open connections); a configuration that holds the block
+// twice renames each.
+const VerifyUpstream = "signoff_verify"
+
 // FindNginx returns path if it is an executable, else nginx on PATH, else
 // an error that names the Debian package.
 func FindNginx(path string) (string, error) {
