@@ -50,7 +50,7 @@ var pythonApps = []frameworkApp{
 		config: func() Config {
 			return Config{
 				LoginPath: "/login", LoginFormat: "form",
-				Protected: "/protected", Logout: "/logout", LogoutMethod: http.MethodGet,
+				Protected: "/protected", Logout: "/logout", LogoutMethod: "auto", // POST /logout answers 405 with Allow: GET
 				Refresh: Off, LogoutAll: Off, Sessions: Off,
 			}
 		},
