@@ -65,6 +65,13 @@ func TestPageTokens(t *testing.T) {
 	if got := p.formFields(Config{}, "/session"); !reflect.DeepEqual(got, []nv{{"authenticity_token", "tok"}}) || len(p.forms) != 1 {
 		t.Errorf("below /app: forms %v", p.forms)
 	}
+	// A URL-encoded token is sent decoded as decodeURIComponent decodes
+	// it: a + stays a + (standard base64), %2F becomes /.
+	var x siteState
+	x.absorb("", "/", &resp{header: http.Header{}, cookies: []*http.Cookie{{Name: "XSRF-TOKEN", Value: "ab+cd%2Fef"}}})
+	if hs := x.csrfHeaders(Config{}); len(hs) != 1 || hs[0][0] != "X-XSRF-TOKEN" || hs[0][1] != "ab+cd/ef" {
+		t.Errorf("XSRF-TOKEN mirrored as %v", hs)
+	}
 	// A deletion takes the cookie out of the jar.
 	s.absorb("", "/logout", &resp{header: http.Header{}, cookies: []*http.Cookie{{Name: "csrftoken", Value: "", MaxAge: -1}}})
 	if len(s.cookies) != 0 {
