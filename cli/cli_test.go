@@ -85,6 +85,7 @@ func TestUsageErrors(t *testing.T) {
 	oneLineError(t, run(t, nil, "", "serve", "--addr", "0.0.0.0:0", "--store", db), 2, "--behind-proxy")
 	oneLineError(t, run(t, nil, "", "serve", "--tls-cert", "x.pem", "--store", db), 2, "go together")
 	oneLineError(t, run(t, nil, "", "serve", "--idle-timeout", "-1s", "--store", db), 2, "positive")
+	oneLineError(t, run(t, nil, "", "serve", "--cache-size", "0", "--store", db), 2, "--cache-size must be at least 1")
 	oneLineError(t, run(t, nil, "", "serve", "extra"), 2, "no arguments")
 	oneLineError(t, run(t, nil, "", "serve", "--store", db, "--return-to", "https://app.example.com/account"), 2, "--return-to")
 	oneLineError(t, run(t, map[string]string{"SIGNOFF_RETURN_TO": "https://ok.test,evil.test"}, "", "serve", "--store", db), 2, "SIGNOFF_RETURN_TO")

@@ -38,6 +38,7 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 	keysFile := keysSecretFlag(f)
 	f.StringVar(&cfg.JWTAlg, "jwt-alg", accesstoken.EdDSA, "access-token algorithm: EdDSA or HS256")
 	f.duration(&cfg.IdleTimeout, "idle-timeout", signoff.DefaultIdleTimeout, "end a session after this long without activity")
+	f.IntVar(&cfg.CacheSize, "cache-size", signoff.DefaultCacheSize, "sessions (or access tokens) an instance answers from memory; beyond it, requests read the store")
 	f.duration(&cfg.AbsoluteLifetime, "absolute-lifetime", signoff.DefaultAbsoluteLifetime, "end a session this long after sign-in, whatever the activity")
 	f.duration(&cfg.AccessTokenTTL, "access-token-ttl", signoff.DefaultAccessTokenTTL, "lifetime of a jwt-mode access token")
 	f.duration(&cfg.RefreshGrace, "refresh-grace", signoff.DefaultRefreshGrace, "how long a just-spent refresh token may be retried for the same successor")
@@ -71,6 +72,9 @@ func serve(ctx context.Context, args []string, env Env, stdio IO) error {
 		if d <= 0 {
 			return usagef("--%s must be positive, got %v", name, d)
 		}
+	}
+	if cfg.CacheSize < 1 {
+		return usagef("--cache-size must be at least 1, got %d", cfg.CacheSize)
 	}
 	if cfg.RefreshGrace < 0 {
 		return usagef("--refresh-grace must not be negative")

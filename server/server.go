@@ -83,6 +83,9 @@ type Config struct {
 	JWTAlg string
 	// Session limits; zero means the signoff package defaults.
 	IdleTimeout, AbsoluteLifetime, AccessTokenTTL, RefreshGrace time.Duration
+	// CacheSize bounds the sessions or access tokens answered from memory;
+	// zero means signoff.DefaultCacheSize.
+	CacheSize int
 	// Issuer and Audience of access tokens. Default "signoff".
 	Issuer, Audience string
 	// ClearSiteData lists the directives sent on logout; nil means the
@@ -192,7 +195,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mc := signoff.Config{
 		Mode: cfg.Mode, Store: s.store, Bus: s.bus, Now: cfg.Now, Logger: cfg.Logger,
 		IdleTimeout: cfg.IdleTimeout, AbsoluteLifetime: cfg.AbsoluteLifetime,
-		AccessTokenTTL: cfg.AccessTokenTTL, RefreshGrace: cfg.RefreshGrace,
+		AccessTokenTTL: cfg.AccessTokenTTL, RefreshGrace: cfg.RefreshGrace, CacheSize: cfg.CacheSize,
 		Issuer: cfg.Issuer, Audience: cfg.Audience,
 		ClearSiteData: cfg.ClearSiteData, DisableClearSiteData: cfg.NoClearSiteData,
 		ClientIP: s.clientIP,
