@@ -9,7 +9,7 @@ import (
 // plugged in from outside: the package itself imports neither. Like
 // net/http/httptrace's ClientTrace, every field is optional and one left
 // nil costs a nil check. A hook runs on the goroutine that did the work: a
-// request's, the Manager's background writer (Store for TouchSession) or
+// request's, the Manager's background writer (Store for TouchSessions) or
 // republisher (Published, Store), or the bus's reader (Applied; a LocalBus
 // applies on the publishing request's goroutine, under its lock). So it
 // must be quick, must not block and must not call the Manager. What hooks are handed carries IDs,
@@ -163,9 +163,9 @@ func (s timedStore) ListSessions(ctx context.Context, userID string, now time.Ti
 	return s.Store.ListSessions(ctx, userID, now)
 }
 
-func (s timedStore) TouchSession(ctx context.Context, id string, at time.Time) (err error) {
-	defer s.done("TouchSession", time.Now(), &err)
-	return s.Store.TouchSession(ctx, id, at)
+func (s timedStore) TouchSessions(ctx context.Context, ts []Touch) (err error) {
+	defer s.done("TouchSessions", time.Now(), &err)
+	return s.Store.TouchSessions(ctx, ts)
 }
 
 func (s timedStore) RevokeSession(ctx context.Context, id string, at time.Time) (err error) {

@@ -27,7 +27,7 @@ type Manager struct {
 	cop     *http.CrossOriginProtection
 	csd     string
 	vary    []string
-	touches chan touch
+	touches chan Touch
 	done    chan struct{}
 	wg      sync.WaitGroup
 	closeMu sync.Once
@@ -46,7 +46,7 @@ func New(cfg Config) (*Manager, error) {
 		cfg: cfg, store: cfg.Store, bus: cfg.Bus, now: cfg.Now, log: cfg.Logger,
 		cache: newCache(cfg.CacheSize, cfg.Now), cop: cfg.CrossOrigin, owners: owners{max: cfg.CacheSize},
 		vary:    varyCookie,
-		touches: make(chan touch, 1024),
+		touches: make(chan Touch, 4*maxTouches),
 		done:    make(chan struct{}),
 	}
 	if !cfg.DisableClearSiteData && len(cfg.ClearSiteData) > 0 {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -342,9 +344,9 @@ type touchCounter struct {
 	n atomic.Int64
 }
 
-func (c *touchCounter) TouchSession(ctx context.Context, id string, at time.Time) error {
-	c.n.Add(1)
-	return c.Store.TouchSession(ctx, id, at)
+func (c *touchCounter) TouchSessions(ctx context.Context, ts []signoff.Touch) error {
+	c.n.Add(int64(len(ts)))
+	return c.Store.TouchSessions(ctx, ts)
 }
 
 // Last-seen writes are debounced: however many requests a session makes,
@@ -379,5 +381,68 @@ func TestLastSeenDebounced(t *testing.T) {
 	}
 	if want := t0.Add(61 * time.Second); !s.LastSeenAt.Equal(want) {
 		t.Fatalf("stored LastSeenAt = %v; want %v", s.LastSeenAt, want)
+	}
+}
+
+// stallToucher holds the first TouchSessions call until released, and
+// records how many touches each call carried.
+type stallToucher struct {
+	signoff.Store
+	entered, release chan struct{}
+	mu               sync.Mutex
+	calls            []int
+}
+
+func (s *stallToucher) TouchSessions(ctx context.Context, ts []signoff.Touch) error {
+	s.mu.Lock()
+	s.calls = append(s.calls, len(ts))
+	first := len(s.calls) == 1
+	s.mu.Unlock()
+	if first {
+		close(s.entered)
+		<-s.release
+	}
+	return s.Store.TouchSessions(ctx, ts)
+}
+
+// The last-seen writes that queue up while the store writes are sent in
+// one call, not one call each: with many sessions, a store pays one
+// transaction (and one sync) per batch.
+func TestTouchesBatched(t *testing.T) {
+	st := &stallToucher{entered: make(chan struct{}), release: make(chan struct{})}
+	h := newHarness(t, signoff.ModeSession, func(c *signoff.Config) {
+		st.Store = c.Store
+		c.Store = st
+	})
+	var cs []*client
+	for _, u := range []string{"alice", "bob", "carol", "dave", "erin"} {
+		c := h.newClient()
+		h.login(c, u, false)
+		cs = append(cs, c)
+	}
+	h.clock.Advance(61 * time.Second)
+	var ids []string
+	for i, c := range cs {
+		ids = append(ids, h.mustAuth(c, "a minute later").SessionID)
+		if i == 0 {
+			<-st.entered // the first touch is being written; the others queue behind it
+		}
+	}
+	close(st.release)
+	h.m.Close() // writes what is queued
+	st.mu.Lock()
+	calls := slices.Clone(st.calls)
+	st.mu.Unlock()
+	if !slices.Equal(calls, []int{1, 4}) {
+		t.Fatalf("TouchSessions calls carried %v touches; want [1 4]: the four queued while the first was written go together", calls)
+	}
+	for _, id := range ids {
+		s, err := h.store.Session(context.Background(), id, h.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := t0.Add(61 * time.Second); !s.LastSeenAt.Equal(want) {
+			t.Fatalf("stored LastSeenAt = %v; want %v", s.LastSeenAt, want)
+		}
 	}
 }

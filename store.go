@@ -33,9 +33,13 @@ type Store interface {
 	// them), newest first. A user with none gets an empty slice.
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
 
-	// TouchSession records activity: it sets LastSeenAt to at unless it is
-	// already later. A missing or revoked session is not an error.
-	TouchSession(ctx context.Context, id string, at time.Time) error
+	// TouchSessions records activity: it sets the LastSeenAt of each
+	// touch's session to its At unless that is already later (of several
+	// touches of one session, the latest counts). A missing or revoked
+	// session is skipped, not an error. The Manager writes the touches it
+	// has gathered in one call, so a store should write them together: one
+	// transaction, one round trip.
+	TouchSessions(ctx context.Context, ts []Touch) error
 
 	// RevokeSession revokes the session and every refresh token of its
 	// family, at at. Revoking a session that does not exist or is already
@@ -127,4 +131,10 @@ type SessionDeleter interface {
 	// it, so the caller ends the sessions first (Manager.RevokeUser). A
 	// user with no sessions is not an error.
 	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+}
+
+// Touch is activity seen on a session: a last-seen time for TouchSessions.
+type Touch struct {
+	SessionID string
+	At        time.Time
 }

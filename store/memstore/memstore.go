@@ -139,12 +139,14 @@ func (s *Store) ListSessions(_ context.Context, userID string, now time.Time) ([
 	return out, nil
 }
 
-// TouchSession implements signoff.Store.
-func (s *Store) TouchSession(_ context.Context, id string, at time.Time) error {
+// TouchSessions implements signoff.Store.
+func (s *Store) TouchSessions(_ context.Context, ts []signoff.Touch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if x, ok := s.sessions[id]; ok && x.RevokedAt.IsZero() && at.After(x.LastSeenAt) {
-		x.LastSeenAt = at
+	for _, t := range ts {
+		if x, ok := s.sessions[t.SessionID]; ok && x.RevokedAt.IsZero() && t.At.After(x.LastSeenAt) {
+			x.LastSeenAt = t.At
+		}
 	}
 	return nil
 }

@@ -296,11 +296,20 @@ func (s *Store) CreateSession(ctx context.Context, sess *signoff.Session, rt *si
 	return nil
 }
 
-// TouchSession implements signoff.Store.
-func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
-	_, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $2
-		WHERE id = $1 AND revoked_at IS NULL AND last_seen_at < $2`, id, ts(at))
-	return fail("touch session", err)
+// TouchSessions implements signoff.Store: one statement, whatever the
+// number of touches.
+func (s *Store) TouchSessions(ctx context.Context, touches []signoff.Touch) error {
+	if len(touches) == 0 {
+		return nil
+	}
+	ids, ats := make([]string, len(touches)), make([]time.Time, len(touches))
+	for i, t := range touches {
+		ids[i], ats[i] = t.SessionID, ts(t.At)
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = t.at
+		FROM (SELECT id, max(at) AS at FROM unnest($1::text[], $2::timestamptz[]) AS u (id, at) GROUP BY id) AS t
+		WHERE sessions.id = t.id AND sessions.revoked_at IS NULL AND sessions.last_seen_at < t.at`, ids, ats)
+	return fail("touch sessions", err)
 }
 
 // revokeTokens revokes the refresh tokens of the sessions that $1 selects,

@@ -386,18 +386,20 @@ func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) 
 	return out, nil
 }
 
-// TouchSession implements signoff.Store.
-func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
-	const op = "touch session"
-	r, ok, err := s.lookup(ctx, s.k.sidIndex(id))
-	if err != nil {
-		return fail(op, err)
-	}
-	if !ok {
-		return nil
-	}
-	if err := touchScript.Run(ctx, s.c, []string{s.k.session(r.userID, r.sessionID)}, micros(at)).Err(); err != nil {
-		return fail(op, err)
+// TouchSessions implements signoff.Store.
+func (s *Store) TouchSessions(ctx context.Context, ts []signoff.Touch) error {
+	const op = "touch sessions"
+	for _, t := range ts {
+		r, ok, err := s.lookup(ctx, s.k.sidIndex(t.SessionID))
+		if err != nil {
+			return fail(op, err)
+		}
+		if !ok {
+			continue
+		}
+		if err := touchScript.Run(ctx, s.c, []string{s.k.session(r.userID, r.sessionID)}, micros(t.At)).Err(); err != nil {
+			return fail(op, err)
+		}
 	}
 	return nil
 }

@@ -201,7 +201,7 @@ func exercise(t *testing.T, s *Store, u string, now time.Time) {
 		must(t, err)
 		parent = c.Hash
 	}
-	must(t, s.TouchSession(ctx, b.ID, now.Add(time.Hour)))
+	must(t, s.TouchSessions(ctx, []signoff.Touch{{SessionID: b.ID, At: now.Add(time.Hour)}}))
 	list, err := s.ListSessions(ctx, u, now.Add(time.Hour))
 	must(t, err)
 	if len(list) != 1 || list[0].ID != b.ID {

@@ -95,11 +95,26 @@ func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) 
 	return out, s.fail("list sessions", rows.Err())
 }
 
-// TouchSession implements signoff.Store.
-func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ? AND revoked_at IS NULL AND last_seen_at < ?`,
-		us(at), id, us(at))
-	return s.fail("touch session", err)
+// TouchSessions implements signoff.Store: one transaction, so one commit
+// (and one sync) for the whole batch.
+func (s *Store) TouchSessions(ctx context.Context, ts []signoff.Touch) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE sessions SET last_seen_at = ?1 WHERE id = ?2 AND revoked_at IS NULL AND last_seen_at < ?1`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, t := range ts {
+			if _, err := st.ExecContext(ctx, us(t.At), t.SessionID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return s.fail("touch sessions", err)
 }
 
 // revoke revokes one session and its refresh tokens inside tx.

@@ -69,12 +69,12 @@ func (f *FaultStore) ListSessions(ctx context.Context, userID string, now time.T
 	return f.Store.ListSessions(ctx, userID, now)
 }
 
-// TouchSession implements signoff.Store.
-func (f *FaultStore) TouchSession(ctx context.Context, id string, at time.Time) error {
-	if err := f.fault("TouchSession"); err != nil {
+// TouchSessions implements signoff.Store.
+func (f *FaultStore) TouchSessions(ctx context.Context, ts []signoff.Touch) error {
+	if err := f.fault("TouchSessions"); err != nil {
 		return err
 	}
-	return f.Store.TouchSession(ctx, id, at)
+	return f.Store.TouchSessions(ctx, ts)
 }
 
 // RevokeSession implements signoff.Store.
