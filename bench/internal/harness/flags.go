@@ -3,6 +3,8 @@ package harness
 import (
 	"flag"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -42,5 +44,35 @@ func (f RoundFlags) Check(maxK int) error {
 	default:
 		return fmt.Errorf("-server-log-level: want debug, info, warn or error, got %q", f.LogLevel)
 	}
+	return nil
+}
+
+// IntList is a flag.Value for a comma-separated list of numbers; the empty
+// string is the empty list.
+type IntList struct{ P *[]int }
+
+func (l IntList) String() string {
+	if l.P == nil {
+		return ""
+	}
+	s := make([]string, len(*l.P))
+	for i, n := range *l.P {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+func (l IntList) Set(v string) error {
+	ns := []int{}
+	if strings.TrimSpace(v) != "" {
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return fmt.Errorf("want numbers separated by commas")
+			}
+			ns = append(ns, n)
+		}
+	}
+	*l.P = ns
 	return nil
 }

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -125,6 +127,48 @@ func TestLoad(t *testing.T) {
 	}
 	if _, err := Load(ctx, srv.URL+"/", "/", nil, MaxClients+1, 0, time.Millisecond, nil); err == nil {
 		t.Error("Load accepted too many clients")
+	}
+}
+
+// Visit sends each header set exactly once; LoadRandom's one client draws
+// from all of them, where Load's would send only the first.
+func TestVisitAndLoadRandom(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.Header.Get("Cookie")]++
+		mu.Unlock()
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	var headers []string
+	for i := range 50 {
+		headers = append(headers, "Cookie: c="+strconv.Itoa(i))
+	}
+	ok, other, err := Visit(ctx, srv.URL+"/", "/x", headers, 3)
+	if err != nil || ok != 50 || other != 0 {
+		t.Fatalf("Visit: %d ok, %d other, %v; want 50, 0, nil", ok, other, err)
+	}
+	mu.Lock()
+	for _, h := range headers {
+		if n := seen[strings.TrimPrefix(h, "Cookie: ")]; n != 1 {
+			t.Errorf("Visit sent %q %d times, want once", h, n)
+		}
+	}
+	clear(seen)
+	mu.Unlock()
+	if _, err := LoadRandom(ctx, srv.URL+"/", "/x", headers, 1, 0, 100*time.Millisecond, nil); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) < 2 {
+		t.Errorf("LoadRandom's one client sent %d distinct header sets, want many", len(seen))
+	}
+	if _, _, err := Visit(ctx, "http://10.0.0.1/", "/", headers, 1); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Errorf("Visit(10.0.0.1): %v, want a refusal", err)
 	}
 }
 

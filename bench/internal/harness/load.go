@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -64,6 +65,17 @@ type loadCounter struct {
 // MaxDuration each. mark, when not nil, is called as the measured window
 // begins and as it ends. When ctx ends first, Load returns ctx's error.
 func Load(ctx context.Context, base, path string, headers []string, k int, warm, d time.Duration, mark func()) (LoadResult, error) {
+	return load(ctx, base, path, headers, false, k, warm, d, mark)
+}
+
+// LoadRandom is Load with every request's header lines drawn at random from
+// headers, independently for each request of each client: traffic from
+// many users, each presenting a credential of their own.
+func LoadRandom(ctx context.Context, base, path string, headers []string, k int, warm, d time.Duration, mark func()) (LoadResult, error) {
+	return load(ctx, base, path, headers, true, k, warm, d, mark)
+}
+
+func load(ctx context.Context, base, path string, headers []string, random bool, k int, warm, d time.Duration, mark func()) (LoadResult, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return LoadResult{}, err
@@ -91,9 +103,14 @@ func Load(ctx context.Context, base, path string, headers []string, k int, warm,
 	var wg sync.WaitGroup
 	for i := range k {
 		wg.Add(1)
+		next := func() []byte { return reqs[i%len(reqs)] }
+		if random {
+			rng := rand.New(rand.NewPCG(uint64(i), rand.Uint64()))
+			next = func() []byte { return reqs[rng.IntN(len(reqs))] }
+		}
 		go func() {
 			defer wg.Done()
-			drive(ctx, u.Host, reqs[i%len(reqs)], &counts[i], &stop, hardEnd)
+			drive(ctx, u.Host, next, &counts[i], &stop, hardEnd)
 		}()
 	}
 	total := func() (r LoadResult) {
@@ -187,17 +204,26 @@ func Fetch(ctx context.Context, base, path, headers string) (*http.Response, []b
 // its descendants, as SampleCPU reads them) taken as the measured window
 // begins and as it ends: the CPUUse is that window's.
 func MeasureLoad(ctx context.Context, base, path string, headers []string, k int, warm, d time.Duration, pids ...int) (LoadResult, CPUUse, error) {
+	return measureLoad(ctx, base, path, headers, false, k, warm, d, pids)
+}
+
+// MeasureLoadRandom is MeasureLoad with LoadRandom's requests.
+func MeasureLoadRandom(ctx context.Context, base, path string, headers []string, k int, warm, d time.Duration, pids ...int) (LoadResult, CPUUse, error) {
+	return measureLoad(ctx, base, path, headers, true, k, warm, d, pids)
+}
+
+func measureLoad(ctx context.Context, base, path string, headers []string, random bool, k int, warm, d time.Duration, pids []int) (LoadResult, CPUUse, error) {
 	var marks []CPUSample
-	res, err := Load(ctx, base, path, headers, k, warm, d, func() { marks = append(marks, SampleCPU(pids...)) })
+	res, err := load(ctx, base, path, headers, random, k, warm, d, func() { marks = append(marks, SampleCPU(pids...)) })
 	if err != nil {
 		return res, CPUUse{}, err
 	}
 	return res, marks[0].To(marks[1]), nil
 }
 
-// drive is one client: it sends req on one connection until stop, opening
+// drive is one client: it sends next's request on one connection until stop, opening
 // a new connection after an error or a Connection: close.
-func drive(ctx context.Context, host string, req []byte, c *loadCounter, stop *atomic.Bool, hardEnd time.Time) {
+func drive(ctx context.Context, host string, next func() []byte, c *loadCounter, stop *atomic.Bool, hardEnd time.Time) {
 	var conn net.Conn
 	var br *bufio.Reader
 	defer func() {
@@ -218,7 +244,7 @@ func drive(ctx context.Context, host string, req []byte, c *loadCounter, stop *a
 			conn.SetDeadline(hardEnd)
 			br = bufio.NewReaderSize(conn, 8<<10)
 		}
-		status, closing, err := exchange(conn, br, req)
+		status, closing, err := exchange(conn, br, next())
 		switch {
 		case err != nil:
 			c.errs.Add(1)
@@ -346,4 +372,77 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 		line = line[:n-1]
 	}
 	return line, nil
+}
+
+// Visit sends GET base+path once with each of headers (as Load's), from k
+// keep-alive clients that share them out, and returns how many answered
+// 2xx and how many did not. It is how a benchmark makes a server read every
+// one of many credentials before it measures; base must be
+// http://127.0.0.1:PORT/.
+func Visit(ctx context.Context, base, path string, headers []string, k int) (ok, other int64, err error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return 0, 0, err
+	}
+	if u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
+		return 0, 0, fmt.Errorf("visit: refusing to target %s: only http://127.0.0.1 is allowed", base)
+	}
+	if k < 1 || k > MaxClients {
+		return 0, 0, fmt.Errorf("visit: %d clients: want 1 to %d", k, MaxClients)
+	}
+	var (
+		wg      sync.WaitGroup
+		n       loadCounter
+		at      atomic.Int64
+		failure atomic.Pointer[error]
+	)
+	for range k {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var conn net.Conn
+			var br *bufio.Reader
+			defer func() {
+				if conn != nil {
+					conn.Close()
+				}
+			}()
+			for ctx.Err() == nil && failure.Load() == nil {
+				i := at.Add(1) - 1
+				if i >= int64(len(headers)) {
+					return
+				}
+				if conn == nil {
+					var d net.Dialer
+					c, err := d.DialContext(ctx, "tcp", u.Host)
+					if err != nil {
+						failure.CompareAndSwap(nil, &err)
+						return
+					}
+					conn = c
+					br = bufio.NewReaderSize(conn, 8<<10)
+				}
+				conn.SetDeadline(time.Now().Add(20 * time.Second))
+				status, closing, err := exchange(conn, br, request(u.Host, path, headers[i]))
+				if err != nil {
+					failure.CompareAndSwap(nil, &err)
+					return
+				}
+				if status >= 200 && status < 300 {
+					n.ok.Add(1)
+				} else {
+					n.other.Add(1)
+				}
+				if closing {
+					conn.Close()
+					conn = nil
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if p := failure.Load(); p != nil {
+		return n.ok.Load(), n.other.Load(), fmt.Errorf("visit %s: %w", path, *p)
+	}
+	return n.ok.Load(), n.other.Load(), ctx.Err()
 }

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signoff/signoff/bench/internal/harness"
+)
+
+// server is a signoff serve and the Cookie lines of its sessions.
+type server struct {
+	name  string
+	p     *harness.Proc
+	lines []string // one request's header lines per session
+}
+
+// sample is one flat row's measurement.
+type sample struct {
+	rate, cpu float64 // req/s; server CPU seconds per request
+	ok        int64
+	load      string
+}
+
+// footprint is what the resident set was at one count of cached sessions.
+type footprint struct {
+	sessions      int
+	before, after int64 // VmRSS bytes: sessions in the store, then cached
+	cached        int64 // signoff_cached_sessions after
+}
+
+func (f footprint) perSession() float64 { return float64(f.after-f.before) / float64(f.sessions) }
+
+// report is what a run measured.
+type report struct {
+	flat   [][2]sample // [round]{one, many}
+	memory []footprint
+}
+
+// run is the whole benchmark: the table to out, progress to log; it stops
+// and removes everything it started and made before it returns.
+func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	progress := func(format string, args ...any) { fmt.Fprintf(log, "scale: "+format+"\n", args...) }
+	progress("building ./cmd/signoff; then 1 and %d sessions, %d round(s) of %v + %v each; then the resident set at %v cached sessions; bounded by -budget %v",
+		o.sessions, o.Rounds, o.Warm, o.D, o.rss, o.budget)
+	w, err := harness.NewWorkspace("signoff-scale-", o.Repo)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	rep := &report{}
+	cacheSize := slices.Max(append([]int{o.sessions}, o.rss...)) * 2
+
+	var pair [2]*server
+	for i, n := range []int{1, o.sessions} {
+		if pair[i], err = start(ctx, w, fmt.Sprintf("flat-%d", n), n, cacheSize, o.LogLevel, progress); err != nil {
+			return nil, err
+		}
+		if _, err := fill(ctx, pair[i], o.K, progress); err != nil {
+			return nil, err
+		}
+	}
+	for round := range o.Rounds {
+		var ss [2]sample
+		for i, s := range pair {
+			res, use, err := harness.MeasureLoadRandom(ctx, s.p.URL, "/api/me", s.lines, o.K, o.Warm, o.D, s.p.PID())
+			if err != nil {
+				return nil, err
+			}
+			if res.OK == 0 || res.Other+res.Errs > 0 {
+				return nil, fmt.Errorf("%s: %d answered 200, %d did not, %d errors: every session must stay live", s.name, res.OK, res.Other, res.Errs)
+			}
+			ss[i] = sample{rate: res.Rate(), cpu: use.Server[0] / res.Rate(), ok: res.OK, load: harness.LoadAvg()}
+			progress("round %d, %s: %s req/s, %s µs of server CPU per request (load %s)", round+1, s.name, harness.FmtRate(ss[i].rate), micro(ss[i].cpu), ss[i].load)
+		}
+		rep.flat = append(rep.flat, ss)
+	}
+	for _, s := range pair {
+		s.p.Stop()
+	}
+
+	for _, n := range o.rss {
+		s, err := start(ctx, w, fmt.Sprintf("rss-%d", n), n, cacheSize, o.LogLevel, progress)
+		if err != nil {
+			return nil, err
+		}
+		f := footprint{sessions: n}
+		if f.before, err = rss(s.p.PID()); err != nil {
+			return nil, err
+		}
+		if f.cached, err = fill(ctx, s, o.K, progress); err != nil {
+			return nil, err
+		}
+		if f.after, err = rss(s.p.PID()); err != nil {
+			return nil, err
+		}
+		s.p.Stop()
+		progress("%d cached sessions: resident set %s → %s", n, mib(f.before), mib(f.after))
+		rep.memory = append(rep.memory, f)
+	}
+	print(out, o, w.Root, rep)
+	return rep, nil
+}
+
+// start seeds the SQLite file of a server named name with n sessions and
+// starts signoff serve on it.
+func start(ctx context.Context, w *harness.Workspace, name string, n, cacheSize int, logLevel string, progress func(string, ...any)) (*server, error) {
+	progress("%s: seeding %d users and sessions", name, n)
+	db := filepath.Join(w.Dir, name+".db")
+	cookies, err := harness.SeedSQLite(ctx, db, n)
+	if err != nil {
+		return nil, err
+	}
+	args := append(harness.ServeStoreArgs("session", "sqlite:"+db, logLevel), "--cache-size", strconv.Itoa(cacheSize))
+	p, err := w.Serve("signoff-"+name, w.Signoff, args...)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{name: name, p: p, lines: make([]string, n)}
+	for i, c := range cookies {
+		s.lines[i] = c + "\r\nAccept: application/json"
+	}
+	res, _, err := harness.Fetch(ctx, p.URL, "/api/me", "Accept: application/json")
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode != 401 {
+		return nil, fmt.Errorf("%s: GET /api/me without a cookie: %d, want 401", name, res.StatusCode)
+	}
+	return s, nil
+}
+
+// fill asks s for every one of its sessions once, so that its cache holds
+// them all, checks that each answered 200, and returns how many sessions
+// its metrics say it holds in memory.
+func fill(ctx context.Context, s *server, k int, progress func(string, ...any)) (int64, error) {
+	t0 := time.Now()
+	ok, other, err := harness.Visit(ctx, s.p.URL, "/api/me", s.lines, k)
+	if err != nil {
+		return 0, err
+	}
+	if ok != int64(len(s.lines)) {
+		return 0, fmt.Errorf("%s: %d of %d sessions answered 200 (%d did not)", s.name, ok, len(s.lines), other)
+	}
+	cached, err := gauge(ctx, s.p.URL, "signoff_cached_sessions")
+	if err != nil {
+		return 0, err
+	}
+	if cached < int64(len(s.lines)) {
+		return 0, fmt.Errorf("%s: signoff_cached_sessions is %d after all %d sessions answered", s.name, cached, len(s.lines))
+	}
+	progress("%s: %d sessions answered 200 in %v; %d cached", s.name, ok, time.Since(t0).Round(time.Millisecond), cached)
+	return cached, nil
+}
+
+// gauge reads an unlabelled metric of the server at base.
+func gauge(ctx context.Context, base, name string) (int64, error) {
+	res, body, err := harness.Fetch(ctx, base, "/metrics", "")
+	if err != nil {
+		return 0, err
+	}
+	if res.StatusCode != 200 {
+		return 0, fmt.Errorf("GET /metrics: %d", res.StatusCode)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f), err
+		}
+	}
+	return 0, fmt.Errorf("GET /metrics has no %s", name)
+}
+
+// rss is the resident set of process pid, from /proc/PID/status.
+func rss(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status has no VmRSS", pid)
+}
+
+func micro(s float64) string { return strconv.FormatFloat(s*1e6, 'f', 1, 64) }
+
+func mib(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) + " MiB" }
+
+// print writes the report as Markdown tables.
+func print(out io.Writer, o options, root string, rep *report) {
+	fmt.Fprintf(out, "## scale: %s\n\n", harness.CommandLine("./cmd/scale"))
+	fmt.Fprintf(out, "- machine: %s\n- signoff: %s\n\n", harness.Machine(), harness.GitState(root))
+	fmt.Fprintf(out, "GET /api/me, signoff serve --mode session on SQLite, a random session per request, %d clients:\n\n", o.K)
+	fmt.Fprintln(out, "| round | load avg | 1 session: req/s | CPU/req (µs) | "+strconv.Itoa(o.sessions)+" sessions: req/s | CPU/req (µs) | CPU × |")
+	fmt.Fprintln(out, "|--:|---|--:|--:|--:|--:|--:|")
+	var rates, cpus [2][]float64
+	for i, ss := range rep.flat {
+		fmt.Fprintf(out, "| %d | %s / %s | %s | %s | %s | %s | %.2f× |\n", i+1, ss[0].load, ss[1].load,
+			harness.FmtRate(ss[0].rate), micro(ss[0].cpu), harness.FmtRate(ss[1].rate), micro(ss[1].cpu), ss[1].cpu/ss[0].cpu)
+		for j := range ss {
+			rates[j] = append(rates[j], ss[j].rate)
+			cpus[j] = append(cpus[j], ss[j].cpu)
+		}
+	}
+	one, many := harness.Median(cpus[0]), harness.Median(cpus[1])
+	fmt.Fprintf(out, "| median | | %s | %s | %s | %s | **%.2f×** |\n\n", harness.FmtRate(harness.Median(rates[0])), micro(one),
+		harness.FmtRate(harness.Median(rates[1])), micro(many), many/one)
+	if len(rep.memory) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "| cached sessions | resident set, sessions in the store | after one request each | per cached session |")
+	fmt.Fprintln(out, "|--:|--:|--:|--:|")
+	for _, f := range rep.memory {
+		fmt.Fprintf(out, "| %d | %s | %s | %.0f B |\n", f.sessions, mib(f.before), mib(f.after), f.perSession())
+	}
+	fmt.Fprintln(out)
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs the harness at a tiny size: one round of 200 ms, 20
+// sessions, the resident set at 10 and 30. It asserts no timing: only that
+// both flat rows answered and used CPU, that every session was cached, that
+// the tables have their rows, and that no cookie was printed.
+func TestSmoke(t *testing.T) {
+	o := defaults()
+	o.Rounds, o.D, o.Warm, o.K, o.sessions, o.rss = 1, 200*time.Millisecond, 50*time.Millisecond, 4, 20, []int{10, 30}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, log bytes.Buffer
+	rep, err := run(ctx, o, &out, &log)
+	if err != nil {
+		t.Fatalf("run: %v\nprogress:\n%s", err, log.String())
+	}
+	if len(rep.flat) != 1 {
+		t.Fatalf("%d rounds, want 1", len(rep.flat))
+	}
+	for i, s := range rep.flat[0] {
+		if s.ok == 0 || s.rate <= 0 || s.cpu <= 0 {
+			t.Errorf("flat row %d: %d answers, %v req/s, %v s of CPU per request: want all positive", i, s.ok, s.rate, s.cpu)
+		}
+	}
+	if len(rep.memory) != 2 {
+		t.Fatalf("%d resident-set rows, want 2", len(rep.memory))
+	}
+	for _, f := range rep.memory {
+		if f.cached < int64(f.sessions) || f.before <= 0 || f.after <= 0 {
+			t.Errorf("%d sessions: %d cached, resident set %d → %d", f.sessions, f.cached, f.before, f.after)
+		}
+	}
+	table := out.String()
+	for _, want := range []string{"| median |", "| 10 |", "| 30 |"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table has no %q:\n%s", want, table)
+		}
+	}
+	all := table + log.String()
+	if strings.Contains(all, "Cookie") || regexp.MustCompile(`[A-Za-z0-9_-]{43}`).MatchString(all) {
+		t.Errorf("the output shows a cookie:\n%s", all)
+	}
+}
