@@ -5,9 +5,14 @@ import (
 	"time"
 )
 
-// maxTouches is the most last-seen writes the toucher sends to the store in
-// one call.
-const maxTouches = 512
+// The toucher's batches: at most maxTouches last-seen writes, gathered for
+// at most touchDelay after the first. A last-seen time is only ever
+// TouchInterval precise, so the delay costs nothing, and it spares a store
+// a commit (an fsync for SQLite) per handful of touches.
+const (
+	maxTouches = 512
+	touchDelay = 500 * time.Millisecond
+)
 
 // seen records activity on a session and, at most once per TouchInterval,
 // queues a last-seen write. It never blocks: if the queue is full the write
@@ -24,37 +29,60 @@ func (m *Manager) seen(st *sidState, sid string, n int64) {
 	}
 }
 
-// toucher writes the queued last-seen times: whatever has queued up while
-// the store wrote the last batch goes in the next one, so the store's cost
-// per touch falls as the rate of touches rises.
+// toucher writes the queued last-seen times in batches: what arrives within
+// touchDelay of a batch's first touch, and what queued up while the store
+// wrote the last batch, goes in one call, so the store's cost per touch
+// falls as the rate of touches rises.
 func (m *Manager) toucher() {
 	defer m.wg.Done()
 	batch := make([]Touch, 0, maxTouches)
+	timer := time.NewTimer(touchDelay)
+	timer.Stop()
 	for {
 		select {
 		case <-m.done:
-			// Write what is queued: activity seen before Close counts.
-			for batch = m.gather(batch[:0]); len(batch) > 0; batch = m.gather(batch[:0]) {
-				m.touch(batch)
-			}
+			m.flushTouches(batch[:0])
 			return
 		case t := <-m.touches:
-			m.touch(m.gather(append(batch[:0], t)))
+			batch = append(batch[:0], t)
+			timer.Reset(touchDelay)
+		gather:
+			for len(batch) < maxTouches {
+				select {
+				case t := <-m.touches:
+					batch = append(batch, t)
+				case <-timer.C:
+					break gather
+				case <-m.done:
+					m.flushTouches(batch)
+					return
+				}
+			}
+			timer.Stop()
+			m.touch(batch)
 		}
 	}
 }
 
-// gather appends to batch the touches queued now, up to maxTouches in all.
-func (m *Manager) gather(batch []Touch) []Touch {
-	for len(batch) < maxTouches {
-		select {
-		case t := <-m.touches:
-			batch = append(batch, t)
-		default:
-			return batch
+// flushTouches writes batch and whatever is queued: activity seen before
+// Close counts.
+func (m *Manager) flushTouches(batch []Touch) {
+	for {
+		for len(batch) < maxTouches {
+			select {
+			case t := <-m.touches:
+				batch = append(batch, t)
+				continue
+			default:
+			}
+			break
 		}
+		if len(batch) == 0 {
+			return
+		}
+		m.touch(batch)
+		batch = batch[:0]
 	}
-	return batch
 }
 
 func (m *Manager) touch(batch []Touch) {
