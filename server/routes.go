@@ -452,7 +452,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !s.accountHolds(w, r, u, res.Session.ID, c.Email) {
 		return
 	}
-	s.emails.Store(u.ID, u.Email)
+	s.emails.put(u.ID, u.Email)
 	out := loginResponse{User: viewOf(u), Session: res.Session.Info(true)}
 	if res.Tokens != nil {
 		t := res.Tokens.Response(s.cfg.Now())
@@ -524,14 +524,14 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 
 // email returns the email of a user, from memory when it can.
 func (s *Server) email(r *http.Request, id string) (string, error) {
-	if e, ok := s.emails.Load(id); ok {
-		return e.(string), nil
+	if e, ok := s.emails.get(id); ok {
+		return e, nil
 	}
 	u, err := s.users.UserByID(r.Context(), id)
 	if err != nil {
 		return "", err
 	}
-	s.emails.Store(id, u.Email)
+	s.emails.put(id, u.Email)
 	return u.Email, nil
 }
 

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -119,7 +119,7 @@ type Server struct {
 	logins  *loginLimits
 	handler http.Handler
 	closers []io.Closer
-	emails  sync.Map // user ID -> email, for /api/me and /verify
+	emails  *emailCache
 	metrics *metrics
 	// keys is where jwt mode's keys live when they are in the store, and
 	// keyVersion the version in force.
@@ -218,6 +218,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.mgr = mgr
+	s.emails = newEmailCache(cmp.Or(cfg.CacheSize, signoff.DefaultCacheSize))
 	s.closers = append([]io.Closer{mgr}, s.closers...)
 	if s.keys != nil {
 		// A change published between loading the keys and subscribing
