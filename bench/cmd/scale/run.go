@@ -18,6 +18,7 @@ import (
 // server is a signoff serve and the Cookie lines of its sessions.
 type server struct {
 	name  string
+	label string
 	p     *harness.Proc
 	lines []string // one request's header lines per session
 }
@@ -26,6 +27,7 @@ type server struct {
 type sample struct {
 	rate, cpu float64 // req/s; server CPU seconds per request
 	ok        int64
+	misses    int64 // requests the cache did not answer: the store was read
 	load      string
 }
 
@@ -40,8 +42,25 @@ func (f footprint) perSession() float64 { return float64(f.after-f.before) / flo
 
 // report is what a run measured.
 type report struct {
-	flat   [][2]sample // [round]{one, many}
+	flat   [][]sample // [round][variant]
+	labels []string   // the variants'
 	memory []footprint
+}
+
+// variant is a flat row: a server with n sessions, quiet or not (SeedSQLite).
+type variant struct {
+	n     int
+	quiet bool
+	label string
+}
+
+func (o options) variants() []variant {
+	n := strconv.Itoa(o.sessions)
+	return []variant{
+		{1, true, "1 session"},
+		{o.sessions, true, n + " sessions, no last-seen write due"},
+		{o.sessions, false, n + " sessions, last-seen writes due at the steady rate"},
+	}
 }
 
 // run is the whole benchmark: the table to out, progress to log; it stops
@@ -61,18 +80,26 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 	rep := &report{}
 	cacheSize := slices.Max(append([]int{o.sessions}, o.rss...)) * 2
 
-	var pair [2]*server
-	for i, n := range []int{1, o.sessions} {
-		if pair[i], err = start(ctx, w, fmt.Sprintf("flat-%d", n), n, cacheSize, o.LogLevel, progress); err != nil {
+	var servers []*server
+	for i, v := range o.variants() {
+		s, err := start(ctx, w, fmt.Sprintf("flat-%d-%d", i, v.n), v.n, v.quiet, cacheSize, o.LogLevel, progress)
+		if err != nil {
 			return nil, err
 		}
-		if _, err := fill(ctx, pair[i], o.K, progress); err != nil {
+		s.label = v.label
+		if _, err := fill(ctx, s, o.K, progress); err != nil {
 			return nil, err
 		}
+		servers = append(servers, s)
+		rep.labels = append(rep.labels, v.label)
 	}
 	for round := range o.Rounds {
-		var ss [2]sample
-		for i, s := range pair {
+		ss := make([]sample, len(servers))
+		for i, s := range servers {
+			missed, err := metric(ctx, s.p.URL, missMetric)
+			if err != nil {
+				return nil, err
+			}
 			res, use, err := harness.MeasureLoadRandom(ctx, s.p.URL, "/api/me", s.lines, o.K, o.Warm, o.D, s.p.PID())
 			if err != nil {
 				return nil, err
@@ -81,16 +108,21 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 				return nil, fmt.Errorf("%s: %d answered 200, %d did not, %d errors: every session must stay live", s.name, res.OK, res.Other, res.Errs)
 			}
 			ss[i] = sample{rate: res.Rate(), cpu: use.Server[0] / res.Rate(), ok: res.OK, load: harness.LoadAvg()}
-			progress("round %d, %s: %s req/s, %s µs of server CPU per request (load %s)", round+1, s.name, harness.FmtRate(ss[i].rate), micro(ss[i].cpu), ss[i].load)
+			if ss[i].misses, err = metric(ctx, s.p.URL, missMetric); err != nil {
+				return nil, err
+			}
+			ss[i].misses -= missed
+			progress("round %d, %s: %s req/s, %s µs of server CPU per request, %d store reads (load %s)",
+				round+1, s.name, harness.FmtRate(ss[i].rate), micro(ss[i].cpu), ss[i].misses, ss[i].load)
 		}
 		rep.flat = append(rep.flat, ss)
 	}
-	for _, s := range pair {
+	for _, s := range servers {
 		s.p.Stop()
 	}
 
 	for _, n := range o.rss {
-		s, err := start(ctx, w, fmt.Sprintf("rss-%d", n), n, cacheSize, o.LogLevel, progress)
+		s, err := start(ctx, w, fmt.Sprintf("rss-%d", n), n, true, cacheSize, o.LogLevel, progress)
 		if err != nil {
 			return nil, err
 		}
@@ -112,12 +144,12 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 	return rep, nil
 }
 
-// start seeds the SQLite file of a server named name with n sessions and
-// starts signoff serve on it.
-func start(ctx context.Context, w *harness.Workspace, name string, n, cacheSize int, logLevel string, progress func(string, ...any)) (*server, error) {
+// start seeds the SQLite file of a server named name with n sessions,
+// quiet or not (SeedSQLite), and starts signoff serve on it.
+func start(ctx context.Context, w *harness.Workspace, name string, n int, quiet bool, cacheSize int, logLevel string, progress func(string, ...any)) (*server, error) {
 	progress("%s: seeding %d users and sessions", name, n)
 	db := filepath.Join(w.Dir, name+".db")
-	cookies, err := harness.SeedSQLite(ctx, db, n)
+	cookies, err := harness.SeedSQLite(ctx, db, n, quiet)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +184,7 @@ func fill(ctx context.Context, s *server, k int, progress func(string, ...any)) 
 	if ok != int64(len(s.lines)) {
 		return 0, fmt.Errorf("%s: %d of %d sessions answered 200 (%d did not)", s.name, ok, len(s.lines), other)
 	}
-	cached, err := gauge(ctx, s.p.URL, "signoff_cached_sessions")
+	cached, err := metric(ctx, s.p.URL, "signoff_cached_sessions")
 	if err != nil {
 		return 0, err
 	}
@@ -163,8 +195,12 @@ func fill(ctx context.Context, s *server, k int, progress func(string, ...any)) 
 	return cached, nil
 }
 
-// gauge reads an unlabelled metric of the server at base.
-func gauge(ctx context.Context, base, name string) (int64, error) {
+// missMetric counts the requests a cache did not answer.
+const missMetric = `signoff_authentications_total{cache="miss",result="ok"}`
+
+// metric reads one series of the server at base, name with its labels as
+// the exposition writes them; a series not (yet) there is 0.
+func metric(ctx context.Context, base, name string) (int64, error) {
 	res, body, err := harness.Fetch(ctx, base, "/metrics", "")
 	if err != nil {
 		return 0, err
@@ -178,7 +214,7 @@ func gauge(ctx context.Context, base, name string) (int64, error) {
 			return int64(f), err
 		}
 	}
-	return 0, fmt.Errorf("GET /metrics has no %s", name)
+	return 0, nil
 }
 
 // rss is the resident set of process pid, from /proc/PID/status.
@@ -206,21 +242,35 @@ func mib(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1
 func print(out io.Writer, o options, root string, rep *report) {
 	fmt.Fprintf(out, "## scale: %s\n\n", harness.CommandLine("./cmd/scale"))
 	fmt.Fprintf(out, "- machine: %s\n- signoff: %s\n\n", harness.Machine(), harness.GitState(root))
-	fmt.Fprintf(out, "GET /api/me, signoff serve --mode session on SQLite, a random session per request, %d clients:\n\n", o.K)
-	fmt.Fprintln(out, "| round | load avg | 1 session: req/s | CPU/req (µs) | "+strconv.Itoa(o.sessions)+" sessions: req/s | CPU/req (µs) | CPU × |")
-	fmt.Fprintln(out, "|--:|---|--:|--:|--:|--:|--:|")
-	var rates, cpus [2][]float64
-	for i, ss := range rep.flat {
-		fmt.Fprintf(out, "| %d | %s / %s | %s | %s | %s | %s | %.2f× |\n", i+1, ss[0].load, ss[1].load,
-			harness.FmtRate(ss[0].rate), micro(ss[0].cpu), harness.FmtRate(ss[1].rate), micro(ss[1].cpu), ss[1].cpu/ss[0].cpu)
-		for j := range ss {
-			rates[j] = append(rates[j], ss[j].rate)
-			cpus[j] = append(cpus[j], ss[j].cpu)
-		}
+	fmt.Fprintf(out, "GET /api/me, signoff serve --mode session on SQLite, a random session per request, %d clients; server CPU per request (µs) in each round, then medians:\n\n", o.K)
+	fmt.Fprint(out, "| live sessions |")
+	for i := range rep.flat {
+		fmt.Fprintf(out, " round %d |", i+1)
 	}
-	one, many := harness.Median(cpus[0]), harness.Median(cpus[1])
-	fmt.Fprintf(out, "| median | | %s | %s | %s | %s | **%.2f×** |\n\n", harness.FmtRate(harness.Median(rates[0])), micro(one),
-		harness.FmtRate(harness.Median(rates[1])), micro(many), many/one)
+	fmt.Fprintln(out, " CPU/req | × 1 session | req/s | store reads |")
+	fmt.Fprintln(out, "|---|"+strings.Repeat("--:|", len(rep.flat)+4))
+	var one float64
+	for v, label := range rep.labels {
+		var cpus, rates []float64
+		var misses int64
+		fmt.Fprintf(out, "| %s |", label)
+		for _, ss := range rep.flat {
+			fmt.Fprintf(out, " %s |", micro(ss[v].cpu))
+			cpus, rates = append(cpus, ss[v].cpu), append(rates, ss[v].rate)
+			misses += ss[v].misses
+		}
+		cpu := harness.Median(cpus)
+		if v == 0 {
+			one = cpu
+		}
+		fmt.Fprintf(out, " %s | **%.2f×** | %s | %d |\n", micro(cpu), cpu/one, harness.FmtRate(harness.Median(rates)), misses)
+	}
+	fmt.Fprintln(out)
+	fmt.Fprint(out, "Load average at the end of each round:")
+	for i, ss := range rep.flat {
+		fmt.Fprintf(out, " %d: %s;", i+1, ss[len(ss)-1].load)
+	}
+	fmt.Fprint(out, "\n\n")
 	if len(rep.memory) == 0 {
 		return
 	}

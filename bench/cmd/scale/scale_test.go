@@ -26,6 +26,9 @@ func TestSmoke(t *testing.T) {
 	if len(rep.flat) != 1 {
 		t.Fatalf("%d rounds, want 1", len(rep.flat))
 	}
+	if len(rep.flat[0]) != 3 {
+		t.Fatalf("%d flat rows, want 3", len(rep.flat[0]))
+	}
 	for i, s := range rep.flat[0] {
 		if s.ok == 0 || s.rate <= 0 || s.cpu <= 0 {
 			t.Errorf("flat row %d: %d answers, %v req/s, %v s of CPU per request: want all positive", i, s.ok, s.rate, s.cpu)
@@ -40,7 +43,7 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	table := out.String()
-	for _, want := range []string{"| median |", "| 10 |", "| 30 |"} {
+	for _, want := range []string{"| 1 session |", "no last-seen write due", "| 10 |", "| 30 |"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table has no %q:\n%s", want, table)
 		}

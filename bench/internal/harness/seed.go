@@ -23,9 +23,12 @@ import (
 // the server really reads them is what a benchmark checks by asking for
 // them. The sessions were created two minutes ago and were last seen at
 // moments spread over the minute before now, as live traffic leaves them:
-// a server touches each again (TouchInterval, a minute by default) at a
-// steady rate from its start, not all at once.
-func SeedSQLite(ctx context.Context, path string, n int) ([]string, error) {
+// a server writes each one's last-seen time again (TouchInterval, a minute
+// by default) at a steady rate from its start, not all at once. Quiet
+// sessions were last seen ten minutes from now instead, so that no
+// last-seen write falls due for ten minutes: what a request costs without
+// them.
+func SeedSQLite(ctx context.Context, path string, n int, quiet bool) ([]string, error) {
 	st, err := sqlitestore.Open(path)
 	if err != nil {
 		return nil, err
@@ -44,7 +47,7 @@ func SeedSQLite(ctx context.Context, path string, n int) ([]string, error) {
 	cookies := make([]string, n)
 	const batch = 10_000
 	for lo := 0; lo < n; lo += batch {
-		if err := seedBatch(ctx, db, now, lo, min(n, lo+batch), cookies); err != nil {
+		if err := seedBatch(ctx, db, now, lo, min(n, lo+batch), quiet, cookies); err != nil {
 			return nil, fmt.Errorf("seeding %s: %w", path, err)
 		}
 	}
@@ -52,7 +55,7 @@ func SeedSQLite(ctx context.Context, path string, n int) ([]string, error) {
 }
 
 // seedBatch writes users and sessions lo to hi-1 in one transaction.
-func seedBatch(ctx context.Context, db *sql.DB, now time.Time, lo, hi int, cookies []string) error {
+func seedBatch(ctx context.Context, db *sql.DB, now time.Time, lo, hi int, quiet bool, cookies []string) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -76,6 +79,9 @@ func seedBatch(ctx context.Context, db *sql.DB, now time.Time, lo, hi int, cooki
 		id := randomHex(16)
 		uid := "usr_" + id
 		seen := now.Add(-time.Duration(i%1000+1) * time.Minute / 1000)
+		if quiet {
+			seen = now.Add(10 * time.Minute)
+		}
 		if _, err := user.ExecContext(ctx, uid, "u"+id+"@bench.test", created.UnixMicro()); err != nil {
 			return err
 		}
