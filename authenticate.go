@@ -95,7 +95,7 @@ func (m *Manager) readSession(ctx context.Context, h Hash, now time.Time) (*Prin
 	}
 	e := &entry{
 		p:   Principal{UserID: s.UserID, SessionID: s.ID, AuthVersion: s.AuthVersion, Mode: ModeSession, ExpiresAt: s.ExpiresAt},
-		sid: st, user: u, end: s.ExpiresAt.UnixNano(), expired: ErrSessionExpired,
+		sid: st, user: u, end: s.ExpiresAt.UnixNano(),
 	}
 	if err := e.dead(n); err != nil {
 		return nil, err
@@ -147,7 +147,7 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 			p:   Principal{UserID: cl.Subject, SessionID: cl.SessionID, AuthVersion: cl.AuthVersion, Mode: ModeJWT, ExpiresAt: cl.ExpiresAt},
 			sid: m.cache.sid(cl.SessionID, cl.ExpiresAt), user: m.cache.user(cl.Subject, 0, cl.ExpiresAt),
 			// Verify accepts a token until exp + Leeway; so does a hit.
-			end: cl.ExpiresAt.Add(m.cfg.Leeway).UnixNano(), expired: errTokenExpired,
+			end: cl.ExpiresAt.Add(m.cfg.Leeway).UnixNano(),
 		},
 		keys: ks, tok: tok,
 	}

@@ -27,9 +27,15 @@ import (
 // no wall clock) and an audit log that formats its JSON and drops it.
 func benchManager(b *testing.B, mode signoff.Mode) *signoff.Manager {
 	b.Helper()
+	return benchManagerOn(b, mode, memstore.New())
+}
+
+// benchManagerOn is benchManager on the store st.
+func benchManagerOn(b *testing.B, mode signoff.Mode, st signoff.Store) *signoff.Manager {
+	b.Helper()
 	m, err := signoff.New(signoff.Config{
 		Mode:   mode,
-		Store:  memstore.New(),
+		Store:  st,
 		Now:    func() time.Time { return t0 },
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})

@@ -68,15 +68,24 @@ type entry struct {
 	// end is the unix ns from which the credential is no longer good: the
 	// session's absolute lifetime, or the access token's exp plus Leeway.
 	end int64
-	// expired is what a request that presents it from end on is told.
-	expired error
+}
+
+// expired is what a request that presents e from its end on is told, by
+// the mode of its principal: a session cookie's session expired, an access
+// token is no longer valid. (Worked out, not stored: an entry is held for
+// every cached session, and 96 bytes is a size class, 112 the next.)
+func (e *entry) expired() error {
+	if e.p.Mode == ModeJWT {
+		return errTokenExpired
+	}
+	return ErrSessionExpired
 }
 
 // dead is the validity rule of a checked credential, written here once and
 // used by every path that answers from what this instance knows: it returns
 // ErrSessionRevoked once a revocation has reached the entry's session, or
-// its user with a higher auth_version (logout everywhere); the entry's
-// expired error from end on; and nil while the credential is good. A good
+// its user with a higher auth_version (logout everywhere); its expired
+// error from end on; and nil while the credential is good. A good
 // entry may answer a request from memory only while the Manager trusts its
 // memory of the user (Manager.trusted).
 func (e *entry) dead(n int64) error {
@@ -84,7 +93,7 @@ func (e *entry) dead(n int64) error {
 	case e.sid.revoked.Load() || e.p.AuthVersion < e.user.av.Load():
 		return ErrSessionRevoked
 	case n >= e.end:
-		return e.expired
+		return e.expired()
 	}
 	return nil
 }
