@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/mail"
-	"strconv"
 	"strings"
 	"time"
 
@@ -34,10 +33,15 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/password", only(http.MethodPost, m.Require(http.HandlerFunc(s.changePassword))))
 	mux.Handle("/sessions", m.SessionsHandler())
 	mux.Handle("/sessions/{id}", m.RevokeDeviceHandler())
-	mux.Handle("/api/me", m.Require(http.HandlerFunc(s.me)))
+	hot := exactRoutes{
+		{verifyPath, http.HandlerFunc(s.verify)},
+		{"/api/me", m.Require(http.HandlerFunc(s.me))},
+		{"/healthz", http.HandlerFunc(s.healthz)},
+	}
+	for _, x := range hot {
+		mux.Handle(x.pattern, x.h)
+	}
 	mux.HandleFunc("/return", s.returnTo)
-	mux.HandleFunc(verifyPath, s.verify)
-	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
 	if s.cfg.MetricsAddr == "" {
 		mux.Handle("/metrics", only(http.MethodGet, s.metrics.handler()))
@@ -49,7 +53,36 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(noRoute, func(w http.ResponseWriter, r *http.Request) {
 		signoff.WriteProblem(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
 	})
-	return s.recoverer(s.accessLog(headers(mux)))
+	return s.recoverer(s.accessLog(headers(hot.before(mux))))
+}
+
+// exactRoutes are routes whose patterns are a bare path: no method, no
+// host, no wildcard, no trailing slash. The mux gives a request for
+// exactly that path to that route whatever its method, unless the path
+// was escaped (the mux matches the escaped path) or the method is CONNECT
+// (whose path the mux takes as it is): so those requests are answered
+// without asking the mux, which costs a tree walk and an allocation on
+// the routes every request behind signoff goes through.
+type exactRoutes []struct {
+	pattern string
+	h       http.Handler
+}
+
+// before serves a request for one of rs's paths itself, setting
+// Request.Pattern as the mux would, and hands every other one to mux.
+func (rs exactRoutes) before(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawPath == "" && r.Method != http.MethodConnect {
+			for _, x := range rs {
+				if r.URL.Path == x.pattern {
+					r.Pattern = x.pattern
+					x.h.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // headers sets the security headers every response a browser may read
@@ -584,7 +617,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // healthy is /healthz's answer, the JSON of {"status": "ok"}.
 var (
 	healthy       = []byte(`{"status":"ok"}` + "\n")
-	healthyLength = []string{strconv.Itoa(len(healthy))}
+	healthyLength = httpx.ContentLength(len(healthy))
 )
 
 // pinger is a store that says whether it can answer: every signoff.Store,
