@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/signoff/signoff"
@@ -186,18 +187,23 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // formatting.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		start := monotonic()
+		sw := statusWriters.Get().(*statusWriter)
+		sw.ResponseWriter = w
 		next.ServeHTTP(sw, r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK // nothing written: net/http sends 200
+		// The handler has returned: nothing may use sw any more.
+		status, err := sw.status, sw.err
+		*sw = statusWriter{}
+		statusWriters.Put(sw)
+		if status == 0 {
+			status = http.StatusOK // nothing written: net/http sends 200
 		}
 		rt := route(r)
-		took := time.Since(start)
-		s.metrics.request(rt, sw.status, took)
+		took := monotonic() - start
+		s.metrics.request(rt, status, took)
 		level := slog.LevelInfo
 		switch {
-		case sw.status >= 500:
+		case status >= 500:
 			level = slog.LevelError
 		case hotRoute(rt):
 			level = slog.LevelDebug
@@ -206,14 +212,24 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if !s.log.Enabled(ctx, level) {
 			return
 		}
-		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", rt), slog.Int("status", sw.status),
+		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", rt), slog.Int("status", status),
 			slog.Float64("ms", float64(took.Microseconds())/1000), slog.String("ip", s.clientIP(r))}
-		if level == slog.LevelError && sw.err != nil {
-			attrs = append(attrs, slog.Any("err", sw.err))
+		if level == slog.LevelError && err != nil {
+			attrs = append(attrs, slog.Any("err", err))
 		}
 		s.log.LogAttrs(ctx, level, "request", attrs...)
 	})
 }
+
+// statusWriters are the access log's statusWriters, reused: one is a
+// request's from its start to its handler's return.
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
+
+// monotonic is the time since the process started, on the monotonic
+// clock: one clock read, where time.Now reads two (the wall clock too).
+func monotonic() time.Duration { return time.Since(processStart) }
+
+var processStart = time.Now()
 
 // hotRoute reports whether rt is one of the read routes every request of
 // an app behind signoff goes through: forward-auth, the current user, the
