@@ -37,6 +37,8 @@ func (m *Manager) crossOrigin(r *http.Request, how string) error {
 // of these headers: Traefik ForwardAuth and Caddy forward_auth send
 // X-Forwarded-Method, nginx auth_request sends what its configuration says,
 // by convention X-Original-Method.
+// Their names are canonical: they are looked up in the map as they are,
+// without canonicalizing them on every request.
 var forwardedMethodHeaders = []string{"X-Forwarded-Method", "X-Original-Method"}
 
 // CheckForwarded applies the cross-origin rule of unsafe requests (I3) to the
@@ -56,8 +58,8 @@ func (m *Manager) CheckForwarded(r *http.Request) error {
 	}
 	method := ""
 	for _, h := range forwardedMethodHeaders {
-		if v := r.Header.Get(h); v != "" && !safeMethod(v) {
-			method = v
+		if v := r.Header[h]; len(v) > 0 && v[0] != "" && !safeMethod(v[0]) {
+			method = v[0]
 			break
 		}
 	}

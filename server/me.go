@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -32,7 +31,7 @@ func writeMe(w http.ResponseWriter, p *signoff.Principal, email string) {
 	h := w.Header()
 	h["Content-Type"] = httpx.JSONContentType
 	h["Cache-Control"] = httpx.NoStore
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	h["Content-Length"] = httpx.ContentLength(len(b))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
 	*bp = b

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,27 +31,11 @@ type metrics struct {
 	published         *prometheus.CounterVec // result
 	publishSeconds    prometheus.Histogram
 	applied           prometheus.Counter
-	auths             *prometheus.CounterVec   // cache, result
 	storeSeconds      *prometheus.HistogramVec // op, result
-	requests          *prometheus.CounterVec   // route, code
-	requestSeconds    *prometheus.HistogramVec // route
 
-	// The per-request series, resolved once: a label lookup hashes its
-	// values, and a status code as a label is a string to allocate.
-	authSeries [2][3]prometheus.Counter // [hit][result index]
-	routesMu   sync.RWMutex
-	routes     map[routeCode]routeSeries
-}
-
-// routeCode names the series of one route and status.
-type routeCode struct {
-	route string
-	code  int
-}
-
-type routeSeries struct {
-	requests prometheus.Counter
-	seconds  prometheus.Observer
+	// The series every request adds to, sharded (metricshards.go).
+	auths *authMetrics // cache, result
+	http  *httpMetrics // route, code; route
 }
 
 var authResults = [3]string{resultOK, resultRefused, resultUnavailable}
@@ -98,15 +80,12 @@ func newMetrics(stats func() signoff.Stats) *metrics {
 			"Time from publishing a revocation to every instance having applied it: the bus's lag as a logout sees it."),
 		applied: f.counter("signoff_revocations_applied_total",
 			"Revocations this instance applied, published by any instance."),
-		auths: f.counters("signoff_authentications_total",
-			"Credentials checked, by cache (hit: memory answered; miss: the store was read) and result (ok, refused, unavailable).", "cache", "result"),
 		storeSeconds: f.histograms("signoff_store_operation_seconds",
 			"Store operations by operation (the Store method) and result (ok, not_found, error).", "op", "result"),
-		requests: f.counters("signoff_http_requests_total",
-			"HTTP requests by route pattern (- when none matched) and status code.", "route", "code"),
-		requestSeconds: f.histograms("signoff_http_request_seconds",
-			"HTTP request latency by route pattern.", "route"),
+		auths: newAuthMetrics(),
+		http:  newHTTPMetrics(),
 	}
+	reg.MustRegister(m.auths, m.http)
 	gauge := func(name, help string, v func(signoff.Stats) float64) {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
 			func() float64 { return v(stats()) }))
@@ -129,12 +108,6 @@ func newMetrics(stats func() signoff.Stats) *metrics {
 		m.logoutsEverywhere.WithLabelValues(by)
 		m.sessionsRevoked.WithLabelValues(by)
 	}
-	for i, cache := range []string{"miss", "hit"} {
-		for j, r := range authResults {
-			m.authSeries[i][j] = m.auths.WithLabelValues(cache, r)
-		}
-	}
-	m.routes = map[routeCode]routeSeries{}
 	for _, r := range []string{resultOK, resultRetry, resultReuse} {
 		m.refreshes.WithLabelValues(r)
 	}
@@ -161,16 +134,16 @@ func (f factory) counters(name, help string, labels ...string) *prometheus.Count
 
 // latencyBuckets run from 100 µs (a cache hit, a local store) to 10 s (a
 // store timing out).
-var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+var latencyBuckets = [...]float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
 func (f factory) histogram(name, help string) prometheus.Histogram {
-	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets})
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets[:]})
 	f.reg.MustRegister(h)
 	return h
 }
 
 func (f factory) histograms(name, help string, labels ...string) *prometheus.HistogramVec {
-	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets}, labels)
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets[:]}, labels)
 	f.reg.MustRegister(h)
 	return h
 }
@@ -220,7 +193,7 @@ func (m *metrics) hooks() signoff.Hooks {
 			if a.Cached {
 				hit = 1
 			}
-			m.authSeries[hit][authResult(a.Err)].Inc()
+			m.auths.series[hit][authResult(a.Err)].Inc()
 		},
 		Store: func(op string, took time.Duration, err error) {
 			r := resultOK
@@ -249,18 +222,9 @@ func authResult(err error) int {
 
 // request counts one HTTP request of route that answered status after took.
 func (m *metrics) request(route string, status int, took time.Duration) {
-	k := routeCode{route, status}
-	m.routesMu.RLock()
-	s, ok := m.routes[k]
-	m.routesMu.RUnlock()
-	if !ok {
-		s = routeSeries{m.requests.WithLabelValues(route, strconv.Itoa(status)), m.requestSeconds.WithLabelValues(route)}
-		m.routesMu.Lock()
-		m.routes[k] = s
-		m.routesMu.Unlock()
-	}
-	s.requests.Inc()
-	s.seconds.Observe(took.Seconds())
+	s, i := m.http.series(routeCode{route, status}), shard()
+	s.requests.inc(i)
+	s.seconds.observe(i, took.Seconds())
 }
 
 // handler serves the metrics in Prometheus's text format (or OpenMetrics,

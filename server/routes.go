@@ -10,8 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/mail"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/signoff/signoff"
@@ -34,10 +34,15 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/password", only(http.MethodPost, m.Require(http.HandlerFunc(s.changePassword))))
 	mux.Handle("/sessions", m.SessionsHandler())
 	mux.Handle("/sessions/{id}", m.RevokeDeviceHandler())
-	mux.Handle("/api/me", m.Require(http.HandlerFunc(s.me)))
+	hot := exactRoutes{
+		{verifyPath, http.HandlerFunc(s.verify)},
+		{"/api/me", m.Require(http.HandlerFunc(s.me))},
+		{"/healthz", http.HandlerFunc(s.healthz)},
+	}
+	for _, x := range hot {
+		mux.Handle(x.pattern, x.h)
+	}
 	mux.HandleFunc("/return", s.returnTo)
-	mux.HandleFunc(verifyPath, s.verify)
-	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
 	if s.cfg.MetricsAddr == "" {
 		mux.Handle("/metrics", only(http.MethodGet, s.metrics.handler()))
@@ -49,7 +54,36 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(noRoute, func(w http.ResponseWriter, r *http.Request) {
 		signoff.WriteProblem(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
 	})
-	return s.recoverer(s.accessLog(headers(mux)))
+	return s.recoverer(s.accessLog(headers(hot.before(mux))))
+}
+
+// exactRoutes are routes whose patterns are a bare path: no method, no
+// host, no wildcard, no trailing slash. The mux gives a request for
+// exactly that path to that route whatever its method, unless the path
+// was escaped (the mux matches the escaped path) or the method is CONNECT
+// (whose path the mux takes as it is): so those requests are answered
+// without asking the mux, which costs a tree walk and an allocation on
+// the routes every request behind signoff goes through.
+type exactRoutes []struct {
+	pattern string
+	h       http.Handler
+}
+
+// before serves a request for one of rs's paths itself, setting
+// Request.Pattern as the mux would, and hands every other one to mux.
+func (rs exactRoutes) before(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawPath == "" && r.Method != http.MethodConnect {
+			for _, x := range rs {
+				if r.URL.Path == x.pattern {
+					r.Pattern = x.pattern
+					x.h.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // headers sets the security headers every response a browser may read
@@ -153,18 +187,23 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // formatting.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		start := monotonic()
+		sw := statusWriters.Get().(*statusWriter)
+		sw.ResponseWriter = w
 		next.ServeHTTP(sw, r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK // nothing written: net/http sends 200
+		// The handler has returned: nothing may use sw any more.
+		status, err := sw.status, sw.err
+		*sw = statusWriter{}
+		statusWriters.Put(sw)
+		if status == 0 {
+			status = http.StatusOK // nothing written: net/http sends 200
 		}
 		rt := route(r)
-		took := time.Since(start)
-		s.metrics.request(rt, sw.status, took)
+		took := monotonic() - start
+		s.metrics.request(rt, status, took)
 		level := slog.LevelInfo
 		switch {
-		case sw.status >= 500:
+		case status >= 500:
 			level = slog.LevelError
 		case hotRoute(rt):
 			level = slog.LevelDebug
@@ -173,14 +212,24 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if !s.log.Enabled(ctx, level) {
 			return
 		}
-		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", rt), slog.Int("status", sw.status),
+		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", rt), slog.Int("status", status),
 			slog.Float64("ms", float64(took.Microseconds())/1000), slog.String("ip", s.clientIP(r))}
-		if level == slog.LevelError && sw.err != nil {
-			attrs = append(attrs, slog.Any("err", sw.err))
+		if level == slog.LevelError && err != nil {
+			attrs = append(attrs, slog.Any("err", err))
 		}
 		s.log.LogAttrs(ctx, level, "request", attrs...)
 	})
 }
+
+// statusWriters are the access log's statusWriters, reused: one is a
+// request's from its start to its handler's return.
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
+
+// monotonic is the time since the process started, on the monotonic
+// clock: one clock read, where time.Now reads two (the wall clock too).
+func monotonic() time.Duration { return time.Since(processStart) }
+
+var processStart = time.Now()
 
 // hotRoute reports whether rt is one of the read routes every request of
 // an app behind signoff goes through: forward-auth, the current user, the
@@ -584,7 +633,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // healthy is /healthz's answer, the JSON of {"status": "ok"}.
 var (
 	healthy       = []byte(`{"status":"ok"}` + "\n")
-	healthyLength = []string{strconv.Itoa(len(healthy))}
+	healthyLength = httpx.ContentLength(len(healthy))
 )
 
 // pinger is a store that says whether it can answer: every signoff.Store,

@@ -63,17 +63,14 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	h["X-Auth-User"] = vals[0:1:1]
 	h["X-Auth-Email"] = vals[1:2:2]
 	h["X-Auth-Session"] = vals[2:3:3]
-	h["Content-Length"] = zeroLength
+	h["Content-Length"] = httpx.ContentLength(0)
 	w.WriteHeader(http.StatusOK)
 }
 
 // verifyPath is the forward-auth route.
 const verifyPath = "/verify"
 
-var (
-	varyCredential = []string{"Cookie, Authorization"}
-	zeroLength     = []string{"0"}
-)
+var varyCredential = []string{"Cookie, Authorization"}
 
 // isBrowser tells a browser's navigation from an API client the way the
 // documented proxy configurations do: it accepts HTML and sends no

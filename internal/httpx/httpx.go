@@ -174,7 +174,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	h := w.Header()
 	h["Content-Type"] = JSONContentType
 	h["Cache-Control"] = NoStore
-	h["Content-Length"] = []string{strconv.Itoa(len(b) + 1)}
+	h["Content-Length"] = ContentLength(len(b) + 1)
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
 }
@@ -188,3 +188,21 @@ var (
 	JSONContentType    = []string{"application/json"}
 	problemContentType = []string{"application/problem+json"}
 )
+
+// lengths are the Content-Length values of bodies shorter than
+// len(lengths), made once.
+var lengths = func() (ls [1024]string) {
+	for i := range ls {
+		ls[i] = strconv.Itoa(i)
+	}
+	return ls
+}()
+
+// ContentLength is the value of Content-Length for a body of n bytes,
+// shared (len == cap) for the sizes most answers have.
+func ContentLength(n int) []string {
+	if n >= 0 && n < len(lengths) {
+		return lengths[n : n+1 : n+1]
+	}
+	return []string{strconv.Itoa(n)}
+}

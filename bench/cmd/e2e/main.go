@@ -41,6 +41,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/signoff/signoff/bench/internal/harness"
@@ -52,6 +54,9 @@ func main() {
 	flag.DurationVar(&o.budget, "budget", o.budget, "the most the whole run may take; it refuses to start when its estimate is longer, and stops at it")
 	flag.StringVar(&o.nginx, "nginx", o.nginx, "the nginx `binary`; when it is not there, nginx on PATH; without one the nginx rows are skipped")
 	flag.StringVar(&o.redis, "redis", o.redis, "the Redis of the scs (redisstore) row, 127.0.0.1:PORT; off, or no Redis answering, skips the row")
+	flag.Func("rows", "measure only these rows, comma-separated ids (hello, 'session /verify', 'floor session /verify', nginx static, scs, …); hello, the baseline, always", func(v string) error {
+		return o.selectRows(v)
+	})
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -68,7 +73,29 @@ type options struct {
 	harness.RoundFlags
 	budget time.Duration
 	nginx  string
-	redis  string // 127.0.0.1:PORT, or "off"
+	redis  string          // 127.0.0.1:PORT, or "off"
+	only   map[string]bool // the rows of -rows; nil: every row
+}
+
+// selectRows sets -rows: ids separated by commas, each one of rowKinds.
+func (o *options) selectRows(v string) error {
+	o.only = map[string]bool{"hello": true}
+	for _, id := range strings.Split(v, ",") {
+		id = strings.Join(strings.Fields(id), " ")
+		if !slices.Contains(rowKinds, id) {
+			return fmt.Errorf("no row %q: want some of %q", id, rowKinds)
+		}
+		o.only[id] = true
+	}
+	return nil
+}
+
+// measured is how many rows a round measures.
+func (o options) measured() int {
+	if o.only == nil {
+		return len(rowKinds)
+	}
+	return len(o.only)
 }
 
 func defaults() options {

@@ -78,7 +78,11 @@ func signoffLines(mode, path, cred string) string {
 func (r *runner) rows() []row {
 	var rs []row
 	for _, id := range rowKinds {
-		rs = append(rs, r.row(id))
+		x := r.row(id)
+		if r.o.only != nil && !r.o.only[id] && x.skip == "" {
+			x.skip = "not in -rows"
+		}
+		rs = append(rs, x)
 	}
 	return rs
 }

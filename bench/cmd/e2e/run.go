@@ -57,13 +57,14 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 	r := &runner{o: o, out: out, log: log,
 		signoff: map[string]*harness.Proc{}, creds: map[string]apiclient.Cred{}, floors: map[string]*harness.Proc{},
 		recorded: map[string]floor.Spec{}, addr: map[string]string{}, libs: map[string]*harness.Proc{}, libCreds: map[string]string{}}
-	if est := o.estimate(len(rowKinds)); est > o.budget {
+	n := o.measured()
+	if est := o.estimate(n); est > o.budget {
 		return nil, fmt.Errorf("this run would take up to %v (%d rounds of %d rows of %v + %v, and up to %v of set-up), more than -budget %v: raise -budget, or lower -rounds, -d or -warmup",
-			est.Round(time.Second), o.Rounds, len(rowKinds), o.Warm, o.D, setupTime, o.budget)
+			est.Round(time.Second), o.Rounds, n, o.Warm, o.D, setupTime, o.budget)
 	}
-	meas := time.Duration(o.Rounds*len(rowKinds)) * (o.Warm + o.D)
+	meas := time.Duration(o.Rounds*n) * (o.Warm + o.D)
 	r.progress("%d round(s) of %d rows, each %v of warm-up and %v measured: %v of load, with the set-up about %v; bounded by -budget %v",
-		o.Rounds, len(rowKinds), o.Warm, o.D, meas.Round(time.Second), (meas + 30*time.Second).Round(time.Second), o.budget)
+		o.Rounds, n, o.Warm, o.D, meas.Round(time.Second), (meas + 30*time.Second).Round(time.Second), o.budget)
 	r.progress("building ./cmd/signoff and ./cmd/e2e/servers")
 	var err error
 	if r.Workspace, err = harness.NewWorkspace("signoff-e2e-", o.Repo); err != nil {
