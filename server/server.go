@@ -279,18 +279,22 @@ func (cfg Config) CheckAddr() error {
 	return fmt.Errorf("refusing to serve Secure cookies over plain HTTP on %s: browsers would drop them; listen on 127.0.0.1, serve HTTPS with --tls-cert and --tls-key, or pass --behind-proxy if a TLS proxy is in front", cfg.Addr)
 }
 
+// Limit sets the timeouts and the header size limit of signoff serve's
+// listener on srv: a client that sends its headers or body slowly, or
+// reads the answer slowly, or keeps an idle connection, is cut off.
+func Limit(srv *http.Server) {
+	srv.ReadHeaderTimeout = 10 * time.Second
+	srv.ReadTimeout = 30 * time.Second
+	srv.WriteTimeout = 30 * time.Second
+	srv.IdleTimeout = 2 * time.Minute
+	srv.MaxHeaderBytes = 64 << 10
+}
+
 // Serve answers on ln until ctx ends, then shuts down gracefully: it stops
 // accepting, lets requests in flight finish for up to 10 seconds, and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
+	srv := &http.Server{Handler: s.handler, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	Limit(srv)
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {

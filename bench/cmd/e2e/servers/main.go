@@ -3,10 +3,12 @@
 // own:
 //
 //   - hello: bare net/http, every request answered "ok";
-//   - floor: bare net/http answering each path of a spec file with the
-//     status, headers and body recorded there (the same-response floor:
-//     what signoff's /verify and /api/me send, replayed); net/http adds a
-//     fresh Date;
+//   - floor: net/http answering each path of a spec file with the status,
+//     headers and body recorded there (the same-response floor: what
+//     signoff's /verify and /api/me send, replayed); net/http adds a fresh
+//     Date. Its listener has signoff serve's timeouts and header limit
+//     (server.Limit), which cost net/http a timer update per deadline on
+//     every request: the floor is the same answer from a server as safe;
 //   - scs: alexedwards/scs/v2 as its README uses it, LoadAndSave around a
 //     ServeMux, with its default memstore or (-redis ADDR) its redisstore;
 //   - gorilla: gorilla/sessions' CookieStore as its README uses it.
@@ -33,6 +35,7 @@ import (
 	"syscall"
 
 	"github.com/signoff/signoff/bench/internal/floor"
+	"github.com/signoff/signoff/server"
 )
 
 func main() {
@@ -76,6 +79,9 @@ func run(role, spec, redisAddr, prefix string, idle int) error {
 		return err
 	}
 	srv := &http.Server{Handler: h}
+	if role == "floor" {
+		server.Limit(srv)
+	}
 	go func() { <-ctx.Done(); srv.Close() }()
 	fmt.Printf("open http://%s/ (Ctrl-C stops)\n", ln.Addr())
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
