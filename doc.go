@@ -23,7 +23,7 @@
 //   - manager.go: Manager, New, Close, keys.
 //   - config.go: Config and its defaults.
 //   - login.go: Login, and minting access tokens.
-//   - authenticate.go: Authenticate, behind the Require and Optional
+//   - authenticate.go: Authenticate, behind the Require, RequireFunc and Optional
 //     middleware (middleware.go).
 //   - refresh.go: Refresh, rotation and reuse detection (invariant I5).
 //   - revoke.go: Logout, LogoutAll, RevokeUser, RevokeSession,

@@ -13,6 +13,15 @@ import (
 // 401 (with WWW-Authenticate: Bearer in jwt mode, RFC 6750 §3), 403, or 503
 // when the store cannot answer.
 func (m *Manager) Require(next http.Handler) http.Handler {
+	return m.RequireFunc(func(w http.ResponseWriter, r *http.Request, p *Principal) {
+		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+	})
+}
+
+// RequireFunc is Require for a handler that takes the principal as an
+// argument: the request is passed on as it came, without a copy that
+// carries the principal in its context (two allocations less per request).
+func (m *Manager) RequireFunc(next func(http.ResponseWriter, *http.Request, *Principal)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !m.guard(w, r) {
 			return
@@ -23,7 +32,7 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 			m.WriteAuthError(w, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+		next(w, r, p)
 	})
 }
 

@@ -180,6 +180,39 @@ func TestRequireCrossOrigin_R28_R29(t *testing.T) {
 
 // TestOptional_I8: Optional lets anonymous and bad credentials through
 // without a Principal, with the same headers.
+// RequireFunc guards as Require does, and hands the handler the principal
+// with the request as it came; after logout the old cookie is refused.
+func TestRequireFunc_I8(t *testing.T) {
+	h := newHarness(t, signoff.ModeSession)
+	c := h.newClient()
+	h.login(c, "alice", false)
+	var got *signoff.Principal
+	handler := h.m.RequireFunc(func(w http.ResponseWriter, r *http.Request, p *signoff.Principal) {
+		if signoff.PrincipalFrom(r.Context()) != nil {
+			t.Error("RequireFunc copied the request to put the principal in its context")
+		}
+		got = p
+		w.Write([]byte(p.UserID))
+	})
+	rec := serve(handler, c.request(http.MethodGet, "/api/me", ""))
+	if rec.Code != http.StatusOK || rec.Body.String() != "alice" || got == nil || got.UserID != "alice" {
+		t.Fatalf("RequireFunc with a valid cookie: %d %q, principal %+v; want 200 alice", rec.Code, rec.Body, got)
+	}
+	checkHygiene(t, "200", rec)
+	old := c.request(http.MethodGet, "/api/me", "")
+	if _, err := h.logout(c); err != nil {
+		t.Fatalf("logout: %v", err)
+	}
+	got = nil
+	for name, r := range map[string]*http.Request{"no cookie": h.newClient().request(http.MethodGet, "/api/me", ""), "the cookie of before logout": old} {
+		rec = serve(handler, r)
+		if rec.Code != http.StatusUnauthorized || got != nil {
+			t.Fatalf("RequireFunc with %s: %d, handler called: %v; want 401, not called", name, rec.Code, got != nil)
+		}
+		checkHygiene(t, "401", rec)
+	}
+}
+
 func TestOptional_I8(t *testing.T) {
 	h := newHarness(t, signoff.ModeSession)
 	c := h.newClient()

@@ -36,7 +36,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/sessions/{id}", m.RevokeDeviceHandler())
 	hot := exactRoutes{
 		{verifyPath, http.HandlerFunc(s.verify)},
-		{"/api/me", m.Require(http.HandlerFunc(s.me))},
+		{"/api/me", m.RequireFunc(s.me)},
 		{"/healthz", http.HandlerFunc(s.healthz)},
 	}
 	for _, x := range hot {
@@ -584,11 +584,10 @@ func (s *Server) email(r *http.Request, id string) (string, error) {
 	return u.Email, nil
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+func (s *Server) me(w http.ResponseWriter, r *http.Request, p *signoff.Principal) {
 	if !httpx.Allow(w, r, http.MethodGet) {
 		return
 	}
-	p := signoff.PrincipalFrom(r.Context())
 	email, err := s.email(r, p.UserID)
 	if err != nil {
 		s.userGone(w, err)
