@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -117,14 +116,16 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 	if err != nil {
 		return nil, false, err
 	}
-	// Verified tokens are cached by their signature, the short part that
-	// no one can produce without the key; the entry holds the whole token,
-	// so a known signature under another header or payload is a miss.
-	h := HashString(tok[strings.LastIndexByte(tok, '.')+1:])
+	// Verified tokens are cached by the hash of the whole token: a known
+	// signature under another header or payload is a miss. (Not by the
+	// signature's hash alone, with the token kept to compare: a cached
+	// token would then hold on to the request header it came in, a few
+	// hundred bytes each.)
+	h := HashString(tok)
 	now := m.now()
 	n := now.UnixNano()
 	ks := m.codec.Keys() // loaded before Verify: an entry never claims a newer set than checked it
-	if e := m.cache.token(h); e != nil && e.keys == ks && e.tok == tok {
+	if e := m.cache.token(h); e != nil && e.keys == ks {
 		if err := e.dead(n); err != nil {
 			m.cache.dropToken(h)
 			return nil, true, err
@@ -149,7 +150,7 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 			// Verify accepts a token until exp + Leeway; so does a hit.
 			end: cl.ExpiresAt.Add(m.cfg.Leeway).UnixNano(),
 		},
-		keys: ks, tok: tok,
+		keys: ks,
 	}
 	p, err := m.readToken(r.Context(), &e.entry, now)
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 type cache struct {
 	mu       sync.RWMutex
 	sessions map[Hash]*entry      // session mode: by the cookie's hash
-	tokens   map[Hash]*tokenEntry // jwt mode: verified access tokens, by the signature's hash
+	tokens   map[Hash]*tokenEntry // jwt mode: verified access tokens, by the whole token's hash
 	sids     map[string]*sidState
 	users    map[string]*userState
 	pending  map[string]pendingLogout // by Revocation.Pending
@@ -105,7 +105,6 @@ type tokenEntry struct {
 	// trusted only while that set is current: a key removed by SetKeys (for
 	// instance after a compromise) stops its tokens at once, cached or not.
 	keys *accesstoken.KeySet
-	tok  string // the whole token, compared on every hit
 }
 
 func newCache(max int, now func() time.Time) *cache {
