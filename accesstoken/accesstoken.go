@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/signoff/signoff/internal/httpx"
 )
 
 // Algorithms a key may use.
@@ -334,30 +336,30 @@ func (c *Codec) Sign(cl Claims) (string, error) {
 	k := c.keys.Load().Signing()
 	var js [256]byte
 	h := append(js[:0], `{"alg":`...)
-	h = appendJSONString(h, k.Alg)
+	h = httpx.AppendString(h, k.Alg)
 	h = append(h, `,"kid":`...)
-	h = appendJSONString(h, k.ID)
+	h = httpx.AppendString(h, k.ID)
 	h = append(h, `,"typ":"`+Type+`"}`...)
 	tok := make([]byte, 0, 2*len(js))
 	tok = appendSegment(tok, h)
 
 	b := append(js[:0], '{')
 	if c.issuer != "" {
-		b = appendJSONString(append(b, `"iss":`...), c.issuer)
+		b = httpx.AppendString(append(b, `"iss":`...), c.issuer)
 		b = append(b, ',')
 	}
 	if cl.Subject != "" {
-		b = appendJSONString(append(b, `"sub":`...), cl.Subject)
+		b = httpx.AppendString(append(b, `"sub":`...), cl.Subject)
 		b = append(b, ',')
 	}
-	b = appendJSONString(append(b, `"aud":[`...), c.audience)
+	b = httpx.AppendString(append(b, `"aud":[`...), c.audience)
 	b = appendSeconds(append(b, `],"exp":`...), cl.ExpiresAt)
 	b = appendSeconds(append(b, `,"nbf":`...), cl.NotBefore)
 	b = appendSeconds(append(b, `,"iat":`...), cl.IssuedAt)
 	if cl.ID != "" {
-		b = appendJSONString(append(b, `,"jti":`...), cl.ID)
+		b = httpx.AppendString(append(b, `,"jti":`...), cl.ID)
 	}
-	b = appendJSONString(append(b, `,"sid":`...), cl.SessionID)
+	b = httpx.AppendString(append(b, `,"sid":`...), cl.SessionID)
 	b = strconv.AppendInt(append(b, `,"av":`...), cl.AuthVersion, 10)
 	b = append(b, '}')
 	tok = appendSegment(append(tok, '.'), b)
@@ -387,21 +389,6 @@ func appendSegment(dst, b []byte) []byte {
 // epoch.
 func appendSeconds(dst []byte, t time.Time) []byte {
 	return strconv.AppendInt(dst, t.Truncate(time.Second).Unix(), 10)
-}
-
-// appendJSONString appends s as encoding/json writes it. Printable ASCII
-// that needs no escape, all a signoff ID is, is copied as it is; anything
-// else is left to encoding/json.
-func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(dst, q...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }
 
 // Verify checks the token's form, type, key, algorithm, signature, issuer,
