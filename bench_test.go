@@ -10,11 +10,13 @@ package signoff_test
 // Require ratios.
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -160,3 +162,43 @@ func BenchmarkLogin(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkRefreshHandler is one native chain of POST /refresh through
+// RefreshHandler on a memstore: the library's own work per rotation (the
+// body, the rotation's derivations, the access token's signature, the
+// response), without a store's I/O.
+func BenchmarkRefreshHandler(b *testing.B) {
+	m := benchManager(b, signoff.ModeJWT)
+	res, err := m.Login(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil), "usr_alice", signoff.LoginOptions{Native: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := m.RefreshHandler()
+	rt := res.Tokens.RefreshToken.Reveal()
+	w := &bodyWriter{h: http.Header{}}
+	const key = `"refresh_token":"`
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/refresh", strings.NewReader(`{"refresh_token":"`+rt+`"}`))
+		r.Header.Set("Content-Type", "application/json")
+		clear(w.h)
+		w.body = w.body[:0]
+		h.ServeHTTP(w, r)
+		i := bytes.Index(w.body, []byte(key))
+		if i < 0 || len(w.body) < i+len(key)+43 {
+			b.Fatalf("refresh: %d", w.status)
+		}
+		rt = string(w.body[i+len(key) : i+len(key)+43])
+	}
+}
+
+// bodyWriter is a reusable ResponseWriter that keeps the status and body.
+type bodyWriter struct {
+	h      http.Header
+	status int
+	body   []byte
+}
+
+func (w *bodyWriter) Header() http.Header         { return w.h }
+func (w *bodyWriter) Write(p []byte) (int, error) { w.body = append(w.body, p...); return len(p), nil }
+func (w *bodyWriter) WriteHeader(code int)        { w.status = code }

@@ -1,6 +1,7 @@
 package signoff
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -40,11 +41,33 @@ type refreshBody struct {
 
 // readRefreshBody reads the optional {"refresh_token": "..."} body.
 func readRefreshBody(r *http.Request) (Secret, error) {
-	var b refreshBody
-	if err := httpx.ReadJSON(r, &b, true); err != nil {
+	b, err := httpx.ReadBody(r, true)
+	if err != nil || b == nil {
 		return Secret{}, err
 	}
-	return NewSecret(b.RefreshToken), nil
+	if tok, ok := plainRefreshBody(b); ok {
+		return NewSecret(tok), nil
+	}
+	var rb refreshBody
+	if err := httpx.DecodeJSON(b, &rb); err != nil {
+		return Secret{}, err
+	}
+	return NewSecret(rb.RefreshToken), nil
+}
+
+// plainRefreshBody reads, without encoding/json, the body that native
+// clients send on every refresh: {"refresh_token":"…"}, no space inside,
+// a well-formed token (validToken), JSON whitespace after. Any other body
+// is not its to judge (ok false): DecodeJSON reads it, and reads the same
+// token from one it accepts.
+func plainRefreshBody(b []byte) (tok string, ok bool) {
+	const head, tail = `{"refresh_token":"`, `"}`
+	b = bytes.TrimRight(b, " \t\r\n")
+	if len(b) < len(head)+len(tail) || string(b[:len(head)]) != head || string(b[len(b)-len(tail):]) != tail {
+		return "", false
+	}
+	tok = string(b[len(head) : len(b)-len(tail)])
+	return tok, validToken(tok)
 }
 
 // maxCookieValues bounds how many same-named cookies a request may carry

@@ -79,7 +79,8 @@ func (m *Manager) RefreshHandler() http.Handler {
 			WriteError(w, err)
 			return
 		}
-		httpx.WriteJSON(w, http.StatusOK, t.Response(m.now()))
+		resp := t.Response(m.now())
+		httpx.WriteEncoded(w, http.StatusOK, resp.appendJSON(make([]byte, 0, len(resp.AccessToken)+len(resp.RefreshToken)+96)))
 	})
 }
 

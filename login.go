@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/signoff/signoff/accesstoken"
@@ -45,6 +46,18 @@ func (t *Tokens) Response(now time.Time) TokenResponse {
 		ExpiresIn:    int64(t.ExpiresAt.Sub(now).Round(time.Second) / time.Second),
 		RefreshToken: t.RefreshToken.Reveal(),
 	}
+}
+
+// appendJSON appends t as encoding/json writes it, without reflection:
+// every refresh answers with it.
+func (t TokenResponse) appendJSON(b []byte) []byte {
+	b = httpx.AppendString(append(b, `{"access_token":`...), t.AccessToken)
+	b = httpx.AppendString(append(b, `,"token_type":`...), t.TokenType)
+	b = strconv.AppendInt(append(b, `,"expires_in":`...), t.ExpiresIn, 10)
+	if t.RefreshToken != "" {
+		b = httpx.AppendString(append(b, `,"refresh_token":`...), t.RefreshToken)
+	}
+	return append(b, '}')
 }
 
 // LoginResult is what Login created.

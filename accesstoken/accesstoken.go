@@ -16,18 +16,23 @@ package accesstoken
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/signoff/signoff/internal/httpx"
 )
 
 // Algorithms a key may use.
@@ -95,13 +100,6 @@ func (k *Key) valid() error {
 		return fmt.Errorf("accesstoken: key %s: unknown algorithm %q", k.ID, k.Alg)
 	}
 	return nil
-}
-
-func (k *Key) signingKey() any {
-	if k.Alg == HS256 {
-		return k.Secret
-	}
-	return k.Private
 }
 
 func (k *Key) verifyKey() any {
@@ -329,32 +327,68 @@ func (c *Codec) SetKeys(ks *KeySet) { c.keys.Store(ks) }
 // Sign mints a token for cl. Issuer and Audience come from the Codec. Sign
 // takes the times as given (JWT times are whole seconds: it truncates them);
 // a token that lives longer than the TTL will not verify.
+//
+// It writes the header and claims itself, without reflection: a token is
+// minted on every login and refresh. The bytes are the ones golang-jwt
+// would sign (header keys sorted, claims in wireClaims' order, aud an
+// array, empty iss, sub and jti left out), so the tokens are the same.
 func (c *Codec) Sign(cl Claims) (string, error) {
 	k := c.keys.Load().Signing()
-	var method jwt.SigningMethod = jwt.SigningMethodEdDSA
-	if k.Alg == HS256 {
-		method = jwt.SigningMethodHS256
+	var js [256]byte
+	h := append(js[:0], `{"alg":`...)
+	h = httpx.AppendString(h, k.Alg)
+	h = append(h, `,"kid":`...)
+	h = httpx.AppendString(h, k.ID)
+	h = append(h, `,"typ":"`+Type+`"}`...)
+	tok := make([]byte, 0, 2*len(js))
+	tok = appendSegment(tok, h)
+
+	b := append(js[:0], '{')
+	if c.issuer != "" {
+		b = httpx.AppendString(append(b, `"iss":`...), c.issuer)
+		b = append(b, ',')
 	}
-	t := jwt.NewWithClaims(method, wireClaims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    c.issuer,
-			Subject:   cl.Subject,
-			Audience:  jwt.ClaimStrings{c.audience},
-			ExpiresAt: jwt.NewNumericDate(cl.ExpiresAt),
-			NotBefore: jwt.NewNumericDate(cl.NotBefore),
-			IssuedAt:  jwt.NewNumericDate(cl.IssuedAt),
-			ID:        cl.ID,
-		},
-		SID: cl.SessionID,
-		AV:  cl.AuthVersion,
-	})
-	t.Header["typ"] = Type
-	t.Header["kid"] = k.ID
-	s, err := t.SignedString(k.signingKey())
-	if err != nil {
-		return "", fmt.Errorf("accesstoken: sign: %w", err)
+	if cl.Subject != "" {
+		b = httpx.AppendString(append(b, `"sub":`...), cl.Subject)
+		b = append(b, ',')
 	}
-	return s, nil
+	b = httpx.AppendString(append(b, `"aud":[`...), c.audience)
+	b = appendSeconds(append(b, `],"exp":`...), cl.ExpiresAt)
+	b = appendSeconds(append(b, `,"nbf":`...), cl.NotBefore)
+	b = appendSeconds(append(b, `,"iat":`...), cl.IssuedAt)
+	if cl.ID != "" {
+		b = httpx.AppendString(append(b, `,"jti":`...), cl.ID)
+	}
+	b = httpx.AppendString(append(b, `,"sid":`...), cl.SessionID)
+	b = strconv.AppendInt(append(b, `,"av":`...), cl.AuthVersion, 10)
+	b = append(b, '}')
+	tok = appendSegment(append(tok, '.'), b)
+
+	var sig []byte
+	switch k.Alg {
+	case HS256:
+		mac := hmac.New(sha256.New, k.Secret)
+		mac.Write(tok)
+		sig = mac.Sum(js[:0])
+	default:
+		if len(k.Private) != ed25519.PrivateKeySize {
+			return "", errors.New("accesstoken: sign: not an Ed25519 private key")
+		}
+		sig = ed25519.Sign(k.Private, tok)
+	}
+	return string(appendSegment(append(tok, '.'), sig)), nil
+}
+
+// appendSegment appends b in base64url without padding, as JWS encodes
+// each part.
+func appendSegment(dst, b []byte) []byte {
+	return base64.RawURLEncoding.AppendEncode(dst, b)
+}
+
+// appendSeconds appends t as a JWT NumericDate: whole seconds since the
+// epoch.
+func appendSeconds(dst []byte, t time.Time) []byte {
+	return strconv.AppendInt(dst, t.Truncate(time.Second).Unix(), 10)
 }
 
 // Verify checks the token's form, type, key, algorithm, signature, issuer,

@@ -187,6 +187,56 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSignBytes: Sign writes exactly the token golang-jwt signs for the same
+// claims (header keys sorted, claims in their struct order, aud an array,
+// times in whole seconds, strings escaped as encoding/json does), in both
+// algorithms, so tokens minted before and after Sign stopped using it are
+// alike.
+func TestSignBytes(t *testing.T) {
+	type wire struct {
+		jwt.RegisteredClaims
+		SID string `json:"sid"`
+		AV  int64  `json:"av"`
+	}
+	odd := []string{"", "usr_alice", `q"uote`, `back\slash`, "<a>&b", "tab\tnl\n\x01\x7f", "é ü 日本", "bad \xff utf-8", "line\u2028sep", "\b\f"}
+	for _, alg := range []string{accesstoken.EdDSA, accesstoken.HS256} {
+		for i, s := range odd {
+			k := fixedKey("kid-"+s, alg, byte(i))
+			c := codec(t, keySet(t, k), "iss "+s, "aud "+s, 0)
+			cl := accesstoken.Claims{Subject: s, SessionID: "ses " + s, AuthVersion: int64(i) - 3, ID: s,
+				IssuedAt: t0.Add(time.Duration(i) * 123 * time.Millisecond), NotBefore: t0.Add(-time.Second / 3), ExpiresAt: t0.Add(299999 * time.Millisecond)}
+			got := sign(t, c, cl)
+			method, key := jwt.SigningMethod(jwt.SigningMethodEdDSA), any(k.Private)
+			if alg == accesstoken.HS256 {
+				method, key = jwt.SigningMethodHS256, k.Secret
+			}
+			ref := jwt.NewWithClaims(method, wire{
+				RegisteredClaims: jwt.RegisteredClaims{
+					Issuer: "iss " + s, Subject: cl.Subject, Audience: jwt.ClaimStrings{"aud " + s},
+					ExpiresAt: jwt.NewNumericDate(cl.ExpiresAt), NotBefore: jwt.NewNumericDate(cl.NotBefore),
+					IssuedAt: jwt.NewNumericDate(cl.IssuedAt), ID: cl.ID,
+				},
+				SID: cl.SessionID, AV: cl.AuthVersion,
+			})
+			ref.Header["typ"], ref.Header["kid"] = accesstoken.Type, k.ID
+			want, err := ref.SignedString(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s, strings %q: Sign wrote %s, golang-jwt %s", alg, s, fp(got), fp(want))
+				for i := range 2 {
+					if g, w := strings.Split(got, ".")[i], strings.Split(want, ".")[i]; g != w {
+						gb, _ := base64.RawURLEncoding.DecodeString(g)
+						wb, _ := base64.RawURLEncoding.DecodeString(w)
+						t.Errorf("  segment %d: %s; want %s", i, gb, wb)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestDefaultAlgorithmIsEdDSA: a jwt-mode Manager given no keys signs with a
 // fresh Ed25519 key.
 func TestDefaultAlgorithmIsEdDSA(t *testing.T) {
@@ -376,6 +426,19 @@ func TestKeyString(t *testing.T) {
 		if s != "accesstoken.Key("+k.Alg+" "+k.ID+")" ||
 			strings.Contains(s, base64.RawURLEncoding.EncodeToString(secret)) || strings.Contains(s, fmt.Sprint(secret)) {
 			t.Errorf("%s key prints as %q; want only its algorithm and kid", k.Alg, s)
+		}
+	}
+}
+
+// BenchmarkSign mints an EdDSA access token, as every login and refresh
+// does.
+func BenchmarkSign(b *testing.B) {
+	c := codec(b, keySet(b, fixedKey("k1", accesstoken.EdDSA, 1)), "signoff", "api", 0)
+	cl := claims("ses_0123456789abcdef")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Sign(cl); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -2,18 +2,25 @@ package server_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/testenv"
 	"github.com/signoff/signoff/server"
 )
 
@@ -29,13 +36,20 @@ func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) WriteHeader(code int)        { w.status = code }
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 
-// hotServer is a signoff server in mode with one signed-in user, its
-// access log as `signoff serve` writes it by default (text, info) into
-// io.Discard, and the request an authenticated client sends.
+// hotServer is a signoff server in mode on a SQLite file with one
+// signed-in user, its access log as `signoff serve` writes it by default
+// (text, info) into io.Discard, and the request an authenticated client
+// sends.
 func hotServer(b *testing.B, mode signoff.Mode) (http.Handler, func(path string) *http.Request) {
+	return hotServerOn(b, "sqlite:"+filepath.Join(b.TempDir(), "signoff.db"), mode)
+}
+
+// hotServerOn is hotServer on the store named by store.
+func hotServerOn(b *testing.B, store string, mode signoff.Mode) (http.Handler, func(path string) *http.Request) {
 	b.Helper()
 	cfg := server.Config{
-		Store:        "sqlite:" + filepath.Join(b.TempDir(), "signoff.db"),
+		Store:        store,
+		KeysFile:     filepath.Join(b.TempDir(), "keys.json"),
 		Mode:         mode,
 		RateLimitSet: true,
 		Argon2:       server.Argon2Params{Memory: 1024, Time: 1, Threads: 1},
@@ -116,11 +130,22 @@ func BenchmarkHotPath(b *testing.B) {
 }
 
 // BenchmarkRefreshHTTP rotates one refresh token chain through serve's
-// whole handler on SQLite (jwt mode, the refresh token in the body):
-// what one POST /refresh costs the server, the store's transaction
-// included. The rate limit is off, as in the other server tests.
+// whole handler (jwt mode, the refresh token in the body) on SQLite and,
+// with SIGNOFF_TEST_POSTGRES set, on PostgreSQL (a schema of its own):
+// what one POST /refresh costs the server, the store's work in this
+// process included (not PostgreSQL's own). The rate limit is off, as in
+// the other server tests.
 func BenchmarkRefreshHTTP(b *testing.B) {
-	h, _ := hotServer(b, signoff.ModeJWT)
+	b.Run("sqlite", func(b *testing.B) {
+		benchRefreshHTTP(b, "sqlite:"+filepath.Join(b.TempDir(), "signoff.db"))
+	})
+	b.Run("postgres", func(b *testing.B) {
+		benchRefreshHTTP(b, pgSchema(b))
+	})
+}
+
+func benchRefreshHTTP(b *testing.B, store string) {
+	h, _ := hotServerOn(b, store, signoff.ModeJWT)
 	login := func() string {
 		r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/login", strings.NewReader(`{"email":"ada@example.test","password":"correct horse battery staple","client":"native"}`))
 		r.Header.Set("Content-Type", "application/json")
@@ -150,6 +175,45 @@ func BenchmarkRefreshHTTP(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+// pgSchema makes a schema of its own in SIGNOFF_TEST_POSTGRES, dropped
+// with everything in it when b ends, and returns the store URL whose
+// connections use it; without SIGNOFF_TEST_POSTGRES, b is skipped.
+func pgSchema(b *testing.B) string {
+	base := os.Getenv("SIGNOFF_TEST_POSTGRES")
+	if base == "" {
+		testenv.Skip(b, "PostgreSQL benchmarks", "set SIGNOFF_TEST_POSTGRES to a PostgreSQL URL, like postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	}
+	var n [6]byte
+	rand.Read(n[:])
+	name := "signoff_bench_" + hex.EncodeToString(n[:])
+	ctx := context.Background()
+	exec := func(sql string) error {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec("CREATE SCHEMA " + name); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := exec("DROP SCHEMA " + name + " CASCADE"); err != nil {
+			b.Error(err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // processCPU is the CPU time (user and system) the test process has used:

@@ -57,31 +57,47 @@ const MaxBodyBytes = 64 << 10
 // unknown fields and nothing after it (400). When optional is true, a request
 // with no body at all is accepted and leaves v as it is.
 func ReadJSON(r *http.Request, v any, optional bool) error {
+	b, err := ReadBody(r, optional)
+	if err != nil || b == nil {
+		return err
+	}
+	return DecodeJSON(b, v)
+}
+
+// ReadBody reads r's body under ReadJSON's rules of Content-Type and size,
+// for DecodeJSON. It returns nil and no error only when optional is true and
+// there is no body.
+func ReadBody(r *http.Request, optional bool) ([]byte, error) {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		if optional && (r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0) {
-			return nil
+			return nil, nil
 		}
-		return &Error{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json"}
+		return nil, &Error{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json"}
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/json" {
-		return &Error{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json, not " + Truncate(ct, 64)}
+	if ct != "application/json" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return nil, &Error{Status: http.StatusUnsupportedMediaType, Detail: "the body must be application/json, not " + Truncate(ct, 64)}
+		}
 	}
 	if r.Body == nil {
 		r.Body = http.NoBody
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
-		return &Error{Status: http.StatusBadRequest, Detail: "could not read the body"}
+		return nil, &Error{Status: http.StatusBadRequest, Detail: "could not read the body"}
 	}
 	if len(b) > MaxBodyBytes {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)}
+		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)}
 	}
-	if len(b) == 0 && optional {
-		return nil
+	if len(b) == 0 {
+		if optional {
+			return nil, nil
+		}
+		return []byte{}, nil // DecodeJSON: empty
 	}
-	return DecodeJSON(b, v)
+	return b, nil
 }
 
 // DecodeJSON decodes exactly one JSON value with no unknown fields. Its errors
@@ -171,12 +187,34 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 		WriteProblem(w, http.StatusInternalServerError, "internal error; see the server log")
 		return
 	}
+	WriteEncoded(w, status, b)
+}
+
+// WriteEncoded is WriteJSON for a value already encoded as b; it appends
+// the newline WriteJSON ends with to b.
+func WriteEncoded(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h["Content-Type"] = JSONContentType
 	h["Cache-Control"] = NoStore
 	h["Content-Length"] = ContentLength(len(b) + 1)
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// AppendString appends s as a JSON string, byte for byte as encoding/json
+// writes it. Printable ASCII that needs no escape (every ID and token
+// signoff makes) is copied as it is; anything else is left to
+// encoding/json.
+func AppendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(dst, q...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // Header values shared by every response. Each slice has len == cap, so a
