@@ -39,19 +39,6 @@ func TestMeJSON(t *testing.T) {
 	}
 }
 
-// FuzzAppendJSONString: any string is escaped as encoding/json escapes it.
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "ada@example.test", "<a href='x'>&</a>", "\x00\x7f\u2028\u2029", "\xff\xfe", "é😀\\\""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); string(got) != string(want) {
-			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
-		}
-	})
-}
-
 // TestHealthyJSON: /healthz's constant answer is what encoding/json made
 // of it before.
 func TestHealthyJSON(t *testing.T) {
