@@ -119,7 +119,7 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 						return nil, fmt.Errorf("round %d, logout everywhere on %s, %s mode, %d sessions: %w", round+1, t.store, t.mode, n, err)
 					}
 					progress("round %d: logout everywhere on %s, %s mode, %d sessions: HTTP %s, raw %s", round+1, t.store, t.mode, n,
-						harness.FmtDur(ss[i].http), harness.FmtDur(ss[i].raw))
+						ss[i].httpString(), ss[i].rawString())
 				}
 				es = append(es, ss)
 			}
@@ -292,13 +292,30 @@ func printEverywhere(out io.Writer, o options, rep *report) {
 		var first float64
 		for j, n := range o.sessions {
 			var h, r []float64
+			var hf, rf []string
 			for _, round := range rep.everywhere {
-				h, r = append(h, round[i][j].http.Seconds()), append(r, round[i][j].raw.Seconds())
+				s := round[i][j]
+				h, r = append(h, s.http.Seconds()), append(r, s.raw.Seconds())
+				if s.httpFailed != "" {
+					hf = append(hf, s.httpFailed)
+				}
+				if s.rawFailed != "" {
+					rf = append(rf, s.rawFailed)
+				}
 			}
+			hs, rs, ratio := fmtSec(harness.Median(h)), fmtSec(harness.Median(r)), "–"
 			if j == 0 {
 				first = harness.Median(h)
 			}
-			fmt.Fprintf(out, "| %s | %s | %d | %s | %.1f | %s |\n", t.store, t.mode, n, fmtSec(harness.Median(h)), harness.Median(h)/first, fmtSec(harness.Median(r)))
+			if len(hf) > 0 {
+				hs = fmt.Sprintf("failed in %d of %d rounds: %s", len(hf), len(h), strings.Join(hf, ", "))
+			} else if first > 0 {
+				ratio = fmt.Sprintf("%.1f", harness.Median(h)/first)
+			}
+			if len(rf) > 0 {
+				rs = fmt.Sprintf("failed in %d of %d rounds: %s", len(rf), len(r), strings.Join(rf, ", "))
+			}
+			fmt.Fprintf(out, "| %s | %s | %d | %s | %s | %s |\n", t.store, t.mode, n, hs, ratio, rs)
 		}
 	}
 }
