@@ -609,3 +609,57 @@ func TestPingReadsTheData(t *testing.T) {
 		t.Fatal("Ping with the refresh_tokens table dropped: nil, want an error")
 	}
 }
+
+// The refresh tokens of a logout everywhere are found without a join. With
+// statistics older than a burst of sign-ins, PostgreSQL planned the IN
+// (SELECT …) join as a nested loop comparing every unrevoked token with
+// every session of the user: at 100,000 sessions over six minutes, so the
+// logout everywhere answered 503 (bench/cmd/writes). The plan is read with
+// the tables' statistics never gathered (autovacuum off on them), after the
+// sessions were revoked as RevokeUserSessions revokes them. Seen failing
+// with the IN (SELECT …) form, whose every plan joins.
+func TestRevokeUserTokensJoinsNothing(t *testing.T) {
+	s := storeOn(t, freshSchema(t), 2)
+	pool := s.Pool()
+	for _, table := range []string{"sessions", "refresh_tokens"} {
+		if _, err := pool.Exec(ctx, `ALTER TABLE `+table+` SET (autovacuum_enabled = false)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, exp := rnd("usr_"), base.Add(time.Hour)
+	if _, err := pool.Exec(ctx, `INSERT INTO sessions (id, user_id, auth_version, created_at, last_seen_at, expires_at)
+		SELECT 'ses_' || i, $1, 0, $2, $2, $3 FROM generate_series(1, 2000) i`, u, base, exp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO refresh_tokens (jti, session_id, token_hash, issued_at, expires_at)
+		SELECT 'rt_' || i, 'ses_' || i, sha256(i::text::bytea), $1, $2 FROM generate_series(1, 2000) i`, base, exp); err != nil {
+		t.Fatal(err)
+	}
+	at := base.Add(time.Minute)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $2 WHERE user_id = $1`, u, at); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, `EXPLAIN `+pgstore.RevokeUserTokens, u, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if p := strings.Join(plan, "\n"); strings.Contains(p, "Join") || strings.Contains(p, "Nested Loop") {
+		t.Fatalf("the statement that revokes a user's refresh tokens joins:\n%s", p)
+	}
+}

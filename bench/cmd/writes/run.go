@@ -30,37 +30,51 @@ type row struct {
 	pid    int // signoff serve's
 }
 
-// report is what a run measured: samples[round][row] for raw and http.
+// report is what a run measured: for each round, the samples of every
+// rotate row (raw and http), of every target's logout row, and of every
+// target's everywhere row at each of the sizes.
 type report struct {
-	rows      []*row
-	raw, http [][]sample
+	rows       []*row
+	raw, http  [][]sample
+	targets    []*target
+	logout     [][]logoutSample
+	everywhere [][][]everySample
+	loads      []string // at the start of each round
 }
 
-// run is the whole benchmark: the table to out, progress to log; it stops
+// run is the whole benchmark: the tables to out, progress to log; it stops
 // and removes everything it started and made before it returns.
 func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
+	o.sessions = slices.Sorted(slices.Values(o.sessions))
 	progress := func(format string, args ...any) { fmt.Fprintf(log, "writes: "+format+"\n", args...) }
-	progress("%d round(s) of %d rows, raw and over HTTP, each %v of warm-up and %v measured; bounded by -budget %v",
-		o.rounds, len(stores)*len(o.chains), o.warm, o.d, o.budget)
+	progress("%d round(s) of %s; bounded by -budget %v", o.rounds, strings.Join(o.rows, ", "), o.budget)
 	progress("building ./cmd/signoff")
 	w, err := harness.NewWorkspace("signoff-writes-", o.repo)
 	if err != nil {
 		return nil, err
 	}
 	defer w.Close()
-	most := slices.Max(o.chains)
 	rep := &report{}
-	for _, st := range stores {
-		rows, err := setUp(ctx, w, o, st, most, progress)
-		if err != nil {
+	if o.has("rotate") {
+		most := slices.Max(o.chains)
+		for _, st := range stores {
+			rows, err := setUp(ctx, w, o, st, most, progress)
+			if err != nil {
+				return nil, err
+			}
+			rep.rows = append(rep.rows, rows...)
+		}
+	}
+	if o.has("logout") || o.has("everywhere") {
+		if rep.targets, err = setUpTargets(ctx, w, o, progress); err != nil {
 			return nil, err
 		}
-		rep.rows = append(rep.rows, rows...)
 	}
 	for round := range o.rounds {
+		rep.loads = append(rep.loads, harness.LoadAvg())
 		var raws, https []sample
 		for _, x := range rep.rows {
 			var rs, hs sample
@@ -75,7 +89,42 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 			}
 			raws, https = append(raws, rs), append(https, hs)
 		}
-		rep.raw, rep.http = append(rep.raw, raws), append(rep.http, https)
+		if o.has("rotate") {
+			rep.raw, rep.http = append(rep.raw, raws), append(rep.http, https)
+		}
+		if o.has("logout") {
+			var ls []logoutSample
+			for _, t := range rep.targets {
+				var s logoutSample
+				if t.skip == "" {
+					if s, err = logoutOnce(ctx, t, o); err != nil {
+						return nil, fmt.Errorf("round %d, logout on %s, %s mode: %w", round+1, t.store, t.mode, err)
+					}
+					progress("round %d: logout on %s, %s mode: %s/s, p99 %s, %s of CPU each", round+1, t.store, t.mode,
+						harness.FmtRate(s.rate()), harness.FmtDur(s.lat.P99), harness.FmtDur(s.perLogout()))
+				}
+				ls = append(ls, s)
+			}
+			rep.logout = append(rep.logout, ls)
+		}
+		if o.has("everywhere") {
+			var es [][]everySample
+			for _, t := range rep.targets {
+				ss := make([]everySample, len(o.sessions))
+				for i, n := range o.sessions {
+					if t.skip != "" {
+						continue
+					}
+					if ss[i], err = everywhereOnce(ctx, t, n); err != nil {
+						return nil, fmt.Errorf("round %d, logout everywhere on %s, %s mode, %d sessions: %w", round+1, t.store, t.mode, n, err)
+					}
+					progress("round %d: logout everywhere on %s, %s mode, %d sessions: HTTP %s, raw %s", round+1, t.store, t.mode, n,
+						ss[i].httpString(), ss[i].rawString())
+				}
+				es = append(es, ss)
+			}
+			rep.everywhere = append(rep.everywhere, es)
+		}
 	}
 	print(out, o, w.Root, rep)
 	return rep, nil
@@ -159,10 +208,32 @@ func openRaw(ctx context.Context, w *harness.Workspace, st, where string) (signo
 
 // print writes the report: medians over the rounds.
 func print(out io.Writer, o options, root string, rep *report) {
-	fmt.Fprintf(out, "## Refresh rotation: HTTP against the raw store\n\n")
-	fmt.Fprintf(out, "- command: `%s` (%d round(s), %v warm-up + %v measured per row; signoff serve --log-level %s)\n", harness.CommandLine("./cmd/writes"), o.rounds, o.warm, o.d, o.logLevel)
+	fmt.Fprintf(out, "## Writes against the store's floor\n\n")
+	fmt.Fprintf(out, "- command: `%s` (%d round(s); signoff serve --log-level %s)\n", harness.CommandLine("./cmd/writes"), o.rounds, o.logLevel)
 	fmt.Fprintf(out, "- machine: %s\n- signoff: %s, %s\n", harness.Machine(), harness.GitState(root), harness.GoVersion())
-	fmt.Fprintf(out, "- raw: RotateRefreshToken in this process, CPU from getrusage of this process; HTTP: POST /refresh (native client) to signoff serve --mode jwt, CPU of signoff serve from /proc/PID/stat. Neither counts PostgreSQL's server processes.\n\n")
+	fmt.Fprintf(out, "- no figure counts PostgreSQL's own server processes.\n")
+	if o.has("rotate") {
+		printRotate(out, o, rep)
+	}
+	if o.has("logout") {
+		printLogout(out, o, rep)
+	}
+	if o.has("everywhere") {
+		printEverywhere(out, o, rep)
+	}
+	fmt.Fprintf(out, "\nLoad average at the start of each round: ")
+	for r, l := range rep.loads {
+		if r > 0 {
+			fmt.Fprint(out, "; ")
+		}
+		fmt.Fprintf(out, "round %d: %s", r+1, l)
+	}
+	fmt.Fprintln(out, ".")
+}
+
+func printRotate(out io.Writer, o options, rep *report) {
+	fmt.Fprintf(out, "\n### Refresh rotation: HTTP against the raw store\n\n")
+	fmt.Fprintf(out, "%v warm-up + %v measured per row. Raw: RotateRefreshToken in this process, CPU from getrusage of this process; HTTP: POST /refresh (native client) to signoff serve --mode jwt, CPU of signoff serve from /proc/PID/stat.\n\n", o.warm, o.d)
 	fmt.Fprintln(out, "| store | chains | raw rotations/s | raw CPU/rotation | HTTP rotations/s | serve CPU/rotation | HTTP ÷ raw |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|")
 	for i, x := range rep.rows {
@@ -184,16 +255,69 @@ func print(out io.Writer, o options, root string, rep *report) {
 			harness.FmtRate(harness.Median(rr)), fmtSec(harness.Median(rc)),
 			harness.FmtRate(harness.Median(hr)), fmtSec(harness.Median(hc)), ratio)
 	}
-	var loads []string
-	for r := range rep.raw {
-		for i, x := range rep.rows {
-			if x.skip == "" {
-				loads = append(loads, fmt.Sprintf("round %d: %s", r+1, rep.raw[r][i].load))
-				break
+}
+
+func printLogout(out io.Writer, o options, rep *report) {
+	fmt.Fprintf(out, "\n### Logout of one device: POST /logout\n\n")
+	fmt.Fprintf(out, "%d measured logouts per row and round (after %d unmeasured), each of a session made in the store, from %d concurrent clients; session mode: the cookie; jwt mode: a native client's refresh token in the body. CPU of signoff serve from /proc/PID/stat. Old credentials of %d sessions a round refused after (/api/me 401; jwt: access token 401, /refresh 401).\n\n",
+		o.logouts, max(o.logouts/10, o.clients), o.clients, checked+2)
+	fmt.Fprintln(out, "| store | mode | logouts/s | p50 | p99 | serve CPU/logout |")
+	fmt.Fprintln(out, "|---|---|---:|---:|---:|---:|")
+	for i, t := range rep.targets {
+		if t.skip != "" {
+			fmt.Fprintf(out, "| %s | %s | skipped: %s | | | |\n", t.store, t.mode, t.skip)
+			continue
+		}
+		var rate, p50, p99, cpu []float64
+		for r := range rep.logout {
+			s := rep.logout[r][i]
+			rate, cpu = append(rate, s.rate()), append(cpu, s.perLogout().Seconds())
+			p50, p99 = append(p50, s.lat.P50.Seconds()), append(p99, s.lat.P99.Seconds())
+		}
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s |\n", t.store, t.mode, harness.FmtRate(harness.Median(rate)),
+			fmtSec(harness.Median(p50)), fmtSec(harness.Median(p99)), fmtSec(harness.Median(cpu)))
+	}
+}
+
+func printEverywhere(out io.Writer, o options, rep *report) {
+	fmt.Fprintf(out, "\n### Logout everywhere: POST /logout/all against the user's live sessions\n\n")
+	fmt.Fprintf(out, "The sessions made in the store in one transaction before each round. HTTP: the time the client waited for POST /logout/all (the caller's cookie, or access token); raw: Store.RevokeUserSessions in this process, for another user with as many sessions. Old credentials of the first, the last and up to %d random sessions refused after.\n\n", checked)
+	fmt.Fprintln(out, "| store | mode | sessions | HTTP | HTTP ÷ fewest | raw RevokeUserSessions |")
+	fmt.Fprintln(out, "|---|---|---:|---:|---:|---:|")
+	for i, t := range rep.targets {
+		if t.skip != "" {
+			fmt.Fprintf(out, "| %s | %s | | skipped: %s | | |\n", t.store, t.mode, t.skip)
+			continue
+		}
+		var first float64
+		for j, n := range o.sessions {
+			var h, r []float64
+			var hf, rf []string
+			for _, round := range rep.everywhere {
+				s := round[i][j]
+				h, r = append(h, s.http.Seconds()), append(r, s.raw.Seconds())
+				if s.httpFailed != "" {
+					hf = append(hf, s.httpFailed)
+				}
+				if s.rawFailed != "" {
+					rf = append(rf, s.rawFailed)
+				}
 			}
+			hs, rs, ratio := fmtSec(harness.Median(h)), fmtSec(harness.Median(r)), "–"
+			if j == 0 {
+				first = harness.Median(h)
+			}
+			if len(hf) > 0 {
+				hs = fmt.Sprintf("failed in %d of %d rounds: %s", len(hf), len(h), strings.Join(hf, ", "))
+			} else if first > 0 {
+				ratio = fmt.Sprintf("%.1f", harness.Median(h)/first)
+			}
+			if len(rf) > 0 {
+				rs = fmt.Sprintf("failed in %d of %d rounds: %s", len(rf), len(r), strings.Join(rf, ", "))
+			}
+			fmt.Fprintf(out, "| %s | %s | %d | %s | %s | %s |\n", t.store, t.mode, n, hs, ratio, rs)
 		}
 	}
-	fmt.Fprintf(out, "\nLoad average at the start of each round: %s.\n", strings.Join(loads, "; "))
 }
 
 func fmtSec(s float64) string { return harness.FmtDur(time.Duration(s * float64(time.Second))) }

@@ -66,19 +66,13 @@ func (w *Workspace) SignedIn(ctx context.Context, mode, logLevel string, logins 
 	return w.SignedInOn(ctx, "signoff-"+mode, mode, "sqlite:"+filepath.Join(w.Dir, mode+".db"), logLevel, logins)
 }
 
-// SignedInOn is SignedIn on the store URL store (ServeStoreArgs), the
-// process and its log named name. In jwt mode on a store other than
-// SQLite, its key file is NAME.keys.json in the directory.
+// SignedInOn is SignedIn on the store URL store, the process and its log
+// named name (ServeOn).
 func (w *Workspace) SignedInOn(ctx context.Context, name, mode, store, logLevel string, logins int) (*Proc, []apiclient.Cred, error) {
-	args := ServeStoreArgs(mode, store, logLevel)
-	if mode == "jwt" && !strings.HasPrefix(store, "sqlite:") {
-		args = append(args, "--keys", filepath.Join(w.Dir, name+".keys.json"))
-	}
-	p, err := StartServer(w.Dir, name, w.Signoff, args...)
+	p, err := w.ServeOn(name, mode, store, logLevel)
 	if err != nil {
 		return nil, nil, err
 	}
-	w.OnClose(p.Stop)
 	if err := w.Client.Register(ctx, p.URL); err != nil {
 		return nil, nil, err
 	}
@@ -91,6 +85,18 @@ func (w *Workspace) SignedInOn(ctx context.Context, name, mode, store, logLevel 
 		creds = append(creds, c)
 	}
 	return p, creds, nil
+}
+
+// ServeOn starts signoff serve in mode on the store URL store
+// (ServeStoreArgs), the process and its log named name, and stops it at
+// Close. In jwt mode on a store other than SQLite, its key file is
+// NAME.keys.json in the directory.
+func (w *Workspace) ServeOn(name, mode, store, logLevel string) (*Proc, error) {
+	args := ServeStoreArgs(mode, store, logLevel)
+	if mode == "jwt" && !strings.HasPrefix(store, "sqlite:") {
+		args = append(args, "--keys", filepath.Join(w.Dir, name+".keys.json"))
+	}
+	return w.Serve(name, w.Signoff, args...)
 }
 
 // ForwardAuth reads the documented forward-auth server block
