@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/signoff/signoff/accesstoken"
+	"github.com/signoff/signoff/internal/bounded"
 )
 
 // cache is an instance's memory of what is live and what is revoked. It is
@@ -192,17 +193,8 @@ func add[V any](c *cache, m map[Hash]V, h Hash, v V, e *entry, n int64) {
 	if e.dead(n) != nil {
 		return
 	}
-	if len(m) >= c.max {
-		// Go's map order is unspecified, which is as good as random for
-		// a cache that is only ever a shortcut.
-		evict := c.max/16 + 1
-		for k := range m {
-			if evict == 0 {
-				break
-			}
-			delete(m, k)
-			evict--
-		}
+	if _, known := m[h]; !known {
+		bounded.MakeRoom(m, c.max)
 	}
 	m[h] = v
 }

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/signoff/signoff/internal/bounded"
 )
 
 // childOf derives the successor of a refresh token: HMAC-SHA256 under
@@ -129,15 +131,8 @@ func (o *owners) remember(on bool, h Hash, user string) {
 	if o.m == nil {
 		o.m = map[Hash]string{}
 	}
-	if len(o.m) >= o.max {
-		evict := o.max/16 + 1
-		for k := range o.m {
-			if evict == 0 {
-				break
-			}
-			delete(o.m, k)
-			evict--
-		}
+	if _, known := o.m[h]; !known {
+		bounded.MakeRoom(o.m, o.max)
 	}
 	o.m[h] = user
 }

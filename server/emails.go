@@ -1,11 +1,15 @@
 package server
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/signoff/signoff/internal/bounded"
+)
 
 // emailCache remembers users' emails for /api/me and /verify, which name
 // the user on every request, so that a warm request reads no store. It
 // holds at most max users: full, it forgets a sixteenth of them, chosen by
-// Go's map order, as the library's session cache does. A plain map of
+// Go's map order (bounded.MakeRoom), as the library's caches do. A plain map of
 // strings rather than a sync.Map: with 100,000 users the sync.Map's trie
 // was 5% of signoff serve's CPU and a large share of what the garbage
 // collector had to scan (bench/cmd/scale).
@@ -29,15 +33,8 @@ func (c *emailCache) get(id string) (string, bool) {
 func (c *emailCache) put(id, email string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, known := c.m[id]; !known && len(c.m) >= c.max {
-		evict := c.max/16 + 1
-		for k := range c.m {
-			if evict == 0 {
-				break
-			}
-			delete(c.m, k)
-			evict--
-		}
+	if _, known := c.m[id]; !known {
+		bounded.MakeRoom(c.m, c.max)
 	}
 	c.m[id] = email
 }

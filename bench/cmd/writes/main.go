@@ -49,7 +49,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -164,33 +163,6 @@ func (o options) check() error {
 	return nil
 }
 
-// intList is a flag of comma-separated numbers.
-type intList struct{ p *[]int }
-
-func (c intList) String() string {
-	if c.p == nil {
-		return ""
-	}
-	s := make([]string, len(*c.p))
-	for i, n := range *c.p {
-		s[i] = strconv.Itoa(n)
-	}
-	return strings.Join(s, ",")
-}
-
-func (c intList) Set(v string) error {
-	var ns []int
-	for _, f := range strings.Split(v, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			return fmt.Errorf("want numbers separated by commas")
-		}
-		ns = append(ns, n)
-	}
-	*c.p = ns
-	return nil
-}
-
 // wordList is a flag of comma-separated words.
 type wordList struct{ p *[]string }
 
@@ -218,10 +190,10 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", o.rounds, "rounds of interleaved rows; the table gives medians (1 to 20)")
 	flag.DurationVar(&o.d, "d", o.d, "measured duration of each rotate row (at most 1m)")
 	flag.DurationVar(&o.warm, "warmup", o.warm, "unmeasured rotations before each rotate row's measurement")
-	flag.Var(intList{&o.chains}, "chains", "concurrent chains of each rotate row, comma-separated")
+	flag.Var(harness.IntList{P: &o.chains}, "chains", "concurrent chains of each rotate row, comma-separated")
 	flag.IntVar(&o.logouts, "logouts", o.logouts, "measured logouts of each logout row and round, each of a session of its own")
 	flag.IntVar(&o.clients, "logout-clients", o.clients, "concurrent clients of each logout row")
-	flag.Var(intList{&o.sessions}, "sessions", "live sessions of the user of each everywhere row, comma-separated")
+	flag.Var(harness.IntList{P: &o.sessions}, "sessions", "live sessions of the user of each everywhere row, comma-separated")
 	flag.StringVar(&o.logLevel, "server-log-level", o.logLevel, "--log-level of signoff serve (info, its default, writes an access-log line per request)")
 	flag.StringVar(&o.repo, "repo", o.repo, "the signoff repository to build (default: the module bench replaces signoff with, ../)")
 	flag.StringVar(&o.postgres, "postgres", o.postgres, "the PostgreSQL of the postgres rows (a schema of the run's own is made and dropped); off skips them (default: SIGNOFF_TEST_POSTGRES, else "+harness.DefaultPostgres+")")
