@@ -51,7 +51,7 @@ import (
 func main() {
 	o := defaults()
 	o.Register(flag.CommandLine, maxClients)
-	flag.DurationVar(&o.budget, "budget", o.budget, "the most the whole run may take; it refuses to start when its estimate is longer, and stops at it")
+	harness.BudgetFlag(flag.CommandLine, &o.budget)
 	flag.StringVar(&o.nginx, "nginx", o.nginx, "the nginx `binary`; when it is not there, nginx on PATH; without one the nginx rows are skipped")
 	flag.StringVar(&o.redis, "redis", o.redis, "the Redis of the scs (redisstore) row, 127.0.0.1:PORT; off, or no Redis answering, skips the row")
 	flag.Func("rows", "measure only these rows, comma-separated ids (hello, 'session /verify', 'floor session /verify', nginx static, scs, …); hello, the baseline, always", func(v string) error {

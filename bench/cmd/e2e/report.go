@@ -60,7 +60,6 @@ func (rep *report) find(id string) int {
 }
 
 // micro prints CPU seconds per request in µs, three significant figures.
-func micro(sec float64) string { return harness.Sig3(sec * 1e6) }
 
 func ratio(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + "×" }
 
@@ -138,7 +137,7 @@ func (r *runner) print(rep *report) {
 		fmt.Fprintf(w, "| %s |", x.label)
 		for _, ss := range rep.samples {
 			_, total := ss[i].perReq()
-			fmt.Fprintf(w, " %s, %s |", harness.FmtRate(ss[i].rate()), micro(total))
+			fmt.Fprintf(w, " %s, %s |", harness.FmtRate(ss[i].rate()), harness.Micro(total))
 		}
 		fmt.Fprintln(w)
 	}
@@ -162,11 +161,11 @@ func (r *runner) print(rep *report) {
 			}
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s–%s | %s | %s | %s | %d |\n", x.label, harness.FmtRate(s.rate), ratio(s.rate/bare.rate),
-			micro(s.cpu), micro(s.min), micro(s.max), ratio(s.cpu/bare.cpu), fl, strings.Join(x.procs, " + "), s.ok)
+			harness.Micro(s.cpu), harness.Micro(s.min), harness.Micro(s.max), ratio(s.cpu/bare.cpu), fl, strings.Join(x.procs, " + "), s.ok)
 		if len(x.procs) > 1 {
 			var parts []string
 			for j, p := range x.procs {
-				parts = append(parts, p+" "+micro(s.split[j])+" µs")
+				parts = append(parts, p+" "+harness.Micro(s.split[j])+" µs")
 			}
 			splits = append(splits, fmt.Sprintf("- %s: %s per request", x.label, strings.Join(parts, ", ")))
 		}

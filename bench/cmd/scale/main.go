@@ -88,7 +88,7 @@ func main() {
 	o.Register(flag.CommandLine, harness.MaxClients)
 	flag.IntVar(&o.sessions, "sessions", o.sessions, "live sessions of the flat test's second server")
 	flag.Var(harness.IntList{P: &o.rss}, "rss", "cached sessions at which the resident set is read, comma-separated; empty: none")
-	flag.DurationVar(&o.budget, "budget", o.budget, "the most the whole run may take; it refuses to start when its estimate is longer, and stops at it")
+	harness.BudgetFlag(flag.CommandLine, &o.budget)
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)

@@ -18,7 +18,6 @@ import (
 // server is a signoff serve and the Cookie lines of its sessions.
 type server struct {
 	name  string
-	label string
 	p     *harness.Proc
 	lines []string // one request's header lines per session
 }
@@ -86,7 +85,6 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.label = v.label
 		if _, err := fill(ctx, s, o.K, progress); err != nil {
 			return nil, err
 		}
@@ -113,7 +111,7 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 			}
 			ss[i].misses -= missed
 			progress("round %d, %s: %s req/s, %s µs of server CPU per request, %d store reads (load %s)",
-				round+1, s.name, harness.FmtRate(ss[i].rate), micro(ss[i].cpu), ss[i].misses, ss[i].load)
+				round+1, s.name, harness.FmtRate(ss[i].rate), harness.Micro(ss[i].cpu), ss[i].misses, ss[i].load)
 		}
 		rep.flat = append(rep.flat, ss)
 	}
@@ -234,8 +232,6 @@ func rss(pid int) (int64, error) {
 	return 0, fmt.Errorf("/proc/%d/status has no VmRSS", pid)
 }
 
-func micro(s float64) string { return strconv.FormatFloat(s*1e6, 'f', 1, 64) }
-
 func mib(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) + " MiB" }
 
 // print writes the report as Markdown tables.
@@ -255,7 +251,7 @@ func print(out io.Writer, o options, root string, rep *report) {
 		var misses int64
 		fmt.Fprintf(out, "| %s |", label)
 		for _, ss := range rep.flat {
-			fmt.Fprintf(out, " %s |", micro(ss[v].cpu))
+			fmt.Fprintf(out, " %s |", harness.Micro(ss[v].cpu))
 			cpus, rates = append(cpus, ss[v].cpu), append(rates, ss[v].rate)
 			misses += ss[v].misses
 		}
@@ -263,7 +259,7 @@ func print(out io.Writer, o options, root string, rep *report) {
 		if v == 0 {
 			one = cpu
 		}
-		fmt.Fprintf(out, " %s | **%.2f×** | %s | %d |\n", micro(cpu), cpu/one, harness.FmtRate(harness.Median(rates)), misses)
+		fmt.Fprintf(out, " %s | **%.2f×** | %s | %d |\n", harness.Micro(cpu), cpu/one, harness.FmtRate(harness.Median(rates)), misses)
 	}
 	fmt.Fprintln(out)
 	fmt.Fprint(out, "Load average at the end of each round:")

@@ -197,7 +197,7 @@ func main() {
 	flag.StringVar(&o.logLevel, "server-log-level", o.logLevel, "--log-level of signoff serve (info, its default, writes an access-log line per request)")
 	flag.StringVar(&o.repo, "repo", o.repo, "the signoff repository to build (default: the module bench replaces signoff with, ../)")
 	flag.StringVar(&o.postgres, "postgres", o.postgres, "the PostgreSQL of the postgres rows (a schema of the run's own is made and dropped); off skips them (default: SIGNOFF_TEST_POSTGRES, else "+harness.DefaultPostgres+")")
-	flag.DurationVar(&o.budget, "budget", o.budget, "the most the whole run may take; it refuses to start when its estimate is longer, and stops at it")
+	harness.BudgetFlag(flag.CommandLine, &o.budget)
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "writes:", err)

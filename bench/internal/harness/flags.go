@@ -76,3 +76,9 @@ func (l IntList) Set(v string) error {
 	*l.P = ns
 	return nil
 }
+
+// BudgetFlag defines -budget on fs, with *p as its default: the most a
+// whole run may take.
+func BudgetFlag(fs *flag.FlagSet, p *time.Duration) {
+	fs.DurationVar(p, "budget", *p, "the most the whole run may take; it refuses to start when its estimate is longer, and stops at it")
+}

@@ -85,3 +85,6 @@ func FmtRate(v float64) string {
 	}
 	return Sig3(r)
 }
+
+// Micro writes seconds as microseconds, three significant digits.
+func Micro(sec float64) string { return Sig3(sec * 1e6) }
