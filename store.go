@@ -9,6 +9,13 @@ import (
 // Every method is safe for concurrent use. Times are passed in by the caller
 // (the Manager's clock), so stores keep no clock of their own.
 //
+// A session is live at now while it is not revoked, now is before its
+// ExpiresAt, and its AuthVersion is not below its user's auth_version. The
+// last is how RevokeUserSessions ends every session of a user at once: it
+// raises the auth_version and need not touch a session's record, so a
+// session it ended may still show no RevokedAt. Every read below that asks
+// for a live session applies all three.
+//
 // Errors: ErrNotFound for what does not exist, has expired or is revoked;
 // *ReuseError from RotateRefreshToken; anything else is a system error that
 // the Manager turns into ErrUnavailable (503). The conformance suite in
@@ -21,22 +28,22 @@ type Store interface {
 	CreateSession(ctx context.Context, s *Session, rt *RefreshToken) error
 
 	// SessionByToken returns the session whose TokenHash is h. It returns
-	// ErrNotFound when there is none, or it is revoked, or now is not before
-	// its ExpiresAt.
+	// ErrNotFound when there is none or it is not live at now.
 	SessionByToken(ctx context.Context, h Hash, now time.Time) (*Session, error)
 
 	// Session returns the session with ID id under the same rules as
 	// SessionByToken.
 	Session(ctx context.Context, id string, now time.Time) (*Session, error)
 
-	// ListSessions returns the user's live sessions (as Session defines
-	// them), newest first. A user with none gets an empty slice.
+	// ListSessions returns the user's sessions live at now, newest first.
+	// A user with none gets an empty slice.
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
 
 	// TouchSessions records activity: it sets the LastSeenAt of each
 	// touch's session to its At unless that is already later (of several
 	// touches of one session, the latest counts). A missing or revoked
-	// session is skipped, not an error. The Manager writes the touches it
+	// session is skipped, not an error (one ended by RevokeUserSessions may
+	// be skipped or written: it never comes back). The Manager writes the touches it
 	// has gathered in one call, so a store should write them together: one
 	// transaction, one round trip.
 	TouchSessions(ctx context.Context, ts []Touch) error
@@ -46,10 +53,19 @@ type Store interface {
 	// revoked is not an error. It returns only system errors.
 	RevokeSession(ctx context.Context, id string, at time.Time) error
 
-	// RevokeUserSessions revokes every live session of the user and their
-	// refresh tokens, and increments the user's auth_version, in one atomic
-	// step. It returns how many sessions it revoked and the new auth_version.
+	// RevokeUserSessions ends every session of the user, with its refresh
+	// tokens, by incrementing the user's auth_version, in one atomic step:
+	// from then on no read finds any of them live. It returns how many of
+	// the user's sessions were live just before, and the new auth_version.
 	// A user it has never seen gets auth_version 1 and 0 revoked.
+	//
+	// Its cost must not grow with the user's sessions (logout everywhere of
+	// an account with 100,000 sessions is as quick as of one with one): it
+	// writes the user's auth_version and no session's or token's record,
+	// and counts the live sessions from an index. Sessions created after it
+	// returns are live. Once it has returned, no refresh token of the
+	// sessions it ended rotates, not even a child stored by a rotation that
+	// overlapped it.
 	RevokeUserSessions(ctx context.Context, userID string, at time.Time) (revoked int, authVersion int64, err error)
 
 	// AuthVersion returns the user's auth_version: 0 for a user it has never
@@ -57,7 +73,9 @@ type Store interface {
 	AuthVersion(ctx context.Context, userID string) (int64, error)
 
 	// RefreshToken returns the refresh token whose hash is h, spent, revoked
-	// or expired as it may be. ErrNotFound if there is none.
+	// or expired as it may be, as stored: a token whose session
+	// RevokeUserSessions ended may show no RevokedAt (its session is not
+	// live). ErrNotFound if there is none.
 	RefreshToken(ctx context.Context, h Hash) (*RefreshToken, error)
 
 	// RotateRefreshToken spends the refresh token whose hash is parent and

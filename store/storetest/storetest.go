@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) signoff.Store) {
 		{"RefreshTokenExpires", testRefreshExpiry},
 		{"RotateRevokedFamily", testRotateRevoked},
 		{"ConcurrentRevokeAndRotate", testConcurrentRevokeAndRotate},
+		{"ConcurrentRevokeUserAndRotate", testConcurrentRevokeUserAndRotate},
 		{"Ping", func(t *testing.T, s signoff.Store) { ok(t, s.Ping(context.Background())) }},
 		{"DeleteUserSessions", testDeleteUserSessions},
 	}
@@ -278,6 +279,10 @@ func testRevokeIdempotent(t *testing.T, s signoff.Store) {
 	notFound(t, "SessionByToken after revoke", err)
 }
 
+// testRevokeUser: logout everywhere ends every live session of the user,
+// cookie and jwt, and nothing of anyone else's; it counts what was live;
+// what it ended stays ended whatever is done to it afterwards, and a
+// session begun after it is live.
 func testRevokeUser(t *testing.T, s signoff.Store) {
 	u, other := rnd("usr_"), rnd("usr_")
 	var mine []*signoff.Session
@@ -292,21 +297,38 @@ func testRevokeUser(t *testing.T, s signoff.Store) {
 	expired := newSession(u)
 	expired.ExpiresAt = base.Add(time.Second)
 	ok(t, s.CreateSession(ctx, expired, nil))
+	gone := newSession(u)
+	ok(t, s.CreateSession(ctx, gone, nil))
+	ok(t, s.RevokeSession(ctx, gone.ID, base))
 
 	at := base.Add(time.Minute)
 	n, av, err := s.RevokeUserSessions(ctx, u, at)
 	ok(t, err)
 	if n != 4 || av != 1 {
-		t.Fatalf("RevokeUserSessions = (%d, %d), want (4, 1): three cookies and one family, not the expired one", n, av)
+		t.Fatalf("RevokeUserSessions = (%d, %d), want (4, 1): three cookies and one family, not the expired or the revoked one", n, av)
 	}
-	for _, x := range mine {
-		_, err := s.SessionByToken(ctx, x.TokenHash, at)
-		notFound(t, "a revoked user's session", err)
+	ended := func(when string) {
+		t.Helper()
+		for _, x := range mine {
+			_, err := s.SessionByToken(ctx, x.TokenHash, at)
+			notFound(t, when+": SessionByToken of a session logout everywhere ended", err)
+			_, err = s.Session(ctx, x.ID, at)
+			notFound(t, when+": Session of a session logout everywhere ended", err)
+		}
+		_, err = s.Session(ctx, fam.ID, at)
+		notFound(t, when+": a jwt session logout everywhere ended", err)
+		// Its unspent refresh token is still found (logout by refresh
+		// cookie names the session through it) but does not rotate: not
+		// found, not reuse, as for any token of a session that is over.
+		if got, err := s.RefreshToken(ctx, rt.Hash); err != nil || got.SessionID != fam.ID {
+			t.Fatalf("%s: RefreshToken of an ended family: %+v, %v", when, got, err)
+		}
+		_, err = s.RotateRefreshToken(ctx, rt.Hash, child(at.Add(time.Second)), 10*time.Second)
+		notFound(t, when+": rotating the refresh token of a session logout everywhere ended", err)
 	}
-	_, err = s.Session(ctx, fam.ID, at)
-	notFound(t, "a revoked user's jwt session", err)
-	if got, err := s.RefreshToken(ctx, rt.Hash); err != nil || got.RevokedAt.IsZero() {
-		t.Fatalf("a revoked user's refresh token: %+v, %v", got, err)
+	ended("after RevokeUserSessions")
+	if list, err := s.ListSessions(ctx, u, at); err != nil || len(list) != 0 {
+		t.Fatalf("ListSessions after RevokeUserSessions = %d sessions, %v; want none", len(list), err)
 	}
 	_, err = s.SessionByToken(ctx, theirs.TokenHash, at)
 	ok(t, err)
@@ -316,10 +338,35 @@ func testRevokeUser(t *testing.T, s signoff.Store) {
 	if got, err := s.AuthVersion(ctx, other); err != nil || got != 0 {
 		t.Fatalf("another user's AuthVersion = %d, %v; want 0", got, err)
 	}
+
+	// Touching, revoking or listing what was ended brings nothing back.
+	ok(t, s.TouchSessions(ctx, []signoff.Touch{{SessionID: mine[0].ID, At: at.Add(time.Second)}, {SessionID: fam.ID, At: at.Add(time.Second)}}))
+	ok(t, s.RevokeSession(ctx, mine[1].ID, at.Add(time.Second)))
+	ended("after touching and revoking")
+
+	late := newSession(u)
+	late.CreatedAt = at
+	ok(t, s.CreateSession(ctx, late, nil))
+	if late.AuthVersion != 1 {
+		t.Fatalf("a session created after RevokeUserSessions has AuthVersion %d, want 1", late.AuthVersion)
+	}
+	_, err = s.SessionByToken(ctx, late.TokenHash, at)
+	ok(t, err)
+	if list, err := s.ListSessions(ctx, u, at); err != nil || len(list) != 1 || list[0].ID != late.ID {
+		t.Fatalf("ListSessions after a new sign-in = %d sessions, %v; want only the new one", len(list), err)
+	}
 	n, av, err = s.RevokeUserSessions(ctx, u, at)
 	ok(t, err)
-	if n != 0 || av != 2 {
-		t.Fatalf("second RevokeUserSessions = (%d, %d), want (0, 2)", n, av)
+	if n != 1 || av != 2 {
+		t.Fatalf("second RevokeUserSessions = (%d, %d), want (1, 2): the session begun since", n, av)
+	}
+	_, err = s.SessionByToken(ctx, late.TokenHash, at)
+	notFound(t, "the late session after the second RevokeUserSessions", err)
+	ended("after the second RevokeUserSessions")
+	n, av, err = s.RevokeUserSessions(ctx, u, at)
+	ok(t, err)
+	if n != 0 || av != 3 {
+		t.Fatalf("third RevokeUserSessions = (%d, %d), want (0, 3)", n, av)
 	}
 	n, av, err = s.RevokeUserSessions(ctx, rnd("usr_"), at)
 	ok(t, err)
@@ -577,6 +624,48 @@ func testConcurrentRevokeAndRotate(t *testing.T, s signoff.Store) {
 		_, err = s.RotateRefreshToken(ctx, rt.Hash, child(at.Add(time.Second)), 10*time.Second)
 		if err == nil {
 			t.Fatalf("round %d: a rotation succeeded after RevokeSession returned", round)
+		}
+	}
+}
+
+// testConcurrentRevokeUserAndRotate races a logout everywhere against
+// refreshes of one of the user's families: whatever the interleaving, once
+// RevokeUserSessions has returned, no token of the family rotates, neither
+// the first nor any child a rotation stored, even one that overlapped it.
+func testConcurrentRevokeUserAndRotate(t *testing.T, s signoff.Store) {
+	for round := range 10 {
+		u := rnd("usr_")
+		sess, rt := newFamily(t, s, u)
+		at := base.Add(time.Minute)
+		var (
+			wg        sync.WaitGroup
+			revokeErr error
+			held      = []signoff.Hash{rt.Hash} // every token the refresher was given
+		)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, _, revokeErr = s.RevokeUserSessions(ctx, u, at)
+		}()
+		go func() {
+			defer wg.Done()
+			parent := rt.Hash
+			for i := range 20 {
+				c := child(at.Add(time.Duration(i) * time.Millisecond))
+				if _, err := s.RotateRefreshToken(ctx, parent, c, 10*time.Second); err != nil {
+					return
+				}
+				held = append(held, c.Hash)
+				parent = c.Hash
+			}
+		}()
+		wg.Wait()
+		ok(t, revokeErr)
+		_, err := s.Session(ctx, sess.ID, at)
+		notFound(t, fmt.Sprintf("round %d: session after RevokeUserSessions", round), err)
+		for i, h := range held {
+			_, err := s.RotateRefreshToken(ctx, h, child(at.Add(time.Second)), 10*time.Second)
+			notFound(t, fmt.Sprintf("round %d: token %d of %d after RevokeUserSessions returned", round, i+1, len(held)), err)
 		}
 	}
 }
