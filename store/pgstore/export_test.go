@@ -1,5 +1,5 @@
 package pgstore
 
-// RevokeUserTokens is the statement of RevokeUserSessions that revokes the
-// refresh tokens, for a test that reads its plan.
-const RevokeUserTokens = revokeUserTokens
+// CountLive is the query with which RevokeUserSessions counts the sessions
+// it ends, for a test that reads its plan.
+const CountLive = countLive

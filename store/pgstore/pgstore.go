@@ -212,8 +212,13 @@ func (r *tokenRow) token() *signoff.RefreshToken {
 	return t
 }
 
-// live is the SQL form of signoff.Session.Live, with now as $2.
-const live = `revoked_at IS NULL AND expires_at > $2`
+// live is the SQL form of a live session (see signoff.Store), with now as
+// $2: not revoked, before its ExpiresAt, and not below its user's
+// auth_version, read by the users table's key (a user with no row has 0).
+// It names the table, so queries that use it select FROM sessions without
+// an alias.
+const live = `revoked_at IS NULL AND expires_at > $2
+	AND auth_version >= coalesce((SELECT u.auth_version FROM users u WHERE u.id = sessions.user_id), 0)`
 
 func (s *Store) oneSession(ctx context.Context, where string, key any, now time.Time) (*signoff.Session, error) {
 	var r sessionRow
@@ -264,7 +269,8 @@ func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) 
 // reads the version through an upsert of the user's row, which locks it:
 // a RevokeUserSessions of the same user (which locks that row first) either
 // finished before, and the session gets the new version, or waits for this
-// insert to commit, and then revokes the session. Without the lock a login
+// insert to commit, and then counts the session and ends it with the
+// version it raises. Without the lock a login
 // racing a logout-everywhere could keep a live session at the old version.
 // The cost is that every user who signs in gets a row (with a NULL email
 // unless it is an account), as RevokeUserSessions gives one anyway.
@@ -328,47 +334,35 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 	return fail("revoke session", s.pool.SendBatch(ctx, b).Close())
 }
 
-// revokeUserTokens revokes the refresh tokens of user $1's sessions that
-// were revoked at $2. It reads those sessions once, into an array, and
-// finds their tokens through refresh_tokens_by_session: no join, whose
-// plan would rest on the planner's estimates. With statistics older than a
-// burst of sign-ins, an IN (SELECT …) here was planned as a nested loop
-// that compared every unrevoked token with every session of the user,
-// n² rows: 100,000 sessions took more than six minutes.
-const revokeUserTokens = revokeTokens + `= ANY (ARRAY (SELECT id FROM sessions WHERE user_id = $1 AND revoked_at = $2))`
+// countLive counts the sessions of user $1 that were live at $2 before the
+// user's auth_version was raised (in the same transaction): those at the
+// one before, neither revoked nor expired. sessions_live_by_user holds all
+// it reads.
+const countLive = `SELECT count(*) FROM sessions
+	WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+	AND auth_version = (SELECT auth_version - 1 FROM users WHERE id = $1)`
 
-// RevokeUserSessions implements signoff.Store. It sends three statements in
-// one round trip, as one implicit transaction: the upsert of the user's row
-// (which serialises it with CreateSession and with itself), the user's live
-// sessions, then their refresh tokens (revokeUserTokens). The last picks
-// the sessions by revoked_at = at: those revoked here, and perhaps some
-// revoked earlier at the same instant, whose tokens are revoked already.
+// RevokeUserSessions implements signoff.Store. It writes one row, the
+// user's: the sessions it ends are those below the new auth_version, which
+// every read of a live session compares (live). Two statements, one round
+// trip, one implicit transaction: the upsert of the user's row, which locks
+// it (serialising this with CreateSession and with itself), then the count
+// (countLive), whose snapshot is taken after that lock was granted, so it
+// sees every session begun before.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.Time) (int, int64, error) {
+	var (
+		av int64
+		n  int
+	)
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO users (id, auth_version, created_at) VALUES ($1, 1, $2)
 		ON CONFLICT (id) DO UPDATE SET auth_version = users.auth_version + 1
-		RETURNING auth_version`, userID, ts(at))
-	b.Queue(`UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND `+live, userID, ts(at))
-	b.Queue(revokeUserTokens, userID, ts(at))
-	br := s.pool.SendBatch(ctx, b)
-	var (
-		av  int64
-		tag pgconn.CommandTag
-	)
-	err := br.QueryRow().Scan(&av)
-	if err == nil {
-		tag, err = br.Exec()
-	}
-	if err == nil {
-		_, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+		RETURNING auth_version`, userID, ts(at)).QueryRow(func(row pgx.Row) error { return row.Scan(&av) })
+	b.Queue(countLive, userID, ts(at)).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return 0, 0, fail("revoke user sessions", err)
 	}
-	return int(tag.RowsAffected()), av, nil
+	return n, av, nil
 }
 
 // AuthVersion implements signoff.Store.

@@ -15,9 +15,13 @@ import (
 // (child.IssuedAt), $3 the child's JTI, $4 its hash, $5 its ExpiresAt.
 //
 //   - old spends the parent, if it is unspent, before its ExpiresAt, and its
-//     session is live. The EXISTS locks the session's row (FOR NO KEY
+//     session is live (its auth_version too: see RevokeUserSessions, which
+//     only raises the user's; a rotation that read the user's row before
+//     that committed may still spend the parent, but the child it stores
+//     belongs to a session below the new auth_version, which no read or
+//     rotation finds live). The EXISTS locks the session's row (FOR NO KEY
 //     UPDATE) before the parent's row is locked: the order RevokeSession
-//     and RevokeUserSessions use, so the two cannot deadlock, and a
+//     uses, so the two cannot deadlock, and a
 //     rotation that has started holds off a revocation until it commits
 //     (which then revokes the child too), while a revocation that got the
 //     session first makes the EXISTS false once it commits.
@@ -39,7 +43,8 @@ const rotate = `WITH old AS (
 	UPDATE refresh_tokens p SET revoked_at = $2, replaced_by_jti = $3
 	WHERE p.token_hash = $1 AND p.revoked_at IS NULL AND p.replaced_by_jti IS NULL AND p.expires_at > $2
 		AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = p.session_id AND s.revoked_at IS NULL AND s.expires_at > $2
-			FOR NO KEY UPDATE)
+			AND s.auth_version >= coalesce((SELECT u.auth_version FROM users u WHERE u.id = s.user_id), 0)
+			FOR NO KEY UPDATE OF s)
 	RETURNING p.session_id
 ), sess AS (
 	UPDATE sessions s SET last_seen_at = GREATEST(s.last_seen_at, $2)
@@ -53,12 +58,14 @@ const rotate = `WITH old AS (
 )
 SELECT sess.*, child.expires_at FROM sess, child`
 
-// decide reads, in one snapshot, the parent, its session and the parent's
-// successor, so RotateRefreshToken can tell why rotate changed nothing.
+// decide reads, in one snapshot, the parent, its session, the parent's
+// successor and the user's auth_version, so RotateRefreshToken can tell why
+// rotate changed nothing.
 const decide = `SELECT p.revoked_at, p.replaced_by_jti, p.expires_at,
 	s.id, s.user_id, s.token_hash, s.auth_version, s.created_at, s.last_seen_at, s.expires_at,
 	s.revoked_at, s.user_agent, s.ip,
-	c.jti, c.session_id, c.token_hash, c.issued_at, c.expires_at, c.revoked_at, c.replaced_by_jti
+	c.jti, c.session_id, c.token_hash, c.issued_at, c.expires_at, c.revoked_at, c.replaced_by_jti,
+	coalesce((SELECT u.auth_version FROM users u WHERE u.id = s.user_id), 0)
 FROM refresh_tokens p
 JOIN sessions s ON s.id = p.session_id
 LEFT JOIN refresh_tokens c ON c.jti = p.replaced_by_jti
@@ -90,8 +97,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, parent signoff.Hash, chi
 		}
 		c tokenRow
 	)
+	var userAV int64
 	dest := append([]any{&p.revoked, &p.replaced, &p.expires}, r.dest()...)
-	err = s.pool.QueryRow(ctx, decide, parent[:]).Scan(append(dest, c.dest()...)...)
+	err = s.pool.QueryRow(ctx, decide, parent[:]).Scan(append(append(dest, c.dest()...), &userAV)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, signoff.ErrNotFound
 	}
@@ -99,7 +107,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, parent signoff.Hash, chi
 		return nil, fail("rotate refresh token", err)
 	}
 	sess := r.session()
-	if !sess.Live(now) {
+	if !sess.Live(now) || sess.AuthVersion < userAV {
 		return nil, signoff.ErrNotFound
 	}
 	if p.revoked != nil || p.replaced != nil {

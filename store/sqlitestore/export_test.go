@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,29 @@ func QueryRowForTest(s *Store, q string, args ...any) *sql.Row {
 func ExecForTest(s *Store, q string, args ...any) error {
 	_, err := s.w.ExecContext(context.Background(), q, args...)
 	return err
+}
+
+// CountLive is the query with which RevokeUserSessions counts the
+// sessions it ends, for a test that reads its plan.
+const CountLive = countLive
+
+// PlanForTest returns the plan SQLite makes for q, one line per step.
+func PlanForTest(s *Store, q string, args ...any) (string, error) {
+	rows, err := s.w.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+q, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "\n"), rows.Err()
 }
 
 // KeysForTest is one access-token key set shared by the instances of a test.

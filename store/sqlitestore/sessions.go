@@ -54,8 +54,13 @@ func (s *Store) CreateSession(ctx context.Context, sess *signoff.Session, rt *si
 	return s.fail("create session", err)
 }
 
-// live is the SQL form of signoff.Session.Live.
-const live = `revoked_at IS NULL AND expires_at > ?`
+// live is the SQL form of a live session (see signoff.Store): not revoked,
+// before its ExpiresAt (the one argument), and not below its user's
+// auth_version, which one lookup by the users table's key reads. A user
+// with no row has auth_version 0. It names the table, so queries that use
+// it select FROM sessions without an alias.
+const live = `revoked_at IS NULL AND expires_at > ?
+	AND auth_version >= coalesce((SELECT u.auth_version FROM users u WHERE u.id = sessions.user_id), 0)`
 
 func (s *Store) oneSession(ctx context.Context, where string, key any, now time.Time) (*signoff.Session, error) {
 	x, err := scanSession(s.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE `+where+` = ? AND `+live, key, us(now)))
@@ -136,27 +141,26 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 	return s.fail("revoke session", s.tx(ctx, func(tx *sql.Tx) error { return revoke(ctx, tx, id, at) }))
 }
 
-// RevokeUserSessions implements signoff.Store.
+// countLive counts the sessions of user ?1 live at ?2: those at the user's
+// auth_version, neither revoked nor expired. sessions_live_by_user holds
+// all it reads.
+const countLive = `SELECT count(*) FROM sessions
+	WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2
+	AND auth_version = coalesce((SELECT auth_version FROM users WHERE id = ?1), 0)`
+
+// RevokeUserSessions implements signoff.Store. It writes one row, the
+// user's: the sessions it ends are those below the new auth_version, which
+// every read of a live session compares (live). It counts them first
+// (countLive).
 func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.Time) (int, int64, error) {
 	var (
 		n  int
 		av int64
 	)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		// Tokens first, while their sessions are still live.
-		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE revoked_at IS NULL
-			AND session_id IN (SELECT id FROM sessions WHERE user_id = ? AND `+live+`)`, us(at), userID, us(at)); err != nil {
+		if err := tx.QueryRowContext(ctx, countLive, userID, us(at)).Scan(&n); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND `+live, us(at), userID, us(at))
-		if err != nil {
-			return err
-		}
-		revoked, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		n = int(revoked)
 		// A user the store has never seen gets a row with no email: it
 		// carries the auth_version of an application's own user.
 		return tx.QueryRowContext(ctx, `INSERT INTO users (id, auth_version, created_at) VALUES (?, 1, ?)

@@ -3,10 +3,12 @@ package sqlitestore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,5 +213,48 @@ func TestTwoInstancesLogout_I1(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Logout everywhere writes one row, the user's, however many sessions and
+// refresh-token families the user has, and counts them from the index
+// alone (the plan reads no table row).
+func TestRevokeUserWritesOneRow(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "signoff.db"))
+	base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	user := "usr_many"
+	for i := range 200 {
+		x := &signoff.Session{ID: fmt.Sprintf("ses_%d", i), UserID: user, CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}
+		var rt *signoff.RefreshToken
+		if i%2 == 0 {
+			x.TokenHash = signoff.HashString(fmt.Sprintf("cookie %d", i))
+		} else {
+			rt = &signoff.RefreshToken{JTI: fmt.Sprintf("rt_%d", i), Hash: signoff.HashString(fmt.Sprintf("refresh %d", i)), IssuedAt: base, ExpiresAt: base.Add(time.Hour)}
+		}
+		if err := s.CreateSession(ctx, x, rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes := func() (n int64) {
+		t.Helper()
+		if err := sqlitestore.QueryRowForTest(s, `SELECT total_changes()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := changes()
+	n, av, err := s.RevokeUserSessions(ctx, user, base.Add(time.Minute))
+	if err != nil || n != 200 || av != 1 {
+		t.Fatalf("RevokeUserSessions = (%d, %d, %v), want (200, 1, nil)", n, av, err)
+	}
+	if got := changes() - before; got != 1 {
+		t.Fatalf("RevokeUserSessions of 200 sessions changed %d rows, want 1 (the user's auth_version)", got)
+	}
+	plan, err := sqlitestore.PlanForTest(s, sqlitestore.CountLive, user, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "COVERING INDEX sessions_live_by_user") {
+		t.Fatalf("the count reads table rows:\n%s", plan)
 	}
 }
