@@ -210,7 +210,11 @@ func pick(n, extra int) []int {
 // here (half that with a refresh token), so 100,000 would take a minute a
 // round. It writes what CreateSession writes (the schemas of
 // store/sqlitestore and store/pgstore), with the user's auth_version read
-// before.
+// before. Then it leaves the tables as sessions made over time would find
+// them: on SQLite the write-ahead log checkpointed (else the next commit,
+// the one measured, copies the whole insert into the database); on
+// PostgreSQL the tables vacuumed and analysed (as autovacuum leaves them:
+// else an index-only scan must visit every row it counts).
 type bulk interface {
 	insert(ctx context.Context, user string, av int64, jwt bool, toks []string, now time.Time) error
 }
@@ -290,7 +294,11 @@ func (b sqliteBulk) insert(ctx context.Context, user string, av int64, jwt bool,
 		}
 		stmt.Close()
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	_, err = b.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+	return err
 }
 
 type pgBulk struct{ conn *pgx.Conn }
@@ -310,5 +318,9 @@ func (b pgBulk) insert(ctx context.Context, user string, av int64, jwt bool, tok
 			return err
 		}
 	}
-	return tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	_, err = b.conn.Exec(ctx, `VACUUM (ANALYZE) sessions, refresh_tokens`)
+	return err
 }
