@@ -115,7 +115,7 @@ func TestConformanceCluster(t *testing.T) {
 	// keySlot, which TestOneSlotPerUser relies on, agrees with the cluster.
 	k := keys{"signoff:"}
 	for _, u := range []string{"usr_1", "", "a}b", "{x}", "%7D", "ü"} {
-		for _, key := range []string{k.session(u, "ses_1"), k.sessions(u), k.authVersion(u), k.token(u, "ab"), k.sidIndex("{s}"), k.tokIndex("cd")} {
+		for _, key := range []string{k.session(u, "ses_1"), k.sessions(u), k.authVersion(u), k.live(u), k.token(u, "ab"), k.sidIndex("{s}"), k.tokIndex("cd")} {
 			want, err := c.ClusterKeySlot(ctx, key).Result()
 			must(t, err)
 			if got := keySlot(key); int64(got) != want {
@@ -238,8 +238,8 @@ func TestOneSlotPerUser(t *testing.T) {
 			kind, _, _ := strings.Cut(rest, ":")
 			kinds[kind]++
 		}
-		// 2 sessions, 3 refresh tokens, the zset, av.
-		if kinds["s"] != 2 || kinds["rt"] != 3 || kinds["sessions"] != 1 || kinds["av"] != 1 || len(kinds) != 4 {
+		// 2 sessions, 3 refresh tokens, the zset, av, the live index.
+		if kinds["s"] != 2 || kinds["rt"] != 3 || kinds["sessions"] != 1 || kinds["av"] != 1 || kinds["live"] != 1 || len(kinds) != 5 {
 			t.Errorf("user %q: keys by kind %v", u, kinds)
 		}
 	}
