@@ -34,6 +34,11 @@ func (k keys) token(userID, hashHex string) string { return k.tokenPrefix(userID
 func (k keys) sessions(userID string) string       { return k.user(userID) + "sessions" }
 func (k keys) authVersion(userID string) string    { return k.user(userID) + "av" }
 
+// live is the user's zset of the sessions begun since the user's last
+// logout everywhere and not revoked one by one, scored by ExpiresAt: the
+// index RevokeUserSessions counts from.
+func (k keys) live(userID string) string { return k.user(userID) + "live" }
+
 func (k keys) sidIndex(id string) string        { return k.prefix + "idx:sid:" + id }
 func (k keys) tokIndex(hashHex string) string   { return k.prefix + "idx:tok:" + hashHex }
 func (k keys) tokenIndex(hashHex string) string { return k.prefix + "idx:rt:" + hashHex }

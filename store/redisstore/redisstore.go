@@ -10,14 +10,19 @@
 //
 // Everything of one user lives under the hash tag {u:<userID>}, so it sits in
 // one hash slot, and every step that touches several keys (create, rotate,
-// revoke, logout everywhere, list) is one Lua script in that slot. Callers
-// arrive with a session ID or a credential's hash rather than a user ID, so
-// small index keys, each a single key anywhere in the cluster, say which
-// user (and session) a record belongs to. P is Options.Prefix ("signoff:").
+// revoke, logout everywhere, list) is one Lua script in that slot, or (the
+// read of a session with its user's auth_version) one MULTI/EXEC there.
+// Callers arrive with a session ID or a credential's hash rather than a user
+// ID, so small index keys, each a single key anywhere in the cluster, say
+// which user (and session) a record belongs to. P is Options.Prefix ("signoff:").
 //
 //	key                        type    holds                                               TTL
-//	P{u:<user>}:s:<sid>        hash    the session; rt names its unspent refresh token    session's expiry + 1h
+//	P{u:<user>}:s:<sid>        hash    the session; av is the user's auth_version when     session's expiry + 1h
+//	                                   it began, rt names its unspent refresh token
 //	P{u:<user>}:sessions       zset    the user's session IDs, scored by CreatedAt         the longest of its sessions'
+//	P{u:<user>}:live           zset    the live index: IDs of the sessions begun since     the longest of its sessions'
+//	                                   the last logout everywhere, not revoked one by
+//	                                   one, scored by ExpiresAt
 //	P{u:<user>}:rt:<hash hex>  hash    a refresh token: jti, sid, issued, expires,         session's expiry + 1h
 //	                                   revoked, next (ReplacedBy), nexthash
 //	P{u:<user>}:av             string  the user's auth_version                             none, on purpose
@@ -31,8 +36,10 @@
 // credential a client could present (I9).
 //
 // A revoked session stays stored, revoked, until its absolute lifetime ends:
-// that is the sid denylist. Access tokens never outlive their session, so
-// when Redis collects the record nothing it named can still be presented.
+// that is the sid denylist. (A session a logout everywhere ended stays stored
+// too, not revoked: its av below the user's says it is over.) Access tokens
+// never outlive their session, so when Redis collects the record nothing it
+// named can still be presented.
 // Spent and revoked refresh tokens stay too (RefreshToken returns them, and a
 // spent one presented again is reuse), for as long as their session.
 //
@@ -50,6 +57,42 @@
 //
 // Uniqueness of session IDs and hashes across the whole store is enforced by
 // those SET NX calls, since a script cannot look outside one slot.
+//
+// # Logout everywhere
+//
+// Every session records, in its av field, the user's auth_version when it
+// began, and is live only while that is not below the user's av: every read
+// of a live session compares the two in the user's slot, atomically (a
+// lookup reads the session and av in one MULTI/EXEC; listing and rotation do
+// it in their scripts). RevokeUserSessions is then one script that does not
+// grow with the user's sessions: it INCRs av, which ends them all, and
+// writes no session's or refresh token's record.
+//
+// It also returns how many sessions were live just before, and counts them
+// from the live index, in O(log n): the sessions whose ExpiresAt is after
+// its time (ZCOUNT). CreateSession enters each session there (unless stored
+// revoked) in the same script that gives it the user's current av, and
+// RevokeSession takes it out; RevokeUserSessions then drops the whole index
+// (UNLINK, so Redis frees a large one off its main thread), since every
+// session in it is over. As the scripts run one at a time, a session is
+// either created before a logout everywhere (with the old av, counted, and
+// ended) or after it (with the new av, in the new index). The count leaves
+// out sessions revoked one by one, expired ones, and those an earlier
+// logout everywhere ended, and needs no session read. Creating a session
+// first drops from the index the sessions that expired more than gcMargin
+// (an hour) before its CreatedAt, so that the index of a user who never signs
+// out everywhere does not grow without end.
+//
+// Sessions created by an older build of this store, which kept no live
+// index, are not in it: a logout everywhere ends them all the same (by av)
+// but does not count them. Instances of an older build, during a rolling
+// upgrade, do not compare av when they read a session: a logout everywhere
+// by a new instance does not end a session for them (one by an old instance,
+// which revoked each session, ends it for all).
+//
+// TouchSessions and RevokeSession do not read av: they may write the seen or
+// revoked field of a session a logout everywhere ended, which is harmless,
+// as no read finds it live again.
 //
 // # Expiry: TTLs collect, the caller's clock decides
 //
@@ -230,12 +273,19 @@ func (s *Store) CreateSession(ctx context.Context, sess *signoff.Session, rt *si
 	if !sess.RevokedAt.IsZero() {
 		f = append(f, "revoked", micros(sess.RevokedAt))
 	}
-	ks := []string{s.k.session(sess.UserID, sess.ID), s.k.sessions(sess.UserID), s.k.authVersion(sess.UserID)}
+	ks := []string{s.k.session(sess.UserID, sess.ID), s.k.sessions(sess.UserID), s.k.authVersion(sess.UserID), s.k.live(sess.UserID)}
 	if rt != nil {
 		f = append(f, "rt", rt.Hash.Hex())
 		ks = append(ks, s.k.token(sess.UserID, rt.Hash.Hex()))
 	}
-	args := append([]any{ms(life), s.k.sessionPrefix(sess.UserID), sess.ID, micros(sess.CreatedAt), len(f)}, f...)
+	enter := "1"
+	if !sess.RevokedAt.IsZero() {
+		enter = "0"
+	}
+	// The live index forgets sessions that expired more than gcMargin ago
+	// on this caller's clock: no caller within gcMargin of it can count them.
+	args := append([]any{ms(life), s.k.sessionPrefix(sess.UserID), sess.ID, micros(sess.CreatedAt),
+		micros(sess.ExpiresAt), enter, micros(now.Add(-gcMargin)), len(f)}, f...)
 	if rt != nil {
 		args = append(args, tokenFields(rt, sess.ID)...)
 	}
@@ -302,23 +352,45 @@ func (s *Store) lookup(ctx context.Context, key string) (r ref, ok bool, err err
 }
 
 // liveSession reads the session r names and returns it if it is live at now
-// (and, when tokenHex is not empty, if its cookie hashes to that).
+// (and, when tokenHex is not empty, if its cookie hashes to that). It reads
+// the session and the user's auth_version in one transaction (MULTI/EXEC,
+// one round trip; both keys are in the user's slot), so the two are of one
+// moment.
 func (s *Store) liveSession(ctx context.Context, r ref, tokenHex string, now time.Time) (*signoff.Session, error) {
 	if !now.Before(r.expires) {
 		return nil, signoff.ErrNotFound // the index knows the absolute lifetime
 	}
-	m, err := s.c.HGetAll(ctx, s.k.session(r.userID, r.sessionID)).Result()
+	var (
+		hg *redis.MapStringStringCmd
+		av *redis.StringCmd
+	)
+	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		hg = p.HGetAll(ctx, s.k.session(r.userID, r.sessionID))
+		av = p.Get(ctx, s.k.authVersion(r.userID))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) { // Nil: a user with no auth_version yet
+		return nil, err
+	}
+	m, err := hg.Result()
 	if err != nil {
 		return nil, err
 	}
 	if len(m) == 0 {
 		return nil, signoff.ErrNotFound
 	}
+	userAV, err := av.Int64()
+	if errors.Is(err, redis.Nil) {
+		userAV, err = 0, nil
+	}
+	if err != nil {
+		return nil, err
+	}
 	x, err := decodeSession(m)
 	if err != nil {
 		return nil, err
 	}
-	if x.ID != r.sessionID || x.UserID != r.userID || (tokenHex != "" && m["token"] != tokenHex) || !x.Live(now) {
+	if x.ID != r.sessionID || x.UserID != r.userID || (tokenHex != "" && m["token"] != tokenHex) || !x.Live(now) || x.AuthVersion < userAV {
 		return nil, signoff.ErrNotFound
 	}
 	return x, nil
@@ -365,7 +437,7 @@ func (s *Store) Session(ctx context.Context, id string, now time.Time) (*signoff
 // ListSessions implements signoff.Store.
 func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]*signoff.Session, error) {
 	const op = "list sessions"
-	res, err := listScript.Run(ctx, s.c, []string{s.k.sessions(userID)}, micros(now), s.k.sessionPrefix(userID)).Slice()
+	res, err := listScript.Run(ctx, s.c, []string{s.k.sessions(userID), s.k.authVersion(userID)}, micros(now), s.k.sessionPrefix(userID)).Slice()
 	if err != nil {
 		return nil, fail(op, err)
 	}
@@ -386,7 +458,8 @@ func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) 
 	return out, nil
 }
 
-// TouchSessions implements signoff.Store.
+// TouchSessions implements signoff.Store. It does not read the user's
+// auth_version: touching a session a logout everywhere ended is harmless.
 func (s *Store) TouchSessions(ctx context.Context, ts []signoff.Touch) error {
 	const op = "touch sessions"
 	for _, t := range ts {
@@ -414,18 +487,22 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 	if !ok {
 		return nil
 	}
-	err = revokeScript.Run(ctx, s.c, []string{s.k.session(r.userID, r.sessionID)}, micros(at), s.k.tokenPrefix(r.userID)).Err()
+	ks := []string{s.k.session(r.userID, r.sessionID), s.k.live(r.userID)}
+	err = revokeScript.Run(ctx, s.c, ks, micros(at), s.k.tokenPrefix(r.userID)).Err()
 	if err != nil {
 		return fail(op, err)
 	}
 	return nil
 }
 
-// RevokeUserSessions implements signoff.Store.
+// RevokeUserSessions implements signoff.Store. It increments the user's
+// auth_version and counts from the live index, in one script whose cost does
+// not grow with the user's sessions; see "Logout everywhere" in the package
+// documentation.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.Time) (int, int64, error) {
 	const op = "revoke user sessions"
-	ks := []string{s.k.sessions(userID), s.k.authVersion(userID)}
-	res, err := revokeUserScript.Run(ctx, s.c, ks, micros(at), s.k.sessionPrefix(userID), s.k.tokenPrefix(userID)).Int64Slice()
+	ks := []string{s.k.live(userID), s.k.authVersion(userID)}
+	res, err := revokeUserScript.Run(ctx, s.c, ks, micros(at)).Int64Slice()
 	if err != nil {
 		return 0, 0, fail(op, err)
 	}
@@ -504,7 +581,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, parent signoff.Hash, chi
 	if err := s.claim(ctx, s.k.tokenIndex(ch), v, life); err != nil {
 		return nil, fail(op, err)
 	}
-	ks := []string{s.k.token(r.userID, ph), s.k.session(r.userID, r.sessionID), s.k.token(r.userID, ch)}
+	ks := []string{s.k.token(r.userID, ph), s.k.session(r.userID, r.sessionID), s.k.token(r.userID, ch), s.k.authVersion(r.userID)}
 	res, err := rotateScript.Run(ctx, s.c, ks,
 		micros(now), grace.Microseconds(), child.JTI, ch, micros(child.ExpiresAt), ms(life),
 		r.sessionID, s.k.tokenPrefix(r.userID)).Slice()

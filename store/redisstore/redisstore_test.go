@@ -1,12 +1,16 @@
 package redisstore
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"net"
 	neturl "net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -115,7 +119,7 @@ func TestConformanceCluster(t *testing.T) {
 	// keySlot, which TestOneSlotPerUser relies on, agrees with the cluster.
 	k := keys{"signoff:"}
 	for _, u := range []string{"usr_1", "", "a}b", "{x}", "%7D", "ü"} {
-		for _, key := range []string{k.session(u, "ses_1"), k.sessions(u), k.authVersion(u), k.token(u, "ab"), k.sidIndex("{s}"), k.tokIndex("cd")} {
+		for _, key := range []string{k.session(u, "ses_1"), k.sessions(u), k.authVersion(u), k.live(u), k.token(u, "ab"), k.sidIndex("{s}"), k.tokIndex("cd")} {
 			want, err := c.ClusterKeySlot(ctx, key).Result()
 			must(t, err)
 			if got := keySlot(key); int64(got) != want {
@@ -238,8 +242,8 @@ func TestOneSlotPerUser(t *testing.T) {
 			kind, _, _ := strings.Cut(rest, ":")
 			kinds[kind]++
 		}
-		// 2 sessions, 3 refresh tokens, the zset, av.
-		if kinds["s"] != 2 || kinds["rt"] != 3 || kinds["sessions"] != 1 || kinds["av"] != 1 || len(kinds) != 4 {
+		// 2 sessions, 3 refresh tokens, the zset, av, the live index.
+		if kinds["s"] != 2 || kinds["rt"] != 3 || kinds["sessions"] != 1 || kinds["av"] != 1 || kinds["live"] != 1 || len(kinds) != 5 {
 			t.Errorf("user %q: keys by kind %v", u, kinds)
 		}
 	}
@@ -515,4 +519,258 @@ func TestPingReadsTheData(t *testing.T) {
 	if err := s.Ping(ctx); err == nil {
 		t.Fatal("Ping as a user who may not read the store's keys: nil, want an error")
 	}
+}
+
+// TestRevokeUserCostIsConstant checks that logout everywhere does not grow
+// with the user's sessions, without a clock: on a user with 1,000 sessions
+// it writes no session's or refresh token's record, and its script runs as
+// many Redis commands as on a user with one session (MONITOR reports every
+// command a script runs, marked "lua"), none of them on a session or a
+// token. (1,000 and not more because CreateSession prunes the user's
+// sessions zset, which makes creating n sessions O(n²) in Redis.) It also
+// checks the count it returns: the sessions revoked one by one, those stored
+// revoked, the expired ones, and one that an older build created (it has no
+// entry in the live index) are not counted; every one of them is ended.
+func TestRevokeUserCostIsConstant(t *testing.T) {
+	s := newStore(t)
+	const n = 1000
+	small, big := rnd("usr_"), rnd("usr_")
+	must(t, s.CreateSession(ctx, &signoff.Session{ID: rnd("ses_"), UserID: small, TokenHash: signoff.HashString(rnd("tok")), CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}, nil))
+
+	// Every tenth session is a jwt family; one in fifty has expired by at,
+	// one in fifty is revoked one by one, and one in fifty is stored revoked.
+	at := base.Add(time.Minute)
+	sessions := make([]*signoff.Session, n)
+	tokens := make([]*signoff.RefreshToken, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				x := &signoff.Session{ID: rnd("ses_"), UserID: big, CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}
+				switch i % 50 {
+				case 1:
+					x.ExpiresAt = at
+				case 4:
+					x.RevokedAt = base
+				}
+				var rt *signoff.RefreshToken
+				if i%10 == 0 {
+					rt = &signoff.RefreshToken{JTI: rnd("rt_"), Hash: signoff.HashString(rnd("rt")), IssuedAt: base, ExpiresAt: base.Add(30 * time.Minute)}
+				} else {
+					x.TokenHash = signoff.HashString(rnd("tok"))
+				}
+				sessions[i], tokens[i] = x, rt
+				if err := s.CreateSession(ctx, x, rt); err != nil {
+					errs <- err
+					return
+				}
+				if i%50 == 2 {
+					if err := s.RevokeSession(ctx, x.ID, base); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Session 3 as an older build left it: no entry in the live index.
+	must(t, s.Client().ZRem(ctx, s.k.live(big), sessions[3].ID).Err())
+	want := n - 3*n/50 - 1
+
+	// MONITOR slows down the whole Redis: only for the two calls.
+	mon := startMonitor(t)
+	var got [2]int
+	smallCmds := mon.scriptCommands(t, s, s.k.user(small), func() {
+		var err error
+		got[0], _, err = s.RevokeUserSessions(ctx, small, at)
+		must(t, err)
+	})
+	bigCmds := mon.scriptCommands(t, s, s.k.user(big), func() {
+		var err error
+		got[1], _, err = s.RevokeUserSessions(ctx, big, at)
+		must(t, err)
+	})
+	mon.c.Close()
+	if got[0] != 1 || got[1] != want {
+		t.Errorf("RevokeUserSessions counted %d and %d, want 1 and %d (not the revoked, the expired, the older build's one)", got[0], got[1], want)
+	}
+	if len(bigCmds) != len(smallCmds) || len(bigCmds) == 0 {
+		t.Errorf("the script ran %d commands on the keys of a user with %d sessions, %d for one with 1: %v; want as many", len(bigCmds), n, len(smallCmds), commandNames(bigCmds, 20))
+	}
+	for _, c := range bigCmds {
+		if strings.Contains(c, `"`+s.k.sessionPrefix(big)) || strings.Contains(c, `"`+s.k.tokenPrefix(big)) {
+			t.Errorf("the script ran %v on a session's or a token's record", commandNames([]string{c}, 1))
+			break
+		}
+	}
+
+	// No record was written: a 'revoked' field is only where RevokeSession
+	// put it, and yet every session is ended.
+	p := s.Client().Pipeline()
+	sf := make([]*redis.BoolCmd, n)
+	tf := make([]*redis.BoolCmd, n)
+	for i, x := range sessions {
+		sf[i] = p.HExists(ctx, s.k.session(big, x.ID), "revoked")
+		if tokens[i] != nil {
+			tf[i] = p.HExists(ctx, s.k.token(big, tokens[i].Hash.Hex()), "revoked")
+		}
+	}
+	_, err := p.Exec(ctx)
+	must(t, err)
+	var written int
+	for i := range n {
+		if (sf[i].Val() || tf[i] != nil && tf[i].Val()) != (i%50 == 2 || i%50 == 4) {
+			written++
+		}
+	}
+	if written > 0 {
+		t.Errorf("RevokeUserSessions wrote a 'revoked' field into the records of %d sessions", written)
+	}
+	for i, x := range sessions {
+		var err error
+		if x.TokenHash.IsZero() {
+			_, err = s.Session(ctx, x.ID, base)
+		} else {
+			_, err = s.SessionByToken(ctx, x.TokenHash, base)
+		}
+		if !errors.Is(err, signoff.ErrNotFound) {
+			t.Fatalf("session %d after RevokeUserSessions: %v, want not found", i, err)
+		}
+		if tokens[i] != nil {
+			_, err = s.RotateRefreshToken(ctx, tokens[i].Hash, &signoff.RefreshToken{JTI: rnd("rt_"), Hash: signoff.HashString(rnd("rt")), IssuedAt: base, ExpiresAt: at}, 0)
+			if !errors.Is(err, signoff.ErrNotFound) {
+				t.Fatalf("rotating session %d's refresh token after RevokeUserSessions: %v, want not found", i, err)
+			}
+		}
+	}
+	if list, err := s.ListSessions(ctx, big, base); err != nil || len(list) != 0 {
+		t.Fatalf("ListSessions after RevokeUserSessions = %d sessions, %v", len(list), err)
+	}
+}
+
+// TestLiveIndexForgetsExpired checks that the live index of a user who never
+// signs out everywhere does not grow without end: creating a session drops
+// from it the sessions that expired more than gcMargin before the new one
+// began, and only those.
+func TestLiveIndexForgetsExpired(t *testing.T) {
+	s := newStore(t)
+	u := rnd("usr_")
+	session := func(created, expires time.Time) *signoff.Session {
+		x := &signoff.Session{ID: rnd("ses_"), UserID: u, TokenHash: signoff.HashString(rnd("tok")), CreatedAt: created, LastSeenAt: created, ExpiresAt: expires}
+		must(t, s.CreateSession(ctx, x, nil))
+		return x
+	}
+	later := base.Add(time.Minute + gcMargin + time.Microsecond)
+	session(base, base.Add(time.Minute))                          // expired gcMargin and 1µs before later
+	edge := session(base, base.Add(time.Minute+time.Microsecond)) // expired exactly gcMargin before
+	long := session(base, base.Add(2*time.Hour))                  // live at later
+	last := session(later, later.Add(time.Hour))
+	ids, err := s.Client().ZRange(ctx, s.k.live(u), 0, -1).Result()
+	must(t, err)
+	if want := []string{edge.ID, long.ID, last.ID}; strings.Join(ids, ",") != strings.Join(want, ",") {
+		t.Fatalf("the live index holds %d sessions after the last create, want the %d that did not expire over gcMargin before it (in the order of their expiry)", len(ids), len(want))
+	}
+	if n, _, err := s.RevokeUserSessions(ctx, u, later); err != nil || n != 2 {
+		t.Fatalf("RevokeUserSessions = %d, %v; want 2", n, err)
+	}
+}
+
+// monitor is a connection in MONITOR mode: Redis sends it every command it
+// runs, from any client, and those a script runs marked "lua".
+type monitor struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func startMonitor(t *testing.T) *monitor {
+	t.Helper()
+	o, err := redis.ParseURL(redisURL(t))
+	must(t, err)
+	var c net.Conn
+	if o.TLSConfig != nil {
+		c, err = tls.Dial("tcp", o.Addr, o.TLSConfig)
+	} else {
+		c, err = net.Dial("tcp", o.Addr)
+	}
+	must(t, err)
+	t.Cleanup(func() { c.Close() })
+	m := &monitor{c: c, r: bufio.NewReader(c)}
+	// A stuck read fails the test instead of hanging it.
+	must(t, c.SetDeadline(time.Now().Add(2*time.Minute)))
+	call := func(args ...string) string {
+		b := []byte("*" + strconv.Itoa(len(args)) + "\r\n")
+		for _, a := range args {
+			b = append(b, "$"+strconv.Itoa(len(a))+"\r\n"+a+"\r\n"...)
+		}
+		_, err := c.Write(b)
+		must(t, err)
+		line, err := m.r.ReadString('\n')
+		must(t, err)
+		return strings.TrimSpace(line)
+	}
+	if o.Password != "" {
+		args := []string{"AUTH", o.Password}
+		if o.Username != "" {
+			args = []string{"AUTH", o.Username, o.Password}
+		}
+		if r := call(args...); r != "+OK" {
+			t.Fatal("AUTH on the MONITOR connection failed")
+		}
+	}
+	if r := call("MONITOR"); r != "+OK" {
+		t.Skipf("this Redis refuses MONITOR (%s): cannot see what a script runs", r)
+	}
+	return m
+}
+
+// scriptCommands runs f and returns the MONITOR lines of the commands that
+// scripts ran meanwhile on the keys beginning with keyPrefix. Marker
+// commands sent before and after f delimit what f ran.
+func (m *monitor) scriptCommands(t *testing.T, s *Store, keyPrefix string, f func()) []string {
+	t.Helper()
+	m.readTo(t, s, nil, "")
+	f()
+	var out []string
+	m.readTo(t, s, &out, keyPrefix)
+	return out
+}
+
+// readTo sends a marker command and reads up to it, appending to out (if not
+// nil) the commands scripts ran on the keys beginning with keyPrefix.
+func (m *monitor) readTo(t *testing.T, s *Store, out *[]string, keyPrefix string) {
+	t.Helper()
+	marker := s.k.prefix + rnd("monitor-mark:")
+	if err := s.Client().Get(ctx, marker).Err(); !errors.Is(err, redis.Nil) {
+		t.Fatal(err)
+	}
+	for {
+		line, err := m.r.ReadString('\n')
+		must(t, err)
+		if strings.Contains(line, `"`+marker+`"`) {
+			return
+		}
+		if out != nil && strings.Contains(line, " lua] ") && strings.Contains(line, `"`+keyPrefix) {
+			*out = append(*out, line)
+		}
+	}
+}
+
+// commandNames returns the names of up to max MONITOR lines' commands,
+// without their arguments (which hold session IDs).
+func commandNames(lines []string, max int) []string {
+	var out []string
+	for _, l := range lines[:min(len(lines), max)] {
+		_, rest, _ := strings.Cut(l, "] ")
+		name, _, _ := strings.Cut(rest, " ")
+		out = append(out, strings.Trim(name, `"`))
+	}
+	return out
 }

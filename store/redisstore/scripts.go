@@ -15,41 +15,26 @@ import "github.com/redis/go-redis/v9"
 // A script never writes a key it has not checked exists (or just created with
 // a TTL), so no write can leave a key behind without a TTL, except av.
 
-// revokeLua is shared by the scripts that revoke. It marks session key k
-// revoked at at, and the unspent refresh token of its family. A family is a
-// chain: each rotation spends the one unspent token and adds its child, so
-// every other token is already spent (revoked, with a successor), and the
-// session's rt field names the only one left to revoke. That makes
-// revocation O(1) whatever the length of the family.
-const revokeLua = `
-local function revoke(k, rtprefix, at)
-  local s = redis.call('HMGET', k, 'id', 'revoked', 'rt')
-  if not s[1] or s[2] then return 0 end
-  redis.call('HSET', k, 'revoked', at)
-  if s[3] then
-    local t = rtprefix .. s[3]
-    if redis.call('EXISTS', t) == 1 and not redis.call('HGET', t, 'revoked') then
-      redis.call('HSET', t, 'revoked', at)
-    end
-  end
-  return 1
-end
-`
-
 // createScript stores a session and, optionally, its first refresh token.
+// Unless it is stored revoked, the session enters the user's live index,
+// scored by its ExpiresAt, which first drops the entries of sessions that
+// expired before pruneBefore: they can no longer count, and without it the
+// index of a user who never signs out everywhere would only grow.
 //
-// KEYS: 1 session, 2 the user's sessions zset, 3 the user's av, [4 refresh token].
+// KEYS: 1 session, 2 the user's sessions zset, 3 the user's av, 4 the user's
+// live index, [5 refresh token].
 // ARGV: 1 ttl ms, 2 session key prefix, 3 session ID, 4 created µs,
-// 5 n, then n session field/value arguments, then the token's field/values.
+// 5 expires µs, 6 "1" to enter the live index, 7 pruneBefore µs,
+// 8 n, then n session field/value arguments, then the token's field/values.
 // It returns the user's auth_version, or -1 if a record already exists.
 var createScript = redis.NewScript(`
 local ttl = ARGV[1]
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
-if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
+if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 1 then return -1 end
 local av = redis.call('GET', KEYS[3]) or '0'
-local n = tonumber(ARGV[5])
+local n = tonumber(ARGV[8])
 local f = {'av', av}
-for i = 6, 5 + n do f[#f + 1] = ARGV[i] end
+for i = 9, 8 + n do f[#f + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(f))
 redis.call('PEXPIRE', KEYS[1], ttl)
 for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
@@ -57,28 +42,36 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
 end
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
 if redis.call('PTTL', KEYS[2]) < tonumber(ttl) then redis.call('PEXPIRE', KEYS[2], ttl) end
-if KEYS[4] then
+if ARGV[6] == '1' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[7])
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3])
+  if redis.call('PTTL', KEYS[4]) < tonumber(ttl) then redis.call('PEXPIRE', KEYS[4], ttl) end
+end
+if KEYS[5] then
   local g = {}
-  for i = 6 + n, #ARGV do g[#g + 1] = ARGV[i] end
-  redis.call('HSET', KEYS[4], unpack(g))
-  redis.call('PEXPIRE', KEYS[4], ttl)
+  for i = 9 + n, #ARGV do g[#g + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[5], unpack(g))
+  redis.call('PEXPIRE', KEYS[5], ttl)
 end
 return tonumber(av)
 `)
 
 // listScript returns the user's sessions live at now, newest first, each as
-// HGETALL gives it, and drops the IDs of sessions Redis has collected.
+// HGETALL gives it, and drops the IDs of sessions Redis has collected. A
+// session whose av is below the user's was ended by a logout everywhere.
 //
-// KEYS: 1 the user's sessions zset. ARGV: 1 now µs, 2 session key prefix.
+// KEYS: 1 the user's sessions zset, 2 the user's av.
+// ARGV: 1 now µs, 2 session key prefix.
 var listScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
+local av = tonumber(redis.call('GET', KEYS[2]) or '0')
 local out = {}
 for _, id in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, -1)) do
   local k = ARGV[2] .. id
-  local s = redis.call('HMGET', k, 'revoked', 'expires')
+  local s = redis.call('HMGET', k, 'revoked', 'expires', 'av')
   if not s[2] then
     redis.call('ZREM', KEYS[1], id)
-  elseif not s[1] and now < tonumber(s[2]) then
+  elseif not s[1] and now < tonumber(s[2]) and tonumber(s[3] or '0') >= av then
     out[#out + 1] = redis.call('HGETALL', k)
   end
 end
@@ -86,7 +79,9 @@ return out
 `)
 
 // touchScript sets a session's seen time to at unless it is later already,
-// or the session is missing or revoked.
+// or the session is missing or revoked. It does not read the user's
+// auth_version: a session a logout everywhere ended may be touched, which is
+// harmless (signoff.Store allows it), since every read still finds it ended.
 //
 // KEYS: 1 session. ARGV: 1 at µs.
 var touchScript = redis.NewScript(`
@@ -97,32 +92,43 @@ end
 return 0
 `)
 
-// revokeScript revokes one session and its family.
+// revokeScript revokes one session and its family, and takes the session out
+// of the user's live index. A family is a chain: each rotation spends the one
+// unspent token and adds its child, so every other token is already spent
+// (revoked, with a successor), and the session's rt field names the only one
+// left to revoke. That makes revocation O(1) whatever the length of the
+// family. It does not read the user's auth_version: revoking a session a
+// logout everywhere ended writes its revoked field, which changes nothing
+// any read answers.
 //
-// KEYS: 1 session. ARGV: 1 at µs, 2 refresh token key prefix.
-var revokeScript = redis.NewScript(revokeLua + `
-return revoke(KEYS[1], ARGV[2], ARGV[1])
-`)
-
-// revokeUserScript revokes every session of the user live at at, and
-// increments the user's auth_version, which has no TTL (see the package
-// documentation).
-//
-// KEYS: 1 the user's sessions zset, 2 the user's av.
-// ARGV: 1 at µs, 2 session key prefix, 3 refresh token key prefix.
-// It returns {revoked, auth_version}.
-var revokeUserScript = redis.NewScript(revokeLua + `
-local at = tonumber(ARGV[1])
-local n = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local k = ARGV[2] .. id
-  local s = redis.call('HMGET', k, 'revoked', 'expires')
-  if not s[2] then
-    redis.call('ZREM', KEYS[1], id)
-  elseif not s[1] and at < tonumber(s[2]) then
-    n = n + revoke(k, ARGV[3], ARGV[1])
+// KEYS: 1 session, 2 the user's live index. ARGV: 1 at µs, 2 refresh token
+// key prefix.
+var revokeScript = redis.NewScript(`
+local s = redis.call('HMGET', KEYS[1], 'id', 'revoked', 'rt')
+if not s[1] or s[2] then return 0 end
+redis.call('HSET', KEYS[1], 'revoked', ARGV[1])
+redis.call('ZREM', KEYS[2], s[1])
+if s[3] then
+  local t = ARGV[2] .. s[3]
+  if redis.call('EXISTS', t) == 1 and not redis.call('HGET', t, 'revoked') then
+    redis.call('HSET', t, 'revoked', ARGV[1])
   end
 end
+return 1
+`)
+
+// revokeUserScript is logout everywhere. It increments the user's
+// auth_version, which has no TTL (see the package documentation), and so
+// ends every session the user has, since each carries the auth_version it
+// began under. It reads and writes no session: it counts the sessions live
+// at at from the live index (ZCOUNT, O(log n)), and drops the index, whose
+// sessions are all over (UNLINK: Redis frees a large one in the background).
+//
+// KEYS: 1 the user's live index, 2 the user's av. ARGV: 1 at µs.
+// It returns {revoked, auth_version}.
+var revokeUserScript = redis.NewScript(`
+local n = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')
+redis.call('UNLINK', KEYS[1])
 return {n, redis.call('INCR', KEYS[2])}
 `)
 
@@ -137,15 +143,17 @@ const (
 
 // rotateScript is RotateRefreshToken, the rules of signoff.Store in order.
 //
-// KEYS: 1 parent token, 2 session, 3 child token.
+// KEYS: 1 parent token, 2 session, 3 child token, 4 the user's av.
 // ARGV: 1 now (child.IssuedAt) µs, 2 grace µs, 3 child JTI, 4 child hash hex,
 // 5 child ExpiresAt µs, 6 ttl ms, 7 session ID, 8 refresh token key prefix.
 var rotateScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
 local p = redis.call('HMGET', KEYS[1], 'sid', 'revoked', 'next', 'nexthash', 'expires')
 if not p[1] or p[1] ~= ARGV[7] then return {0} end
-local s = redis.call('HMGET', KEYS[2], 'user', 'expires', 'revoked', 'seen')
+local s = redis.call('HMGET', KEYS[2], 'user', 'expires', 'revoked', 'seen', 'av')
 if not s[1] or s[3] or now >= tonumber(s[2]) then return {0} end
+-- Ended by a logout everywhere: not live either.
+if tonumber(s[5] or '0') < tonumber(redis.call('GET', KEYS[4]) or '0') then return {0} end
 if p[2] or p[3] then
   -- Spent (or revoked). A grace retry gets the successor as first stored.
   if p[3] == ARGV[3] and p[2] and p[4] and now <= tonumber(p[2]) + tonumber(ARGV[2]) then
