@@ -143,12 +143,16 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %w", ErrInvalidCredential, err)
 	}
+	// Verify accepts a token until exp + Leeway; so does a hit, and so
+	// the records a revocation reaches it through are kept as long (a
+	// sweep that forgot them at exp would leave the token pointing at
+	// records no later revocation marks).
+	end := cl.ExpiresAt.Add(m.cfg.Leeway)
 	e := &tokenEntry{
 		entry: entry{
 			p:   Principal{UserID: cl.Subject, SessionID: cl.SessionID, AuthVersion: cl.AuthVersion, Mode: ModeJWT, ExpiresAt: cl.ExpiresAt},
-			sid: m.cache.sid(cl.SessionID, cl.ExpiresAt), user: m.cache.user(cl.Subject, 0, cl.ExpiresAt),
-			// Verify accepts a token until exp + Leeway; so does a hit.
-			end: cl.ExpiresAt.Add(m.cfg.Leeway).UnixNano(),
+			sid: m.cache.sid(cl.SessionID, end), user: m.cache.user(cl.Subject, 0, end),
+			end: end.UnixNano(),
 		},
 		keys: ks,
 	}
