@@ -20,8 +20,8 @@ import (
 // session, or of a user after logout everywhere, in O(1).
 type cache struct {
 	mu       sync.RWMutex
-	sessions map[Hash]*entry      // session mode: by the cookie's hash
-	tokens   map[Hash]*tokenEntry // jwt mode: verified access tokens, by the whole token's hash
+	sessions map[key]*entry      // session mode: by the cookie's hash
+	tokens   map[key]*tokenEntry // jwt mode: verified access tokens, by the whole token's hash
 	sids     map[string]*sidState
 	users    map[string]*userState
 	pending  map[string]pendingLogout // by Revocation.Pending
@@ -108,12 +108,42 @@ type tokenEntry struct {
 	keys *accesstoken.KeySet
 }
 
+// key is what the cache files a checked credential under: the first 128
+// bits of its Hash. A map slot then holds 16 bytes of key rather than 32:
+// 28 bytes less per credential in a cache of 100,000, slots to spare
+// included (BenchmarkAuthenticateScale).
+//
+// 128 bits are enough because the key is only an index to what was
+// checked, never itself a check. A hit on a string other than the cached
+// credential would answer it with that credential's principal, no other,
+// and only while that credential is good; so a collision is worth
+// something only when the colliding credential is someone else's:
+//
+//   - By accident: with n credentials cached, two of them collide with
+//     probability about n²/2¹²⁹, under 2⁻⁹⁵ for the default 100,000.
+//   - On purpose: the attacker must present a string whose key is a
+//     cached credential's key. A key is never revealed by the cache; it is
+//     a prefix of a hash that (session mode) the store keeps, so even with
+//     a copy of the database this is a second preimage of 128 bits, about
+//     2¹²⁸/n SHA-256 evaluations (2¹¹¹ at n = 100,000). The birthday bound
+//     of 2⁶⁴ needs both colliding inputs chosen, and a cached credential
+//     is one the server minted (a random secret, or a signed token): each
+//     candidate costs a sign-in or a refresh, and two of one's own that
+//     collide give nothing that either did not.
+//
+// A miss is unaffected: it reads the store by the whole Hash (session
+// mode) or verifies the token's signature (jwt mode).
+type key [16]byte
+
+// keyOf returns the key credential hash h is filed under.
+func keyOf(h Hash) key { return key(h[:16]) }
+
 func newCache(max int, now func() time.Time) *cache {
 	return &cache{
 		ended:    map[string]int64{},
 		now:      now,
-		sessions: map[Hash]*entry{},
-		tokens:   map[Hash]*tokenEntry{},
+		sessions: map[key]*entry{},
+		tokens:   map[key]*tokenEntry{},
 		sids:     map[string]*sidState{},
 		users:    map[string]*userState{},
 		pending:  map[string]pendingLogout{},
@@ -125,10 +155,11 @@ func (c *cache) session(h Hash) *entry { return get(c, c.sessions, h) }
 
 func (c *cache) token(h Hash) *tokenEntry { return get(c, c.tokens, h) }
 
-func get[V any](c *cache, m map[Hash]V, h Hash) V {
+func get[V any](c *cache, m map[key]V, h Hash) V {
+	k := keyOf(h)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return m[h]
+	return m[k]
 }
 
 // sid returns the one sidState of session id, creating it, and makes sure it
@@ -187,25 +218,27 @@ func (c *cache) addToken(h Hash, e *tokenEntry, n int64) { add(c, c.tokens, h, e
 
 // add puts v, whose entry is e, in m under h, evicting a sixteenth of m
 // when it is full.
-func add[V any](c *cache, m map[Hash]V, h Hash, v V, e *entry, n int64) {
+func add[V any](c *cache, m map[key]V, h Hash, v V, e *entry, n int64) {
+	k := keyOf(h)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e.dead(n) != nil {
 		return
 	}
-	if _, known := m[h]; !known {
+	if _, known := m[k]; !known {
 		bounded.MakeRoom(m, c.max)
 	}
-	m[h] = v
+	m[k] = v
 }
 
 func (c *cache) dropSession(h Hash) { drop(c, c.sessions, h) }
 
 func (c *cache) dropToken(h Hash) { drop(c, c.tokens, h) }
 
-func drop[V any](c *cache, m map[Hash]V, h Hash) {
+func drop[V any](c *cache, m map[key]V, h Hash) {
+	k := keyOf(h)
 	c.mu.Lock()
-	delete(m, h)
+	delete(m, k)
 	c.mu.Unlock()
 }
 
