@@ -125,9 +125,9 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 	now := m.now()
 	n := now.UnixNano()
 	ks := m.codec.Keys() // loaded before Verify: an entry never claims a newer set than checked it
-	if e := m.cache.token(h); e != nil && e.keys == ks {
+	if e := m.cache.token(h, ks); e != nil {
 		if err := e.dead(n); err != nil {
-			m.cache.dropToken(h)
+			m.cache.dropToken(h, e)
 			return nil, true, err
 		}
 		if m.trusted(e.user) {
@@ -136,7 +136,7 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 		}
 		// The signature is still good, but only the store can say
 		// whether the session is.
-		p, err := m.readToken(r.Context(), &e.entry, now)
+		p, err := m.readToken(r.Context(), e, now)
 		return p, false, err
 	}
 	cl, err := m.codec.Verify(tok)
@@ -148,15 +148,12 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 	// sweep that forgot them at exp would leave the token pointing at
 	// records no later revocation marks).
 	end := cl.ExpiresAt.Add(m.cfg.Leeway)
-	e := &tokenEntry{
-		entry: entry{
-			p:   Principal{UserID: cl.Subject, SessionID: cl.SessionID, AuthVersion: cl.AuthVersion, Mode: ModeJWT, ExpiresAt: cl.ExpiresAt},
-			sid: m.cache.sid(cl.SessionID, end), user: m.cache.user(cl.Subject, 0, end),
-			end: end.UnixNano(),
-		},
-		keys: ks,
+	e := &entry{
+		p:   Principal{UserID: cl.Subject, SessionID: cl.SessionID, AuthVersion: cl.AuthVersion, Mode: ModeJWT, ExpiresAt: cl.ExpiresAt},
+		sid: m.cache.sid(cl.SessionID, end), user: m.cache.user(cl.Subject, 0, end),
+		end: end.UnixNano(),
 	}
-	p, err := m.readToken(r.Context(), &e.entry, now)
+	p, err := m.readToken(r.Context(), e, now)
 	if err != nil {
 		return nil, false, err
 	}
@@ -166,7 +163,7 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 	// bus catches up on what it missed before it is fresh again. So an
 	// outage costs one store read per request, not an Ed25519
 	// verification as well.
-	m.cache.addToken(h, e, n)
+	m.cache.addToken(h, e, n, ks, m.codec)
 	m.seen(e.sid, cl.SessionID, n)
 	return p, false, nil
 }

@@ -20,14 +20,21 @@ import (
 // session, or of a user after logout everywhere, in O(1).
 type cache struct {
 	mu       sync.RWMutex
-	sessions map[key]*entry      // session mode: by the cookie's hash
-	tokens   map[key]*tokenEntry // jwt mode: verified access tokens, by the whole token's hash
-	sids     map[string]*sidState
-	users    map[string]*userState
-	pending  map[string]pendingLogout // by Revocation.Pending
-	ended    map[string]int64         // Pending → until: ended here, never to begin again
-	max      int
-	now      func() time.Time
+	sessions map[key]*entry // session mode: by the cookie's hash
+	// tokens holds verified access tokens (jwt mode), by the whole
+	// token's hash, all verified under keys. The tokens are trusted only
+	// while keys is the codec's key set: a key removed by SetKeys (for
+	// instance after a compromise) stops its tokens at once, cached or
+	// not. One set for the cache rather than one pointer in every entry:
+	// an entry then fits in 96 bytes, not 112.
+	tokens  map[key]*entry
+	keys    *accesstoken.KeySet
+	sids    map[string]*sidState
+	users   map[string]*userState
+	pending map[string]pendingLogout // by Revocation.Pending
+	ended   map[string]int64         // Pending → until: ended here, never to begin again
+	max     int
+	now     func() time.Time
 }
 
 // pendingLogout is a logout everywhere that was announced and whose end
@@ -99,15 +106,6 @@ func (e *entry) dead(n int64) error {
 	return nil
 }
 
-// tokenEntry is a verified access token.
-type tokenEntry struct {
-	entry
-	// keys is the key set the token was verified under. The entry is
-	// trusted only while that set is current: a key removed by SetKeys (for
-	// instance after a compromise) stops its tokens at once, cached or not.
-	keys *accesstoken.KeySet
-}
-
 // key is what the cache files a checked credential under: the first 128
 // bits of its Hash. A map slot then holds 16 bytes of key rather than 32:
 // 28 bytes less per credential in a cache of 100,000, slots to spare
@@ -143,7 +141,7 @@ func newCache(max int, now func() time.Time) *cache {
 		ended:    map[string]int64{},
 		now:      now,
 		sessions: map[key]*entry{},
-		tokens:   map[key]*tokenEntry{},
+		tokens:   map[key]*entry{},
 		sids:     map[string]*sidState{},
 		users:    map[string]*userState{},
 		pending:  map[string]pendingLogout{},
@@ -151,15 +149,23 @@ func newCache(max int, now func() time.Time) *cache {
 	}
 }
 
-func (c *cache) session(h Hash) *entry { return get(c, c.sessions, h) }
-
-func (c *cache) token(h Hash) *tokenEntry { return get(c, c.tokens, h) }
-
-func get[V any](c *cache, m map[key]V, h Hash) V {
+func (c *cache) session(h Hash) *entry {
 	k := keyOf(h)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return m[k]
+	return c.sessions[k]
+}
+
+// token returns the access token cached under h if it was verified under
+// ks, the codec's key set.
+func (c *cache) token(h Hash, ks *accesstoken.KeySet) *entry {
+	k := keyOf(h)
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.keys != ks {
+		return nil
+	}
+	return c.tokens[k]
 }
 
 // sid returns the one sidState of session id, creating it, and makes sure it
@@ -211,34 +217,62 @@ func raise(a *atomic.Int64, v int64) {
 
 // addSession caches e, a session read from the store at n, unless it is
 // already dead: a revocation may have arrived while it was read.
-func (c *cache) addSession(h Hash, e *entry, n int64) { add(c, c.sessions, h, e, e, n) }
-
-// addToken caches e, a token verified at n, unless it is already dead.
-func (c *cache) addToken(h Hash, e *tokenEntry, n int64) { add(c, c.tokens, h, e, &e.entry, n) }
-
-// add puts v, whose entry is e, in m under h, evicting a sixteenth of m
-// when it is full.
-func add[V any](c *cache, m map[key]V, h Hash, v V, e *entry, n int64) {
+func (c *cache) addSession(h Hash, e *entry, n int64) {
 	k := keyOf(h)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	add(c, c.sessions, k, e, n)
+}
+
+// addToken caches e, a token verified at n under ks, unless it is already
+// dead or ks is no longer codec's key set. Tokens verified under another
+// set are forgotten when ks becomes the cache's.
+func (c *cache) addToken(h Hash, e *entry, n int64, ks *accesstoken.KeySet, codec *accesstoken.Codec) {
+	k := keyOf(h)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Compared under the lock: a token verified under a set that has
+	// since moved cannot take the cache back to that set after a token
+	// of the new one has moved it on.
+	if ks != codec.Keys() {
+		return
+	}
+	if ks != c.keys {
+		c.tokens = map[key]*entry{}
+		c.keys = ks
+	}
+	add(c, c.tokens, k, e, n)
+}
+
+// add puts e in m under k, evicting a sixteenth of m when it is full;
+// c.mu is held.
+func add(c *cache, m map[key]*entry, k key, e *entry, n int64) {
 	if e.dead(n) != nil {
 		return
 	}
 	if _, known := m[k]; !known {
 		bounded.MakeRoom(m, c.max)
 	}
-	m[k] = v
+	m[k] = e
 }
 
-func (c *cache) dropSession(h Hash) { drop(c, c.sessions, h) }
-
-func (c *cache) dropToken(h Hash) { drop(c, c.tokens, h) }
-
-func drop[V any](c *cache, m map[key]V, h Hash) {
+// dropSession forgets the session cached under h.
+func (c *cache) dropSession(h Hash) {
 	k := keyOf(h)
 	c.mu.Lock()
-	delete(m, k)
+	delete(c.sessions, k)
+	c.mu.Unlock()
+}
+
+// dropToken forgets e, the token cached under h, unless h has come to
+// hold another entry meanwhile (the same token verified again, maybe under
+// a new key set): that one is left alone.
+func (c *cache) dropToken(h Hash, e *entry) {
+	k := keyOf(h)
+	c.mu.Lock()
+	if c.tokens[k] == e {
+		delete(c.tokens, k)
+	}
 	c.mu.Unlock()
 }
 
