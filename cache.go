@@ -1,6 +1,7 @@
 package signoff
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,18 +46,19 @@ type pendingLogout struct {
 	at    int64 // unix ns when this instance applied it
 }
 
-// sidState is what an instance knows about one session.
+// sidState is what an instance knows about one session. (24 bytes, a
+// size class: see TestCacheRecordSizes.)
 type sidState struct {
 	revoked  atomic.Bool
+	until    deadline     // from when nothing of the session can be valid
 	lastSeen atomic.Int64 // unix ns of the latest authenticated request here
 	touched  atomic.Int64 // unix ns of the latest LastSeenAt write sent to the store
-	until    atomic.Int64 // unix ns after which nothing of the session can be valid
 }
 
-// userState is what an instance knows about one user.
+// userState is what an instance knows about one user. (16 bytes.)
 type userState struct {
 	av    atomic.Int64 // the highest auth_version seen
-	until atomic.Int64
+	until deadline
 	// pending counts the logouts everywhere of the user that are under
 	// way: while it is not zero, nothing in memory about the user is
 	// trusted and every credential is read through to the store.
@@ -171,7 +173,7 @@ func (c *cache) token(h Hash, ks *accesstoken.KeySet) *entry {
 // sid returns the one sidState of session id, creating it, and makes sure it
 // is kept until at least until.
 func (c *cache) sid(id string, until time.Time) *sidState {
-	return record(c, c.sids, id, func(st *sidState) { raise(&st.until, until.UnixNano()) })
+	return record(c, c.sids, id, func(st *sidState) { st.until.raise(until) })
 }
 
 // user returns the one userState of user id, creating it, raises its
@@ -179,7 +181,7 @@ func (c *cache) sid(id string, until time.Time) *sidState {
 func (c *cache) user(id string, av int64, until time.Time) *userState {
 	return record(c, c.users, id, func(u *userState) {
 		raise(&u.av, av)
-		raise(&u.until, until.UnixNano())
+		u.until.raise(until)
 	})
 }
 
@@ -213,6 +215,37 @@ func raise(a *atomic.Int64, v int64) {
 			return
 		}
 	}
+}
+
+// deadline is the moment until which a record is kept, in whole unix
+// seconds, rounded up: 4 bytes where a time in unix ns takes 8. A record's
+// until only decides when sweep may forget it, never whether a credential
+// is good (entry.end does), so keeping it up to a second longer is safe,
+// and a record is never forgotten early. A moment past 2106 is never.
+type deadline struct{ s atomic.Uint32 }
+
+// never is the deadline of a moment too late for 32 bits.
+const never = math.MaxUint32
+
+// raise makes sure d is no earlier than t.
+func (d *deadline) raise(t time.Time) {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++ // rounded up
+	}
+	v := uint32(min(max(s, 0), never))
+	for {
+		old := d.s.Load()
+		if v <= old || d.s.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// passed reports whether d has come at n, in unix ns.
+func (d *deadline) passed(n int64) bool {
+	s := d.s.Load()
+	return s != never && n >= int64(s)*int64(time.Second)
 }
 
 // addSession caches e, a session read from the store at n, unless it is
@@ -357,7 +390,7 @@ func (c *cache) sweep(now time.Time) {
 		}
 	}
 	for id, st := range c.sids {
-		if n >= st.until.Load() {
+		if st.until.passed(n) {
 			delete(c.sids, id)
 		}
 	}
@@ -373,7 +406,7 @@ func (c *cache) sweep(now time.Time) {
 		}
 	}
 	for id, u := range c.users {
-		if n >= u.until.Load() {
+		if u.until.passed(n) {
 			delete(c.users, id)
 		}
 	}

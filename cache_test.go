@@ -167,3 +167,63 @@ func TestCacheDropTokenWhileKeysMove(t *testing.T) {
 		}
 	}
 }
+
+// A record's deadline is its until in whole seconds, rounded up, so that a
+// record is never forgotten before its until; it only ever rises; and a
+// moment beyond 32 bits of seconds is never.
+func TestDeadline(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		until time.Time
+		last  int64 // the last unix ns at which the deadline has not passed
+	}{
+		{"a whole second", t0, t0.UnixNano() - 1},
+		{"a nanosecond past", t0.Add(time.Nanosecond), t0.Add(time.Second).UnixNano() - 1},
+		{"a nanosecond short", t0.Add(-time.Nanosecond), t0.UnixNano() - 1},
+		{"the epoch", time.Unix(0, 0), -1},
+		{"before the epoch", time.Unix(-10, 0), -1},
+		{"the last second of 32 bits", time.Unix(math.MaxUint32-1, 0), (math.MaxUint32-1)*int64(time.Second) - 1},
+	} {
+		var d deadline
+		d.raise(tc.until)
+		if d.passed(tc.last) {
+			t.Errorf("%s: passed at %d ns, before the until (%d ns)", tc.name, tc.last, tc.until.UnixNano())
+		}
+		if !d.passed(tc.last + 1) {
+			t.Errorf("%s: not passed at %d ns, rounded up by a second or more", tc.name, tc.last+1)
+		}
+	}
+
+	var d deadline
+	d.raise(t0.Add(time.Hour))
+	d.raise(t0) // lowering is not raising
+	if d.passed(t0.Add(time.Minute).UnixNano()) {
+		t.Error("a deadline went down")
+	}
+	d.raise(time.Unix(math.MaxUint32, 1)) // 2106
+	if d.passed(math.MaxInt64) {
+		t.Error("a deadline past 32 bits of seconds passed; want never")
+	}
+}
+
+// The records are held once per cached credential, session or user, and
+// the allocator rounds each up to a size class (…, 16, 24, 32, …, 96, 112):
+// a field that grows one pushes it to the next class. Change these sizes
+// only knowing what the cache then costs per session
+// (BenchmarkAuthenticateScale's cache-B/session).
+func TestCacheRecordSizes(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		size, want uintptr
+	}{
+		{"entry", unsafe.Sizeof(entry{}), 96},
+		{"sidState", unsafe.Sizeof(sidState{}), 24},
+		{"userState", unsafe.Sizeof(userState{}), 16},
+		{"key", unsafe.Sizeof(key{}), 16},
+	} {
+		if tc.size != tc.want {
+			t.Errorf("%s is %d bytes, want %d", tc.name, tc.size, tc.want)
+		}
+	}
+}
