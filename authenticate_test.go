@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/signoff/signoff/accesstoken"
 )
@@ -36,9 +38,10 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// oneSession is a Store that holds one session. It answers what the jwt
-// mode's hot path, revocation and the toucher ask; any other method panics
-// (the embedded Store is nil).
+// oneSession is a Store that holds one session. It answers what the hot
+// path, revocation and the toucher ask; any other method panics (the
+// embedded Store is nil). Its reads return IDs of their own, as SQL
+// stores' do.
 type oneSession struct {
 	Store
 	mu sync.Mutex
@@ -51,8 +54,23 @@ func (st *oneSession) Session(_ context.Context, id string, now time.Time) (*Ses
 	if id != st.s.ID || !st.s.Live(now) {
 		return nil, ErrNotFound
 	}
+	return st.read(), nil
+}
+
+func (st *oneSession) SessionByToken(_ context.Context, h Hash, now time.Time) (*Session, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if h != st.s.TokenHash || !st.s.Live(now) {
+		return nil, ErrNotFound
+	}
+	return st.read(), nil
+}
+
+// read returns a copy of the session; st.mu is held.
+func (st *oneSession) read() *Session {
 	s := st.s
-	return &s, nil
+	s.ID, s.UserID = strings.Clone(s.ID), strings.Clone(s.UserID)
+	return &s
 }
 
 func (st *oneSession) RevokeSession(_ context.Context, id string, at time.Time) error {
@@ -66,18 +84,21 @@ func (st *oneSession) RevokeSession(_ context.Context, id string, at time.Time) 
 
 func (st *oneSession) TouchSessions(context.Context, []Touch) error { return nil }
 
-// jwtManager starts a jwt-mode Manager on a store of one session that
+// cookieValue is the session cookie of oneSession's session.
+const cookieValue = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+
+// testManager starts a Manager in mode on a store of one session that
 // lives a day, with leeway, and returns it with its clock and the session.
-func jwtManager(t *testing.T, leeway time.Duration) (*Manager, *testClock, *oneSession) {
+func testManager(t *testing.T, mode Mode, leeway time.Duration) (*Manager, *testClock, *oneSession) {
 	t.Helper()
 	clock := &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
 	now := clock.Now()
 	st := &oneSession{s: Session{
-		ID: "ses_0123456789abcdef0123456789abcdef", UserID: "usr_1",
+		ID: "ses_0123456789abcdef0123456789abcdef", UserID: "usr_1", TokenHash: HashString(cookieValue),
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour),
 	}}
 	m, err := New(Config{
-		Mode: ModeJWT, Store: st, Now: clock.Now, Leeway: leeway,
+		Mode: mode, Store: st, Now: clock.Now, Leeway: leeway,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -114,7 +135,7 @@ func bearerRequest(tok string) *http.Request {
 // token would still be accepted until exp + Leeway.
 func TestRevocationReachesTokenWithinLeeway(t *testing.T) {
 	const leeway = time.Minute
-	m, clock, st := jwtManager(t, leeway)
+	m, clock, st := testManager(t, ModeJWT, leeway)
 	tok := mint(t, m, st, "jti_1")
 	if _, err := m.Authenticate(bearerRequest(tok)); err != nil {
 		t.Fatalf("fresh token: Authenticate: %v", err)
@@ -133,5 +154,48 @@ func TestRevocationReachesTokenWithinLeeway(t *testing.T) {
 	}
 	if p, err := m.Authenticate(bearerRequest(tok)); !errors.Is(err, ErrSessionRevoked) {
 		t.Fatalf("after the revocation, within the leeway: Authenticate = %v, %v; want ErrSessionRevoked", p != nil, err)
+	}
+}
+
+// A cached principal's session ID and user ID are two parts of one string,
+// and so are the keys of its session's and user's records: the store's
+// row or the token's claims are not kept, and the IDs cost one allocation.
+func TestCachedIDsShareOneString(t *testing.T) {
+	for _, mode := range []Mode{ModeSession, ModeJWT} {
+		t.Run(mode.String(), func(t *testing.T) {
+			m, _, st := testManager(t, mode, 0)
+			r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+			if mode == ModeJWT {
+				r = bearerRequest(mint(t, m, st, "jti_1"))
+			} else {
+				r.AddCookie(&http.Cookie{Name: m.cfg.SessionCookie.Name, Value: cookieValue})
+			}
+			p, err := m.Authenticate(r)
+			if err != nil {
+				t.Fatalf("Authenticate: %v", err)
+			}
+			if p.SessionID != st.s.ID || p.UserID != st.s.UserID {
+				t.Fatalf("Authenticate = session %s of user %s, want %s of %s", p.SessionID, p.UserID, st.s.ID, st.s.UserID)
+			}
+			base := unsafe.StringData(p.SessionID)
+			if got, want := unsafe.StringData(p.UserID), unsafe.Add(unsafe.Pointer(base), len(p.SessionID)); unsafe.Pointer(got) != want {
+				t.Errorf("the principal's user ID is not the rest of its session ID's string")
+			}
+			m.cache.mu.RLock()
+			defer m.cache.mu.RUnlock()
+			for id := range m.cache.sids {
+				if unsafe.StringData(id) != base {
+					t.Errorf("the session record's key is another copy of the session ID")
+				}
+			}
+			for id := range m.cache.users {
+				if unsafe.StringData(id) != unsafe.StringData(p.UserID) {
+					t.Errorf("the user record's key is another copy of the user ID")
+				}
+			}
+			if len(m.cache.sids) != 1 || len(m.cache.users) != 1 {
+				t.Errorf("the cache holds %d session and %d user records, want 1 and 1", len(m.cache.sids), len(m.cache.users))
+			}
+		})
 	}
 }
