@@ -117,10 +117,11 @@ func (e *entry) dead(n int64) error {
 // checked, never itself a check. A hit on a string other than the cached
 // credential would answer it with that credential's principal, no other,
 // and only while that credential is good; so a collision is worth
-// something only when the colliding credential is someone else's:
+// something only to one who does not hold the cached credential:
 //
-//   - By accident: with n credentials cached, two of them collide with
-//     probability about n²/2¹²⁹, under 2⁻⁹⁵ for the default 100,000.
+//   - By accident: with n credentials cached, two of them collide (and
+//     the later would answer for the earlier) with probability about
+//     n²/2¹²⁹, under 2⁻⁹⁵ for the default 100,000.
 //   - On purpose: the attacker must present a string whose key is a
 //     cached credential's key. A key is never revealed by the cache; it is
 //     a prefix of a hash that (session mode) the store keeps, so even with
@@ -258,7 +259,7 @@ func (c *cache) addSession(h Hash, e *entry, n int64) {
 }
 
 // addToken caches e, a token verified at n under ks, unless it is already
-// dead or ks is no longer codec's key set. Tokens verified under another
+// dead or ks is no longer the codec's key set. Tokens verified under another
 // set are forgotten when ks becomes the cache's.
 func (c *cache) addToken(h Hash, e *entry, n int64, ks *accesstoken.KeySet, codec *accesstoken.Codec) {
 	k := keyOf(h)
