@@ -82,18 +82,19 @@ func (m *Manager) readSession(ctx context.Context, h Hash, now time.Time) (*Prin
 		return nil, unavailable("read session", err)
 	}
 	n := now.UnixNano()
-	st := m.cache.sid(s.ID, s.ExpiresAt)
+	sid, uid := idsOf(s.ID, s.UserID)
+	st := m.cache.sid(sid, s.ExpiresAt)
 	raise(&st.lastSeen, s.LastSeenAt.UnixNano())
 	raise(&st.touched, s.LastSeenAt.UnixNano())
 	if n-st.lastSeen.Load() >= int64(m.cfg.IdleTimeout) {
 		return nil, ErrSessionExpired
 	}
-	u := m.cache.user(s.UserID, s.AuthVersion, s.ExpiresAt)
+	u := m.cache.user(uid, s.AuthVersion, s.ExpiresAt)
 	if !u.settled() {
-		m.settlePending(ctx, u, s.UserID, now)
+		m.settlePending(ctx, u, uid, now)
 	}
 	e := &entry{
-		p:   Principal{UserID: s.UserID, SessionID: s.ID, AuthVersion: s.AuthVersion, Mode: ModeSession, ExpiresAt: s.ExpiresAt},
+		p:   Principal{UserID: uid, SessionID: sid, AuthVersion: s.AuthVersion, Mode: ModeSession, ExpiresAt: s.ExpiresAt},
 		sid: st, user: u, end: s.ExpiresAt.UnixNano(),
 	}
 	if err := e.dead(n); err != nil {
@@ -102,7 +103,7 @@ func (m *Manager) readSession(ctx context.Context, h Hash, now time.Time) (*Prin
 	if m.bus.Fresh() {
 		m.cache.addSession(h, e, n)
 	}
-	m.seen(st, s.ID, n)
+	m.seen(st, sid, n)
 	return &e.p, nil
 }
 
@@ -125,9 +126,9 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 	now := m.now()
 	n := now.UnixNano()
 	ks := m.codec.Keys() // loaded before Verify: an entry never claims a newer set than checked it
-	if e := m.cache.token(h); e != nil && e.keys == ks {
+	if e := m.cache.token(h, ks); e != nil {
 		if err := e.dead(n); err != nil {
-			m.cache.dropToken(h)
+			m.cache.dropToken(h, e)
 			return nil, true, err
 		}
 		if m.trusted(e.user) {
@@ -136,23 +137,25 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 		}
 		// The signature is still good, but only the store can say
 		// whether the session is.
-		p, err := m.readToken(r.Context(), &e.entry, now)
+		p, err := m.readToken(r.Context(), e, now)
 		return p, false, err
 	}
 	cl, err := m.codec.Verify(tok)
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %w", ErrInvalidCredential, err)
 	}
-	e := &tokenEntry{
-		entry: entry{
-			p:   Principal{UserID: cl.Subject, SessionID: cl.SessionID, AuthVersion: cl.AuthVersion, Mode: ModeJWT, ExpiresAt: cl.ExpiresAt},
-			sid: m.cache.sid(cl.SessionID, cl.ExpiresAt), user: m.cache.user(cl.Subject, 0, cl.ExpiresAt),
-			// Verify accepts a token until exp + Leeway; so does a hit.
-			end: cl.ExpiresAt.Add(m.cfg.Leeway).UnixNano(),
-		},
-		keys: ks,
+	// Verify accepts a token until exp + Leeway; so does a hit, and so
+	// the records a revocation reaches it through are kept as long (a
+	// sweep that forgot them at exp would leave the token pointing at
+	// records no later revocation marks).
+	end := cl.ExpiresAt.Add(m.cfg.Leeway)
+	sid, uid := idsOf(cl.SessionID, cl.Subject)
+	e := &entry{
+		p:   Principal{UserID: uid, SessionID: sid, AuthVersion: cl.AuthVersion, Mode: ModeJWT, ExpiresAt: cl.ExpiresAt},
+		sid: m.cache.sid(sid, end), user: m.cache.user(uid, 0, end),
+		end: end.UnixNano(),
 	}
-	p, err := m.readToken(r.Context(), &e.entry, now)
+	p, err := m.readToken(r.Context(), e, now)
 	if err != nil {
 		return nil, false, err
 	}
@@ -162,9 +165,20 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 	// bus catches up on what it missed before it is fresh again. So an
 	// outage costs one store read per request, not an Ed25519
 	// verification as well.
-	m.cache.addToken(h, e, n)
-	m.seen(e.sid, cl.SessionID, n)
+	m.cache.addToken(h, e, n, ks, m.codec)
+	m.seen(e.sid, sid, n)
 	return p, false, nil
+}
+
+// idsOf copies a session ID and a user ID into one string, which both
+// returned IDs are parts of, for a principal that is cached: one
+// allocation rather than two (a session ID of 36 bytes takes 48, a short
+// user ID 16; both together fit in 48), and nothing kept of the store's
+// row or of the token's claims. The records made for the principal take
+// their IDs from it too, so that their map keys hold on to no other copy.
+func idsOf(sessionID, userID string) (sid, uid string) {
+	s := sessionID + userID
+	return s[:len(sessionID)], s[len(sessionID):]
 }
 
 // readToken answers for the verified access token e from the store: whether

@@ -1,6 +1,7 @@
 package signoff
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,14 +21,21 @@ import (
 // session, or of a user after logout everywhere, in O(1).
 type cache struct {
 	mu       sync.RWMutex
-	sessions map[Hash]*entry      // session mode: by the cookie's hash
-	tokens   map[Hash]*tokenEntry // jwt mode: verified access tokens, by the whole token's hash
-	sids     map[string]*sidState
-	users    map[string]*userState
-	pending  map[string]pendingLogout // by Revocation.Pending
-	ended    map[string]int64         // Pending → until: ended here, never to begin again
-	max      int
-	now      func() time.Time
+	sessions map[key]*entry // session mode: by the cookie's hash
+	// tokens holds verified access tokens (jwt mode), by the whole
+	// token's hash, all verified under keys. The tokens are trusted only
+	// while keys is the codec's key set: a key removed by SetKeys (for
+	// instance after a compromise) stops its tokens at once, cached or
+	// not. One set for the cache rather than one pointer in every entry:
+	// an entry then fits in 96 bytes, not 112.
+	tokens  map[key]*entry
+	keys    *accesstoken.KeySet
+	sids    map[string]*sidState
+	users   map[string]*userState
+	pending map[string]pendingLogout // by Revocation.Pending
+	ended   map[string]int64         // Pending → until: ended here, never to begin again
+	max     int
+	now     func() time.Time
 }
 
 // pendingLogout is a logout everywhere that was announced and whose end
@@ -38,18 +46,19 @@ type pendingLogout struct {
 	at    int64 // unix ns when this instance applied it
 }
 
-// sidState is what an instance knows about one session.
+// sidState is what an instance knows about one session. (24 bytes, a
+// size class: see TestCacheRecordSizes.)
 type sidState struct {
 	revoked  atomic.Bool
+	until    deadline     // from when nothing of the session can be valid
 	lastSeen atomic.Int64 // unix ns of the latest authenticated request here
 	touched  atomic.Int64 // unix ns of the latest LastSeenAt write sent to the store
-	until    atomic.Int64 // unix ns after which nothing of the session can be valid
 }
 
-// userState is what an instance knows about one user.
+// userState is what an instance knows about one user. (16 bytes.)
 type userState struct {
 	av    atomic.Int64 // the highest auth_version seen
-	until atomic.Int64
+	until deadline
 	// pending counts the logouts everywhere of the user that are under
 	// way: while it is not zero, nothing in memory about the user is
 	// trusted and every credential is read through to the store.
@@ -99,21 +108,43 @@ func (e *entry) dead(n int64) error {
 	return nil
 }
 
-// tokenEntry is a verified access token.
-type tokenEntry struct {
-	entry
-	// keys is the key set the token was verified under. The entry is
-	// trusted only while that set is current: a key removed by SetKeys (for
-	// instance after a compromise) stops its tokens at once, cached or not.
-	keys *accesstoken.KeySet
-}
+// key is what the cache files a checked credential under: the first 128
+// bits of its Hash. A map slot then holds 16 bytes of key rather than 32:
+// 28 bytes less per credential in a cache of 100,000, slots to spare
+// included (BenchmarkAuthenticateScale).
+//
+// 128 bits are enough because the key is only an index to what was
+// checked, never itself a check. A hit on a string other than the cached
+// credential would answer it with that credential's principal, no other,
+// and only while that credential is good; so a collision is worth
+// something only to one who does not hold the cached credential:
+//
+//   - By accident: with n credentials cached, two of them collide (and
+//     the later would answer for the earlier) with probability about
+//     n²/2¹²⁹, under 2⁻⁹⁵ for the default 100,000.
+//   - On purpose: the attacker must present a string whose key is a
+//     cached credential's key. A key is never revealed by the cache; it is
+//     a prefix of a hash that (session mode) the store keeps, so even with
+//     a copy of the database this is a second preimage of 128 bits, about
+//     2¹²⁸/n SHA-256 evaluations (2¹¹¹ at n = 100,000). The birthday bound
+//     of 2⁶⁴ needs both colliding inputs chosen, and a cached credential
+//     is one the server minted (a random secret, or a signed token): each
+//     candidate costs a sign-in or a refresh, and two of one's own that
+//     collide give nothing that either did not.
+//
+// A miss is unaffected: it reads the store by the whole Hash (session
+// mode) or verifies the token's signature (jwt mode).
+type key [16]byte
+
+// keyOf returns the key credential hash h is filed under.
+func keyOf(h Hash) key { return key(h[:16]) }
 
 func newCache(max int, now func() time.Time) *cache {
 	return &cache{
 		ended:    map[string]int64{},
 		now:      now,
-		sessions: map[Hash]*entry{},
-		tokens:   map[Hash]*tokenEntry{},
+		sessions: map[key]*entry{},
+		tokens:   map[key]*entry{},
 		sids:     map[string]*sidState{},
 		users:    map[string]*userState{},
 		pending:  map[string]pendingLogout{},
@@ -121,20 +152,29 @@ func newCache(max int, now func() time.Time) *cache {
 	}
 }
 
-func (c *cache) session(h Hash) *entry { return get(c, c.sessions, h) }
-
-func (c *cache) token(h Hash) *tokenEntry { return get(c, c.tokens, h) }
-
-func get[V any](c *cache, m map[Hash]V, h Hash) V {
+func (c *cache) session(h Hash) *entry {
+	k := keyOf(h)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return m[h]
+	return c.sessions[k]
+}
+
+// token returns the access token cached under h if it was verified under
+// ks, the codec's key set.
+func (c *cache) token(h Hash, ks *accesstoken.KeySet) *entry {
+	k := keyOf(h)
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.keys != ks {
+		return nil
+	}
+	return c.tokens[k]
 }
 
 // sid returns the one sidState of session id, creating it, and makes sure it
 // is kept until at least until.
 func (c *cache) sid(id string, until time.Time) *sidState {
-	return record(c, c.sids, id, func(st *sidState) { raise(&st.until, until.UnixNano()) })
+	return record(c, c.sids, id, func(st *sidState) { st.until.raise(until) })
 }
 
 // user returns the one userState of user id, creating it, raises its
@@ -142,7 +182,7 @@ func (c *cache) sid(id string, until time.Time) *sidState {
 func (c *cache) user(id string, av int64, until time.Time) *userState {
 	return record(c, c.users, id, func(u *userState) {
 		raise(&u.av, av)
-		raise(&u.until, until.UnixNano())
+		u.until.raise(until)
 	})
 }
 
@@ -178,34 +218,95 @@ func raise(a *atomic.Int64, v int64) {
 	}
 }
 
+// deadline is the moment until which a record is kept, in whole unix
+// seconds, rounded up: 4 bytes where a time in unix ns takes 8. A record's
+// until only decides when sweep may forget it, never whether a credential
+// is good (entry.end does), so keeping it up to a second longer is safe,
+// and a record is never forgotten early. A moment past 2106 is never.
+type deadline struct{ s atomic.Uint32 }
+
+// never is the deadline of a moment too late for 32 bits.
+const never = math.MaxUint32
+
+// raise makes sure d is no earlier than t.
+func (d *deadline) raise(t time.Time) {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++ // rounded up
+	}
+	v := uint32(min(max(s, 0), never))
+	for {
+		old := d.s.Load()
+		if v <= old || d.s.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// passed reports whether d has come at n, in unix ns.
+func (d *deadline) passed(n int64) bool {
+	s := d.s.Load()
+	return s != never && n >= int64(s)*int64(time.Second)
+}
+
 // addSession caches e, a session read from the store at n, unless it is
 // already dead: a revocation may have arrived while it was read.
-func (c *cache) addSession(h Hash, e *entry, n int64) { add(c, c.sessions, h, e, e, n) }
-
-// addToken caches e, a token verified at n, unless it is already dead.
-func (c *cache) addToken(h Hash, e *tokenEntry, n int64) { add(c, c.tokens, h, e, &e.entry, n) }
-
-// add puts v, whose entry is e, in m under h, evicting a sixteenth of m
-// when it is full.
-func add[V any](c *cache, m map[Hash]V, h Hash, v V, e *entry, n int64) {
+func (c *cache) addSession(h Hash, e *entry, n int64) {
+	k := keyOf(h)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	add(c, c.sessions, k, e, n)
+}
+
+// addToken caches e, a token verified at n under ks, unless it is already
+// dead or ks is no longer the codec's key set. Tokens verified under another
+// set are forgotten when ks becomes the cache's.
+func (c *cache) addToken(h Hash, e *entry, n int64, ks *accesstoken.KeySet, codec *accesstoken.Codec) {
+	k := keyOf(h)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Compared under the lock: a token verified under a set that has
+	// since moved cannot take the cache back to that set after a token
+	// of the new one has moved it on.
+	if ks != codec.Keys() {
+		return
+	}
+	if ks != c.keys {
+		c.tokens = map[key]*entry{}
+		c.keys = ks
+	}
+	add(c, c.tokens, k, e, n)
+}
+
+// add puts e in m under k, evicting a sixteenth of m when it is full;
+// c.mu is held.
+func add(c *cache, m map[key]*entry, k key, e *entry, n int64) {
 	if e.dead(n) != nil {
 		return
 	}
-	if _, known := m[h]; !known {
+	if _, known := m[k]; !known {
 		bounded.MakeRoom(m, c.max)
 	}
-	m[h] = v
+	m[k] = e
 }
 
-func (c *cache) dropSession(h Hash) { drop(c, c.sessions, h) }
-
-func (c *cache) dropToken(h Hash) { drop(c, c.tokens, h) }
-
-func drop[V any](c *cache, m map[Hash]V, h Hash) {
+// dropSession forgets the session cached under h.
+func (c *cache) dropSession(h Hash) {
+	k := keyOf(h)
 	c.mu.Lock()
-	delete(m, h)
+	delete(c.sessions, k)
+	c.mu.Unlock()
+}
+
+// dropToken forgets e, the token cached under h, unless h has come to
+// hold another entry meanwhile (the same token verified again, maybe under
+// a new key set): that one is left alone.
+func (c *cache) dropToken(h Hash, e *entry) {
+	k := keyOf(h)
+	c.mu.Lock()
+	if c.tokens[k] == e {
+		delete(c.tokens, k)
+	}
 	c.mu.Unlock()
 }
 
@@ -290,7 +391,7 @@ func (c *cache) sweep(now time.Time) {
 		}
 	}
 	for id, st := range c.sids {
-		if n >= st.until.Load() {
+		if st.until.passed(n) {
 			delete(c.sids, id)
 		}
 	}
@@ -306,7 +407,7 @@ func (c *cache) sweep(now time.Time) {
 		}
 	}
 	for id, u := range c.users {
-		if n >= u.until.Load() {
+		if u.until.passed(n) {
 			delete(c.users, id)
 		}
 	}

@@ -1,0 +1,201 @@
+package signoff
+
+// Tests of this package that need the Manager's insides: its cache, and its
+// sweep run at a moment the test chooses. They cannot use memstore (which
+// imports signoff), so they bring a store of one session.
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/signoff/signoff/accesstoken"
+)
+
+// testClock is an injected Config.Now that the test moves.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// oneSession is a Store that holds one session. It answers what the hot
+// path, revocation and the toucher ask; any other method panics (the
+// embedded Store is nil). Its reads return IDs of their own, as SQL
+// stores' do.
+type oneSession struct {
+	Store
+	mu sync.Mutex
+	s  Session
+}
+
+func (st *oneSession) Session(_ context.Context, id string, now time.Time) (*Session, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if id != st.s.ID || !st.s.Live(now) {
+		return nil, ErrNotFound
+	}
+	return st.read(), nil
+}
+
+func (st *oneSession) SessionByToken(_ context.Context, h Hash, now time.Time) (*Session, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if h != st.s.TokenHash || !st.s.Live(now) {
+		return nil, ErrNotFound
+	}
+	return st.read(), nil
+}
+
+// read returns a copy of the session; st.mu is held.
+func (st *oneSession) read() *Session {
+	s := st.s
+	s.ID, s.UserID = strings.Clone(s.ID), strings.Clone(s.UserID)
+	return &s
+}
+
+func (st *oneSession) RevokeSession(_ context.Context, id string, at time.Time) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if id == st.s.ID && st.s.RevokedAt.IsZero() {
+		st.s.RevokedAt = at
+	}
+	return nil
+}
+
+func (st *oneSession) TouchSessions(context.Context, []Touch) error { return nil }
+
+// cookieValue is the session cookie of oneSession's session.
+const cookieValue = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+
+// testManager starts a Manager in mode on a store of one session that
+// lives a day, with leeway, and returns it with its clock and the session.
+func testManager(t *testing.T, mode Mode, leeway time.Duration) (*Manager, *testClock, *oneSession) {
+	t.Helper()
+	clock := &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	now := clock.Now()
+	st := &oneSession{s: Session{
+		ID: "ses_0123456789abcdef0123456789abcdef", UserID: "usr_1", TokenHash: HashString(cookieValue),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour),
+	}}
+	m, err := New(Config{
+		Mode: mode, Store: st, Now: clock.Now, Leeway: leeway,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m, clock, st
+}
+
+// mint signs an access token for the session of st, issued now.
+func mint(t *testing.T, m *Manager, st *oneSession, jti string) string {
+	t.Helper()
+	now := m.now()
+	tok, err := m.codec.Sign(accesstoken.Claims{
+		Subject: st.s.UserID, SessionID: st.s.ID, ID: jti,
+		IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(m.cfg.AccessTokenTTL),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func bearerRequest(tok string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return r
+}
+
+// A cached access token is good until exp + Leeway, so the records its
+// revocation reaches it through must be kept as long: a sweep between exp
+// and exp + Leeway must not forget them, or a revocation arriving then
+// would mark new records that the cached token does not point to, and the
+// token would still be accepted until exp + Leeway.
+func TestRevocationReachesTokenWithinLeeway(t *testing.T) {
+	const leeway = time.Minute
+	m, clock, st := testManager(t, ModeJWT, leeway)
+	tok := mint(t, m, st, "jti_1")
+	if _, err := m.Authenticate(bearerRequest(tok)); err != nil {
+		t.Fatalf("fresh token: Authenticate: %v", err)
+	}
+	if _, tokens, _ := m.cache.stats(); tokens != 1 {
+		t.Fatalf("the cache holds %d tokens, want the one just verified", tokens)
+	}
+
+	clock.Advance(m.cfg.AccessTokenTTL + leeway/2) // past exp, within the leeway
+	if _, err := m.Authenticate(bearerRequest(tok)); err != nil {
+		t.Fatalf("within the leeway: Authenticate: %v; want success", err)
+	}
+	m.cache.sweep(m.now()) // what the sweeper does, at this moment
+	if err := m.RevokeSession(context.Background(), st.s.ID); err != nil {
+		t.Fatalf("RevokeSession: %v", err)
+	}
+	if p, err := m.Authenticate(bearerRequest(tok)); !errors.Is(err, ErrSessionRevoked) {
+		t.Fatalf("after the revocation, within the leeway: Authenticate = %v, %v; want ErrSessionRevoked", p != nil, err)
+	}
+}
+
+// A cached principal's session ID and user ID are two parts of one string,
+// and so are the keys of its session's and user's records: the store's
+// row or the token's claims are not kept, and the IDs cost one allocation.
+func TestCachedIDsShareOneString(t *testing.T) {
+	for _, mode := range []Mode{ModeSession, ModeJWT} {
+		t.Run(mode.String(), func(t *testing.T) {
+			m, _, st := testManager(t, mode, 0)
+			r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+			if mode == ModeJWT {
+				r = bearerRequest(mint(t, m, st, "jti_1"))
+			} else {
+				r.AddCookie(&http.Cookie{Name: m.cfg.SessionCookie.Name, Value: cookieValue})
+			}
+			p, err := m.Authenticate(r)
+			if err != nil {
+				t.Fatalf("Authenticate: %v", err)
+			}
+			if p.SessionID != st.s.ID || p.UserID != st.s.UserID {
+				t.Fatalf("Authenticate = session %s of user %s, want %s of %s", p.SessionID, p.UserID, st.s.ID, st.s.UserID)
+			}
+			base := unsafe.StringData(p.SessionID)
+			if got, want := unsafe.StringData(p.UserID), unsafe.Add(unsafe.Pointer(base), len(p.SessionID)); unsafe.Pointer(got) != want {
+				t.Errorf("the principal's user ID is not the rest of its session ID's string")
+			}
+			m.cache.mu.RLock()
+			defer m.cache.mu.RUnlock()
+			for id := range m.cache.sids {
+				if unsafe.StringData(id) != base {
+					t.Errorf("the session record's key is another copy of the session ID")
+				}
+			}
+			for id := range m.cache.users {
+				if unsafe.StringData(id) != unsafe.StringData(p.UserID) {
+					t.Errorf("the user record's key is another copy of the user ID")
+				}
+			}
+			if len(m.cache.sids) != 1 || len(m.cache.users) != 1 {
+				t.Errorf("the cache holds %d session and %d user records, want 1 and 1", len(m.cache.sids), len(m.cache.users))
+			}
+		})
+	}
+}
