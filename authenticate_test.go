@@ -20,19 +20,23 @@ import (
 	"github.com/signoff/signoff/accesstoken"
 )
 
-// testClock is an injected Config.Now that the test moves.
-type testClock struct {
+// FakeClock is an injected Config.Now that a test moves by hand; nothing
+// sleeps. Exported for the package's external tests too.
+type FakeClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *testClock) Now() time.Time {
+// NewFakeClock returns a clock that reads t until it is moved.
+func NewFakeClock(t time.Time) *FakeClock { return &FakeClock{t: t} }
+
+func (c *FakeClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *testClock) Advance(d time.Duration) {
+func (c *FakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
@@ -89,9 +93,9 @@ const cookieValue = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
 
 // testManager starts a Manager in mode on a store of one session that
 // lives a day, with leeway, and returns it with its clock and the session.
-func testManager(t *testing.T, mode Mode, leeway time.Duration) (*Manager, *testClock, *oneSession) {
+func testManager(t *testing.T, mode Mode, leeway time.Duration) (*Manager, *FakeClock, *oneSession) {
 	t.Helper()
-	clock := &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := NewFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	now := clock.Now()
 	st := &oneSession{s: Session{
 		ID: "ses_0123456789abcdef0123456789abcdef", UserID: "usr_1", TokenHash: HashString(cookieValue),

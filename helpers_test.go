@@ -34,24 +34,9 @@ import (
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // fakeClock is the injected Config.Now. Tests move it; nothing sleeps.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = signoff.FakeClock
 
-func newClock() *fakeClock { return &fakeClock{t: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *fakeClock { return signoff.NewFakeClock(t0) }
 
 // fp names a raw credential in test output without revealing it.
 func fp(raw string) string { return signoff.NewSecret(raw).Fingerprint() }
