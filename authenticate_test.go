@@ -50,12 +50,13 @@ type oneSession struct {
 	Store
 	mu sync.Mutex
 	s  Session
+	av int64 // the user's auth_version
 }
 
 func (st *oneSession) Session(_ context.Context, id string, now time.Time) (*Session, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if id != st.s.ID || !st.s.Live(now) {
+	if id != st.s.ID || !st.live(now) {
 		return nil, ErrNotFound
 	}
 	return st.read(), nil
@@ -64,7 +65,7 @@ func (st *oneSession) Session(_ context.Context, id string, now time.Time) (*Ses
 func (st *oneSession) SessionByToken(_ context.Context, h Hash, now time.Time) (*Session, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if h != st.s.TokenHash || !st.s.Live(now) {
+	if h != st.s.TokenHash || !st.live(now) {
 		return nil, ErrNotFound
 	}
 	return st.read(), nil
@@ -87,6 +88,30 @@ func (st *oneSession) RevokeSession(_ context.Context, id string, at time.Time) 
 }
 
 func (st *oneSession) TouchSessions(context.Context, []Touch) error { return nil }
+
+// RevokeUserSessions raises the user's auth_version, which ends the
+// session (live compares the two), as the store contract says.
+func (st *oneSession) RevokeUserSessions(_ context.Context, userID string, at time.Time) (int, int64, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := 0
+	if userID == st.s.UserID && st.live(at) {
+		n = 1
+	}
+	st.av++
+	return n, st.av, nil
+}
+
+func (st *oneSession) AuthVersion(context.Context, string) (int64, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.av, nil
+}
+
+// live reports whether the session is live at now; st.mu is held.
+func (st *oneSession) live(now time.Time) bool {
+	return st.s.Live(now) && st.s.AuthVersion >= st.av
+}
 
 // cookieValue is the session cookie of oneSession's session.
 const cookieValue = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
@@ -158,6 +183,28 @@ func TestRevocationReachesTokenWithinLeeway(t *testing.T) {
 	}
 	if p, err := m.Authenticate(bearerRequest(tok)); !errors.Is(err, ErrSessionRevoked) {
 		t.Fatalf("after the revocation, within the leeway: Authenticate = %v, %v; want ErrSessionRevoked", p != nil, err)
+	}
+}
+
+// The same holds for the user's record, which a logout everywhere reaches
+// the token through.
+func TestLogoutEverywhereReachesTokenWithinLeeway(t *testing.T) {
+	const leeway = time.Minute
+	m, clock, st := testManager(t, ModeJWT, leeway)
+	tok := mint(t, m, st, "jti_1")
+	if _, err := m.Authenticate(bearerRequest(tok)); err != nil {
+		t.Fatalf("fresh token: Authenticate: %v", err)
+	}
+	clock.Advance(m.cfg.AccessTokenTTL + leeway/2) // past exp, within the leeway
+	if _, err := m.Authenticate(bearerRequest(tok)); err != nil {
+		t.Fatalf("within the leeway: Authenticate: %v; want success", err)
+	}
+	m.cache.sweep(m.now())
+	if n, err := m.RevokeUser(context.Background(), st.s.UserID); err != nil || n != 1 {
+		t.Fatalf("RevokeUser = %d, %v; want 1 session ended", n, err)
+	}
+	if p, err := m.Authenticate(bearerRequest(tok)); !errors.Is(err, ErrSessionRevoked) {
+		t.Fatalf("after logout everywhere, within the leeway: Authenticate = %v, %v; want ErrSessionRevoked", p != nil, err)
 	}
 }
 
