@@ -107,6 +107,10 @@ func (m *Manager) readSession(ctx context.Context, h Hash, now time.Time) (*Prin
 	return &e.p, nil
 }
 
+// testHookBeforeVerify, when a test sets it, runs on a token cache miss
+// just before the token is verified: after the key set was read.
+var testHookBeforeVerify func()
+
 // errTokenExpired answers an access token past its exp (and Leeway).
 var errTokenExpired = fmt.Errorf("%w: access token expired", ErrInvalidCredential)
 
@@ -125,7 +129,10 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 	h := HashString(tok)
 	now := m.now()
 	n := now.UnixNano()
-	ks := m.codec.Keys() // loaded before Verify: an entry never claims a newer set than checked it
+	// The one reading of the key set: the token is looked for under it,
+	// verified under it and filed under it (VerifyUnder), so a cached
+	// token is always one this set accepts.
+	ks := m.codec.Keys()
 	if e := m.cache.token(h, ks); e != nil {
 		if err := e.dead(n); err != nil {
 			m.cache.dropToken(h, e)
@@ -140,7 +147,10 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 		p, err := m.readToken(r.Context(), e, now)
 		return p, false, err
 	}
-	cl, err := m.codec.Verify(tok)
+	if testHookBeforeVerify != nil {
+		testHookBeforeVerify()
+	}
+	cl, err := m.codec.VerifyUnder(tok, ks)
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %w", ErrInvalidCredential, err)
 	}

@@ -48,12 +48,27 @@ func (c *FakeClock) Advance(d time.Duration) {
 // stores' do.
 type oneSession struct {
 	Store
-	mu sync.Mutex
-	s  Session
-	av int64 // the user's auth_version
+	mu   sync.Mutex
+	s    Session
+	av   int64  // the user's auth_version
+	hook func() // run before each read of the session by ID, if set
+}
+
+// onRead sets the function run before each read of the session by ID: a
+// point between an access token's verification and its caching.
+func (st *oneSession) onRead(f func()) {
+	st.mu.Lock()
+	st.hook = f
+	st.mu.Unlock()
 }
 
 func (st *oneSession) Session(_ context.Context, id string, now time.Time) (*Session, error) {
+	st.mu.Lock()
+	hook := st.hook
+	st.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if id != st.s.ID || !st.live(now) {
@@ -248,5 +263,42 @@ func TestCachedIDsShareOneString(t *testing.T) {
 				t.Errorf("the cache holds %d session and %d user records, want 1 and 1", len(m.cache.sids), len(m.cache.users))
 			}
 		})
+	}
+}
+
+// A token is cached only under the key set that verified it. Here the
+// codec's set moves from a to b, which adds a key, while a request is
+// between reading the set and verifying the token, and back to the very
+// same a before the token is cached: the token, signed with b's new key, is
+// one a does not accept, and must not be answered from memory while the
+// codec holds a.
+func TestTokenCachedUnderTheSetThatVerifiedIt(t *testing.T) {
+	m, _, st := testManager(t, ModeJWT, 0)
+	a := m.codec.Keys()
+	k, err := accesstoken.GenerateKey(a.Alg(), m.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := a.Rotate(k, 2) // k signs; a's key still verifies
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.codec.SetKeys(b)
+	tok := mint(t, m, st, "jti_b") // signed with k, which a lacks
+	m.codec.SetKeys(a)
+	if _, err := m.Authenticate(bearerRequest(tok)); !errors.Is(err, ErrInvalidCredential) {
+		t.Fatalf("a token signed with a key the set lacks: Authenticate: %v; want ErrInvalidCredential", err)
+	}
+
+	// The interleaving: the request reads a, the set moves to b, the token
+	// is verified, the set moves back to a, the token is cached.
+	testHookBeforeVerify = func() { m.codec.SetKeys(b) }
+	st.onRead(func() { m.codec.SetKeys(a) })
+	m.Authenticate(bearerRequest(tok)) // whatever it answers under the moving set
+	testHookBeforeVerify = nil
+	st.onRead(nil)
+	m.codec.SetKeys(a) // where the request left it, had it not been read back
+	if p, err := m.Authenticate(bearerRequest(tok)); !errors.Is(err, ErrInvalidCredential) {
+		t.Fatalf("with the set back to a: Authenticate = %v, %v; want ErrInvalidCredential: the token was cached under a set that does not accept it", p != nil, err)
 	}
 }

@@ -411,13 +411,22 @@ func appendSeconds(dst []byte, t time.Time) []byte {
 // returned ExpiresAt.UnixNano() is exact: a caller may cache a token until
 // its exp in Unix nanoseconds.
 func (c *Codec) Verify(token string) (*Claims, error) {
+	return c.VerifyUnder(token, c.keys.Load())
+}
+
+// VerifyUnder is Verify against the key set ks rather than the codec's
+// current one. A caller that remembers what it verified (the Manager's
+// cache) reads the set once, verifies under it and files the token under
+// it: had Verify read the set again, the set could move between the two
+// reads (and back, to the very same set) and a token be filed under a set
+// that does not accept it.
+func (c *Codec) VerifyUnder(token string, ks *KeySet) (*Claims, error) {
 	if len(token) > MaxLen {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, MaxLen)
 	}
 	if strings.Count(token, ".") != 2 || !base64url(token) {
 		return nil, fmt.Errorf("%w: not a JWS compact serialization", ErrInvalid)
 	}
-	ks := c.keys.Load()
 	now := c.now() // one reading for every time check
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{ks.Alg()}),

@@ -291,6 +291,25 @@ func TestKeyRotation_I7(t *testing.T) {
 	mustReject(t, c, fresh, "I7: a k2 token after k2 left the set")
 }
 
+// VerifyUnder checks against the set it is given, whatever the codec's
+// set is: a token of a key the given set lacks fails even while the codec
+// holds that key, and one of a key it holds passes even after the codec's
+// set has moved on.
+func TestVerifyUnder(t *testing.T) {
+	k1, k2 := fixedKey("k1", accesstoken.EdDSA, 1), fixedKey("k2", accesstoken.EdDSA, 2)
+	only1, only2 := keySet(t, k1), keySet(t, k2)
+	c := codec(t, only2, "signoff", "signoff", 0)
+	tok := sign(t, c, claims("ses_k2"))
+	if _, err := c.VerifyUnder(tok, only1); !errors.Is(err, accesstoken.ErrInvalid) {
+		t.Fatalf("a k2 token under a set of k1 alone, the codec on k2: %v; want ErrInvalid", err)
+	}
+	c.SetKeys(only1)
+	if _, err := c.VerifyUnder(tok, only2); err != nil {
+		t.Fatalf("a k2 token under a set of k2, the codec on k1: %v; want it verified", err)
+	}
+	mustReject(t, c, tok, "Verify: a k2 token while the codec's set is k1 alone")
+}
+
 // TestAlgorithmConfusion_R41: the algorithm is the key's, never the
 // token's: HS256 signed with the Ed25519 public key, alg none, and an EdDSA
 // token against an HS256 set all fail. Each forgery's control, the same
