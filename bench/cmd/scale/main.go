@@ -6,6 +6,11 @@
 //     presenting a session drawn at random. Rounds interleave the two
 //     servers; the table gives medians of requests per second and of
 //     server CPU per request (/proc/PID/stat), and their ratio.
+//   - the control row (-goal): one session again, with GOGC raised so
+//     that the collector's heap goal is the one of -sessions, read from
+//     both servers under load. A request's garbage is spread over the heap
+//     goal; the row tells that cost apart from the sessions' own (marking
+//     them, fetching a random one). Every row prints its heap goal.
 //   - memory: the resident set (VmRSS) of signoff serve before and after it
 //     has answered once for each of -rss sessions (10,000, 100,000 and
 //     1,000,000), so that its cache holds them all, and the difference per
@@ -41,12 +46,13 @@ type options struct {
 	harness.RoundFlags
 	sessions int
 	rss      []int
+	goal     bool // the control row: one session at the heap goal of many
 	budget   time.Duration
 }
 
 func defaults() options {
 	return options{RoundFlags: harness.RoundFlags{K: 64, Rounds: 3, D: 5 * time.Second, Warm: time.Second, LogLevel: "info"},
-		sessions: 100_000, rss: []int{10_000, 100_000, 1_000_000}, budget: 10 * time.Minute}
+		sessions: 100_000, rss: []int{10_000, 100_000, 1_000_000}, goal: true, budget: 10 * time.Minute}
 }
 
 // maxSessions bounds -sessions and -rss.
@@ -61,7 +67,11 @@ func (o options) estimate() time.Duration {
 	for _, r := range o.rss {
 		n += r
 	}
-	return time.Duration(o.Rounds*2)*(o.Warm+o.D) + time.Duration(n)*perSession + time.Minute
+	rows := 3
+	if o.goal {
+		rows, n = 4, n+1
+	}
+	return time.Duration(o.Rounds*rows)*(o.Warm+o.D) + 2*o.Warm + time.Duration(n)*perSession + time.Minute
 }
 
 func (o options) check() error {
@@ -87,6 +97,7 @@ func main() {
 	o := defaults()
 	o.Register(flag.CommandLine, harness.MaxClients)
 	flag.IntVar(&o.sessions, "sessions", o.sessions, "live sessions of the flat test's second server")
+	flag.BoolVar(&o.goal, "goal", o.goal, "also measure one session with GOGC raised to the heap goal of -sessions (the control row)")
 	flag.Var(harness.IntList{P: &o.rss}, "rss", "cached sessions at which the resident set is read, comma-separated; empty: none")
 	harness.BudgetFlag(flag.CommandLine, &o.budget)
 	flag.Parse()

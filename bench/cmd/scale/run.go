@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,6 +28,7 @@ type sample struct {
 	rate, cpu float64 // req/s; server CPU seconds per request
 	ok        int64
 	misses    int64 // requests the cache did not answer: the store was read
+	goal      int64 // the collector's heap goal after the row (go_memstats_next_gc_bytes)
 	load      string
 }
 
@@ -91,6 +93,14 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 		servers = append(servers, s)
 		rep.labels = append(rep.labels, v.label)
 	}
+	if o.goal {
+		s, label, err := startGoalMatched(ctx, w, o, servers[0], servers[1], cacheSize, progress)
+		if err != nil {
+			return nil, err
+		}
+		servers = slices.Insert(servers, 1, s)
+		rep.labels = slices.Insert(rep.labels, 1, label)
+	}
 	for round := range o.Rounds {
 		ss := make([]sample, len(servers))
 		for i, s := range servers {
@@ -110,6 +120,9 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 				return nil, err
 			}
 			ss[i].misses -= missed
+			if ss[i].goal, err = metric(ctx, s.p.URL, goalMetric); err != nil {
+				return nil, err
+			}
 			progress("round %d, %s: %s req/s, %s µs of server CPU per request, %d store reads (load %s)",
 				round+1, s.name, harness.FmtRate(ss[i].rate), harness.Micro(ss[i].cpu), ss[i].misses, ss[i].load)
 		}
@@ -142,9 +155,54 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 	return rep, nil
 }
 
+// goalMetric is the collector's heap goal: at GOGC=100 about twice the
+// heap that was live at the last collection, and never under 4 MB.
+const goalMetric = "go_memstats_next_gc_bytes"
+
+// startGoalMatched starts the control row: a server with one session whose
+// GOGC is raised so that its heap goal is that of many, the server with
+// many sessions. Both are loaded first (for -warm each) so that their goals
+// are those of the load. A request's garbage is spread over the heap goal
+// before a collection frees it; with one session that is 4 MB, with
+// 100,000 some 100 MB. The row tells that cost (garbage in memory the
+// processor no longer caches) apart from what the many sessions cost by
+// themselves: marking them, and fetching a random one.
+func startGoalMatched(ctx context.Context, w *harness.Workspace, o options, one, many *server, cacheSize int, progress func(string, ...any)) (*server, string, error) {
+	var goals [2]int64
+	for i, s := range []*server{one, many} {
+		if _, _, err := harness.MeasureLoadRandom(ctx, s.p.URL, "/api/me", s.lines, o.K, 0, o.Warm, s.p.PID()); err != nil {
+			return nil, "", err
+		}
+		g, err := metric(ctx, s.p.URL, goalMetric)
+		if err != nil {
+			return nil, "", err
+		}
+		if g <= 0 {
+			return nil, "", fmt.Errorf("%s: %s is %d", s.name, goalMetric, g)
+		}
+		goals[i] = g
+	}
+	gogc := max(100, int(math.Round(100*float64(goals[1])/float64(goals[0]))))
+	progress("heap goals under load: %s with 1 session, %s with %d; the control row runs 1 session with GOGC=%d",
+		mib(goals[0]), mib(goals[1]), o.sessions, gogc)
+	s, err := startEnv(ctx, w, "goal-1", 1, true, cacheSize, o.LogLevel, []string{"GOGC=" + strconv.Itoa(gogc)}, progress)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := fill(ctx, s, o.K, progress); err != nil {
+		return nil, "", err
+	}
+	return s, fmt.Sprintf("1 session, GOGC=%d: the heap goal of %d sessions", gogc, o.sessions), nil
+}
+
 // start seeds the SQLite file of a server named name with n sessions,
 // quiet or not (SeedSQLite), and starts signoff serve on it.
 func start(ctx context.Context, w *harness.Workspace, name string, n int, quiet bool, cacheSize int, logLevel string, progress func(string, ...any)) (*server, error) {
+	return startEnv(ctx, w, name, n, quiet, cacheSize, logLevel, nil, progress)
+}
+
+// startEnv is start with env added to the server's environment.
+func startEnv(ctx context.Context, w *harness.Workspace, name string, n int, quiet bool, cacheSize int, logLevel string, env []string, progress func(string, ...any)) (*server, error) {
 	progress("%s: seeding %d users and sessions", name, n)
 	db := filepath.Join(w.Dir, name+".db")
 	cookies, err := harness.SeedSQLite(ctx, db, n, quiet)
@@ -152,7 +210,7 @@ func start(ctx context.Context, w *harness.Workspace, name string, n int, quiet 
 		return nil, err
 	}
 	args := append(harness.ServeStoreArgs("session", "sqlite:"+db, logLevel), "--cache-size", strconv.Itoa(cacheSize))
-	p, err := w.Serve("signoff-"+name, w.Signoff, args...)
+	p, err := w.ServeEnv("signoff-"+name, env, w.Signoff, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -243,23 +301,24 @@ func print(out io.Writer, o options, root string, rep *report) {
 	for i := range rep.flat {
 		fmt.Fprintf(out, " round %d |", i+1)
 	}
-	fmt.Fprintln(out, " CPU/req | × 1 session | req/s | store reads |")
-	fmt.Fprintln(out, "|---|"+strings.Repeat("--:|", len(rep.flat)+4))
+	fmt.Fprintln(out, " CPU/req | × 1 session | req/s | store reads | heap goal |")
+	fmt.Fprintln(out, "|---|"+strings.Repeat("--:|", len(rep.flat)+5))
 	var one float64
 	for v, label := range rep.labels {
-		var cpus, rates []float64
+		var cpus, rates, goals []float64
 		var misses int64
 		fmt.Fprintf(out, "| %s |", label)
 		for _, ss := range rep.flat {
 			fmt.Fprintf(out, " %s |", harness.Micro(ss[v].cpu))
 			cpus, rates = append(cpus, ss[v].cpu), append(rates, ss[v].rate)
+			goals = append(goals, float64(ss[v].goal))
 			misses += ss[v].misses
 		}
 		cpu := harness.Median(cpus)
 		if v == 0 {
 			one = cpu
 		}
-		fmt.Fprintf(out, " %s | **%.2f×** | %s | %d |\n", harness.Micro(cpu), cpu/one, harness.FmtRate(harness.Median(rates)), misses)
+		fmt.Fprintf(out, " %s | **%.2f×** | %s | %d | %s |\n", harness.Micro(cpu), cpu/one, harness.FmtRate(harness.Median(rates)), misses, mib(int64(harness.Median(goals))))
 	}
 	fmt.Fprintln(out)
 	fmt.Fprint(out, "Load average at the end of each round:")

@@ -11,7 +11,7 @@ import (
 
 // TestSmoke runs the harness at a tiny size: one round of 200 ms, 20
 // sessions, the resident set at 10 and 30. It asserts no timing: only that
-// both flat rows answered and used CPU, that every session was cached, that
+// every flat row (the control row too) answered, used CPU and read a heap goal, that every session was cached, that
 // the tables have their rows, and that no cookie was printed.
 func TestSmoke(t *testing.T) {
 	o := defaults()
@@ -26,12 +26,12 @@ func TestSmoke(t *testing.T) {
 	if len(rep.flat) != 1 {
 		t.Fatalf("%d rounds, want 1", len(rep.flat))
 	}
-	if len(rep.flat[0]) != 3 {
-		t.Fatalf("%d flat rows, want 3", len(rep.flat[0]))
+	if len(rep.flat[0]) != 4 {
+		t.Fatalf("%d flat rows, want 4 (with the control row)", len(rep.flat[0]))
 	}
 	for i, s := range rep.flat[0] {
-		if s.ok == 0 || s.rate <= 0 || s.cpu <= 0 {
-			t.Errorf("flat row %d: %d answers, %v req/s, %v s of CPU per request: want all positive", i, s.ok, s.rate, s.cpu)
+		if s.ok == 0 || s.rate <= 0 || s.cpu <= 0 || s.goal <= 0 {
+			t.Errorf("flat row %d: %d answers, %v req/s, %v s of CPU per request, heap goal %d: want all positive", i, s.ok, s.rate, s.cpu, s.goal)
 		}
 	}
 	if len(rep.memory) != 2 {
@@ -43,7 +43,7 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	table := out.String()
-	for _, want := range []string{"| 1 session |", "no last-seen write due", "| 10 |", "| 30 |"} {
+	for _, want := range []string{"| 1 session |", "| 1 session, GOGC=", "no last-seen write due", "| 10 |", "| 30 |"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table has no %q:\n%s", want, table)
 		}

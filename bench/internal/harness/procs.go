@@ -43,8 +43,14 @@ var openLine = regexp.MustCompile(`open (http://\S+/) `)
 // only the benchmark, which stops it; it gets SIGKILL should the benchmark
 // die first.
 func StartServer(dir, name, bin string, args ...string) (*Proc, error) {
+	return StartServerEnv(dir, name, nil, bin, args...)
+}
+
+// StartServerEnv is StartServer with env added to the process's
+// environment (KEY=VALUE each), for example a GOGC of its own.
+func StartServerEnv(dir, name string, env []string, bin string, args ...string) (*Proc, error) {
 	urls := make(chan string, 1)
-	p, err := start(dir, name, bin, args, func(stdout io.Reader) {
+	p, err := start(dir, name, bin, args, env, func(stdout io.Reader) {
 		sc := bufio.NewScanner(stdout)
 		sent := false
 		for sc.Scan() { // keep draining so the process never blocks on stdout
@@ -83,18 +89,21 @@ func StartServer(dir, name, bin string, args ...string) (*Proc, error) {
 // file in dir, like StartServer but without waiting for anything: see
 // WaitListen.
 func StartProc(dir, name, bin string, args ...string) (*Proc, error) {
-	return start(dir, name, bin, args, nil)
+	return start(dir, name, bin, args, nil, nil)
 }
 
 // start runs the command; with read nil its stdout goes to the log too,
 // else read gets it (and must drain it).
-func start(dir, name, bin string, args []string, read func(io.Reader)) (*Proc, error) {
+func start(dir, name, bin string, args, env []string, read func(io.Reader)) (*Proc, error) {
 	logf, err := os.CreateTemp(dir, name+"-*.log")
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
 	cmd := exec.Command(bin, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stdout io.Reader

@@ -51,7 +51,13 @@ func NewWorkspace(prefix, repo string) (w *Workspace, err error) {
 // Serve starts bin with args as StartServer does, in the directory, and
 // stops it at Close.
 func (w *Workspace) Serve(name, bin string, args ...string) (*Proc, error) {
-	p, err := StartServer(w.Dir, name, bin, args...)
+	return w.ServeEnv(name, nil, bin, args...)
+}
+
+// ServeEnv is Serve with env added to the server's environment
+// (StartServerEnv).
+func (w *Workspace) ServeEnv(name string, env []string, bin string, args ...string) (*Proc, error) {
+	p, err := StartServerEnv(w.Dir, name, env, bin, args...)
 	if err != nil {
 		return nil, err
 	}
