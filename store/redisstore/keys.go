@@ -39,6 +39,10 @@ func (k keys) authVersion(userID string) string    { return k.user(userID) + "av
 // index RevokeUserSessions counts from.
 func (k keys) live(userID string) string { return k.user(userID) + "live" }
 
+// pruneCursor is the rank in the user's sessions zset from which the next
+// session created checks members for collected sessions (createScript).
+func (k keys) pruneCursor(userID string) string { return k.user(userID) + "prune" }
+
 func (k keys) sidIndex(id string) string        { return k.prefix + "idx:sid:" + id }
 func (k keys) tokIndex(hashHex string) string   { return k.prefix + "idx:tok:" + hashHex }
 func (k keys) tokenIndex(hashHex string) string { return k.prefix + "idx:rt:" + hashHex }
@@ -95,3 +99,7 @@ func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 type errMalformed string
 
 func (e errMalformed) Error() string { return fmt.Sprintf("malformed %s record", string(e)) }
+
+// pruneBatch is how many members of a user's sessions zset creating a
+// session checks for sessions Redis has collected (createScript).
+const pruneBatch = 4

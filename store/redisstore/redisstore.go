@@ -273,7 +273,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *signoff.Session, rt *si
 	if !sess.RevokedAt.IsZero() {
 		f = append(f, "revoked", micros(sess.RevokedAt))
 	}
-	ks := []string{s.k.session(sess.UserID, sess.ID), s.k.sessions(sess.UserID), s.k.authVersion(sess.UserID), s.k.live(sess.UserID)}
+	ks := []string{s.k.session(sess.UserID, sess.ID), s.k.sessions(sess.UserID), s.k.authVersion(sess.UserID), s.k.live(sess.UserID), s.k.pruneCursor(sess.UserID)}
 	if rt != nil {
 		f = append(f, "rt", rt.Hash.Hex())
 		ks = append(ks, s.k.token(sess.UserID, rt.Hash.Hex()))
@@ -285,7 +285,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *signoff.Session, rt *si
 	// The live index forgets sessions that expired more than gcMargin ago
 	// on this caller's clock: no caller within gcMargin of it can count them.
 	args := append([]any{ms(life), s.k.sessionPrefix(sess.UserID), sess.ID, micros(sess.CreatedAt),
-		micros(sess.ExpiresAt), enter, micros(now.Add(-gcMargin)), len(f)}, f...)
+		micros(sess.ExpiresAt), enter, micros(now.Add(-gcMargin)), pruneBatch, len(f)}, f...)
 	if rt != nil {
 		args = append(args, tokenFields(rt, sess.ID)...)
 	}

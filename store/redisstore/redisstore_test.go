@@ -242,8 +242,9 @@ func TestOneSlotPerUser(t *testing.T) {
 			kind, _, _ := strings.Cut(rest, ":")
 			kinds[kind]++
 		}
-		// 2 sessions, 3 refresh tokens, the zset, av, the live index.
-		if kinds["s"] != 2 || kinds["rt"] != 3 || kinds["sessions"] != 1 || kinds["av"] != 1 || kinds["live"] != 1 || len(kinds) != 5 {
+		// 2 sessions, 3 refresh tokens, the zset, av, the live index, the
+		// prune cursor.
+		if kinds["s"] != 2 || kinds["rt"] != 3 || kinds["sessions"] != 1 || kinds["av"] != 1 || kinds["live"] != 1 || kinds["prune"] != 1 || len(kinds) != 6 {
 			t.Errorf("user %q: keys by kind %v", u, kinds)
 		}
 	}
@@ -526,8 +527,7 @@ func TestPingReadsTheData(t *testing.T) {
 // it writes no session's or refresh token's record, and its script runs as
 // many Redis commands as on a user with one session (MONITOR reports every
 // command a script runs, marked "lua"), none of them on a session or a
-// token. (1,000 and not more because CreateSession prunes the user's
-// sessions zset, which makes creating n sessions O(n²) in Redis.) It also
+// token. It also
 // checks the count it returns: the sessions revoked one by one, those stored
 // revoked, the expired ones, and one that an older build created (it has no
 // entry in the live index) are not counted; every one of them is ended.
@@ -680,6 +680,82 @@ func TestLiveIndexForgetsExpired(t *testing.T) {
 	}
 	if n, _, err := s.RevokeUserSessions(ctx, u, later); err != nil || n != 2 {
 		t.Fatalf("RevokeUserSessions = %d, %v; want 2", n, err)
+	}
+}
+
+// TestCreateSessionCostIsConstant checks that a sign-in does not grow with
+// the user's sessions: creating a session of a user with 1,000 runs at most
+// pruneBatch more commands on the user's keys than creating one of a user
+// with one session (the few members of the user's sessions zset it checks
+// for collected sessions), counted with MONITOR as in
+// TestRevokeUserCostIsConstant.
+func TestCreateSessionCostIsConstant(t *testing.T) {
+	s := newStore(t)
+	const n = 1000
+	small, big := rnd("usr_"), rnd("usr_")
+	create := func(u string) {
+		must(t, s.CreateSession(ctx, &signoff.Session{ID: rnd("ses_"), UserID: u, TokenHash: signoff.HashString(rnd("tok")), CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}, nil))
+	}
+	create(small)
+	for range n {
+		create(big)
+	}
+	mon := startMonitor(t)
+	smallCmds := mon.scriptCommands(t, s, s.k.user(small), func() { create(small) })
+	bigCmds := mon.scriptCommands(t, s, s.k.user(big), func() { create(big) })
+	mon.c.Close()
+	if len(smallCmds) == 0 || len(bigCmds) > len(smallCmds)+2*pruneBatch {
+		t.Errorf("creating a session ran %d commands on the keys of a user with %d sessions, %d for one with 1: %v; want at most %d more",
+			len(bigCmds), n, len(smallCmds), commandNames(bigCmds, 20), 2*pruneBatch)
+	}
+}
+
+// TestSessionsIndexForgetsCollected checks that the user's sessions zset,
+// which lists the user's devices, drops the sessions Redis has collected
+// (their hash expired) as sessions are created, pruneBatch of its members
+// checked by each in turn: in a bounded number of creations every
+// collected one is gone, also those behind a live session that stays.
+func TestSessionsIndexForgetsCollected(t *testing.T) {
+	s := newStore(t)
+	u := rnd("usr_")
+	var ids []string
+	create := func() string {
+		at := base.Add(time.Duration(len(ids)) * time.Second) // in the order of creation, as sign-ins are
+		x := &signoff.Session{ID: rnd("ses_"), UserID: u, TokenHash: signoff.HashString(rnd("tok")), CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(time.Hour)}
+		must(t, s.CreateSession(ctx, x, nil))
+		ids = append(ids, x.ID)
+		return x.ID
+	}
+	for range 40 {
+		create()
+	}
+	// Redis collects every other session but the first, which stays live
+	// in front of them (the zset is in the order of creation).
+	gone := map[string]bool{}
+	for i, id := range ids {
+		if i > 0 && i%2 == 0 {
+			must(t, s.Client().Del(ctx, s.k.session(u, id)).Err())
+			gone[id] = true
+		}
+	}
+	// One pass: the cursor moves pruneBatch a creation while each adds a
+	// member, so c creations check 40 + c members when c*pruneBatch >= 40 + c.
+	for range 40/(pruneBatch-1) + 2 {
+		create()
+	}
+	members, err := s.Client().ZRange(ctx, s.k.sessions(u), 0, -1).Result()
+	must(t, err)
+	left := 0
+	for _, id := range members {
+		if gone[id] {
+			left++
+		}
+	}
+	if left > 0 || len(members) != len(ids)-len(gone) {
+		t.Fatalf("the sessions zset holds %d members, %d of them collected; want the %d live ones alone", len(members), left, len(ids)-len(gone))
+	}
+	if list, err := s.ListSessions(ctx, u, base); err != nil || len(list) != len(ids)-len(gone) {
+		t.Fatalf("ListSessions = %d sessions, %v; want %d", len(list), err, len(ids)-len(gone))
 	}
 }
 

@@ -21,25 +21,39 @@ import "github.com/redis/go-redis/v9"
 // expired before pruneBefore: they can no longer count, and without it the
 // index of a user who never signs out everywhere would only grow.
 //
+// The session also enters the user's sessions zset (by CreatedAt), which
+// lists the user's devices; its members outlive the sessions Redis has
+// collected. Each creation checks the next pruneBatch members from the
+// user's prune cursor (a rank, which restarts at 0 past the end) and drops
+// the collected ones: a sign-in costs the same whatever the user's sessions,
+// and every member is checked within a pass of about n/pruneBatch sign-ins,
+// also those behind a session that stays live (listScript drops them too).
+//
 // KEYS: 1 session, 2 the user's sessions zset, 3 the user's av, 4 the user's
-// live index, [5 refresh token].
+// live index, 5 the user's prune cursor, [6 refresh token].
 // ARGV: 1 ttl ms, 2 session key prefix, 3 session ID, 4 created µs,
 // 5 expires µs, 6 "1" to enter the live index, 7 pruneBefore µs,
-// 8 n, then n session field/value arguments, then the token's field/values.
+// 8 pruneBatch, 9 n, then n session field/value arguments, then the token's
+// field/values.
 // It returns the user's auth_version, or -1 if a record already exists.
 var createScript = redis.NewScript(`
 local ttl = ARGV[1]
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
-if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 1 then return -1 end
+if KEYS[6] and redis.call('EXISTS', KEYS[6]) == 1 then return -1 end
 local av = redis.call('GET', KEYS[3]) or '0'
-local n = tonumber(ARGV[8])
+local n = tonumber(ARGV[9])
 local f = {'av', av}
-for i = 9, 8 + n do f[#f + 1] = ARGV[i] end
+for i = 10, 9 + n do f[#f + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(f))
 redis.call('PEXPIRE', KEYS[1], ttl)
-for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  if redis.call('EXISTS', ARGV[2] .. id) == 0 then redis.call('ZREM', KEYS[2], id) end
+local batch = tonumber(ARGV[8])
+local at = tonumber(redis.call('GET', KEYS[5]) or '0')
+local ids = redis.call('ZRANGE', KEYS[2], at, at + batch - 1)
+for _, id in ipairs(ids) do
+  if redis.call('EXISTS', ARGV[2] .. id) == 0 then redis.call('ZREM', KEYS[2], id) else at = at + 1 end
 end
+if #ids < batch then at = 0 end
+redis.call('SET', KEYS[5], at, 'PX', ttl)
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
 if redis.call('PTTL', KEYS[2]) < tonumber(ttl) then redis.call('PEXPIRE', KEYS[2], ttl) end
 if ARGV[6] == '1' then
@@ -47,11 +61,11 @@ if ARGV[6] == '1' then
   redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3])
   if redis.call('PTTL', KEYS[4]) < tonumber(ttl) then redis.call('PEXPIRE', KEYS[4], ttl) end
 end
-if KEYS[5] then
+if KEYS[6] then
   local g = {}
-  for i = 9 + n, #ARGV do g[#g + 1] = ARGV[i] end
-  redis.call('HSET', KEYS[5], unpack(g))
-  redis.call('PEXPIRE', KEYS[5], ttl)
+  for i = 10 + n, #ARGV do g[#g + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[6], unpack(g))
+  redis.call('PEXPIRE', KEYS[6], ttl)
 end
 return tonumber(av)
 `)
