@@ -11,6 +11,9 @@
 //     both servers under load. A request's garbage is spread over the heap
 //     goal; the row tells that cost apart from the sessions' own (marking
 //     them, fetching a random one). Every row prints its heap goal.
+//   - of each row's CPU, the collector's mark phase: every server runs with
+//     GODEBUG=gctrace=1, and the CPU of the collections it reports during
+//     the measured window, per request, is a column of its own.
 //   - memory: the resident set (VmRSS) of signoff serve before and after it
 //     has answered once for each of -rss sessions (10,000, 100,000 and
 //     1,000,000), so that its cache holds them all, and the difference per

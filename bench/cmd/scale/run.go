@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -29,6 +30,8 @@ type sample struct {
 	ok        int64
 	misses    int64 // requests the cache did not answer: the store was read
 	goal      int64 // the collector's heap goal after the row (go_memstats_next_gc_bytes)
+	gc        float64 // the collections' mark CPU seconds per request (gctrace)
+	gcs       int     // collections in the window
 	load      string
 }
 
@@ -108,14 +111,25 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 			if err != nil {
 				return nil, err
 			}
-			res, use, err := harness.MeasureLoadRandom(ctx, s.p.URL, "/api/me", s.lines, o.K, o.Warm, o.D, s.p.PID())
+			var offs []int64
+			var logErr error
+			mark := func() {
+				off, err := logSize(s.p.Log)
+				offs, logErr = append(offs, off), cmp.Or(logErr, err)
+			}
+			res, use, err := harness.MeasureLoadRandomMarked(ctx, s.p.URL, "/api/me", s.lines, o.K, o.Warm, o.D, mark, s.p.PID())
+			if err = cmp.Or(err, logErr); err != nil {
+				return nil, err
+			}
+			gc, gcs, err := gcMarkCPU(s.p.Log, offs[0], offs[1])
 			if err != nil {
 				return nil, err
 			}
 			if res.OK == 0 || res.Other+res.Errs > 0 {
 				return nil, fmt.Errorf("%s: %d answered 200, %d did not, %d errors: every session must stay live", s.name, res.OK, res.Other, res.Errs)
 			}
-			ss[i] = sample{rate: res.Rate(), cpu: use.Server[0] / res.Rate(), ok: res.OK, load: harness.LoadAvg()}
+			ss[i] = sample{rate: res.Rate(), cpu: use.Server[0] / res.Rate(), ok: res.OK, load: harness.LoadAvg(),
+				gc: gc.Seconds() / float64(res.OK), gcs: gcs}
 			if ss[i].misses, err = metric(ctx, s.p.URL, missMetric); err != nil {
 				return nil, err
 			}
@@ -123,8 +137,8 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 			if ss[i].goal, err = metric(ctx, s.p.URL, goalMetric); err != nil {
 				return nil, err
 			}
-			progress("round %d, %s: %s req/s, %s µs of server CPU per request, %d store reads (load %s)",
-				round+1, s.name, harness.FmtRate(ss[i].rate), harness.Micro(ss[i].cpu), ss[i].misses, ss[i].load)
+			progress("round %d, %s: %s req/s, %s µs of server CPU per request, of it %s µs in %d collections' mark, %d store reads (load %s)",
+				round+1, s.name, harness.FmtRate(ss[i].rate), harness.Micro(ss[i].cpu), harness.Micro(ss[i].gc), ss[i].gcs, ss[i].misses, ss[i].load)
 		}
 		rep.flat = append(rep.flat, ss)
 	}
@@ -185,7 +199,7 @@ func startGoalMatched(ctx context.Context, w *harness.Workspace, o options, one,
 	gogc := max(100, int(math.Round(100*float64(goals[1])/float64(goals[0]))))
 	progress("heap goals under load: %s with 1 session, %s with %d; the control row runs 1 session with GOGC=%d",
 		mib(goals[0]), mib(goals[1]), o.sessions, gogc)
-	s, err := startEnv(ctx, w, "goal-1", 1, true, cacheSize, o.LogLevel, []string{"GOGC=" + strconv.Itoa(gogc)}, progress)
+	s, err := startEnv(ctx, w, "goal-1", 1, true, cacheSize, o.LogLevel, []string{gctraceEnv, "GOGC=" + strconv.Itoa(gogc)}, progress)
 	if err != nil {
 		return nil, "", err
 	}
@@ -198,7 +212,7 @@ func startGoalMatched(ctx context.Context, w *harness.Workspace, o options, one,
 // start seeds the SQLite file of a server named name with n sessions,
 // quiet or not (SeedSQLite), and starts signoff serve on it.
 func start(ctx context.Context, w *harness.Workspace, name string, n int, quiet bool, cacheSize int, logLevel string, progress func(string, ...any)) (*server, error) {
-	return startEnv(ctx, w, name, n, quiet, cacheSize, logLevel, nil, progress)
+	return startEnv(ctx, w, name, n, quiet, cacheSize, logLevel, []string{gctraceEnv}, progress)
 }
 
 // startEnv is start with env added to the server's environment.
@@ -301,24 +315,26 @@ func print(out io.Writer, o options, root string, rep *report) {
 	for i := range rep.flat {
 		fmt.Fprintf(out, " round %d |", i+1)
 	}
-	fmt.Fprintln(out, " CPU/req | × 1 session | req/s | store reads | heap goal |")
-	fmt.Fprintln(out, "|---|"+strings.Repeat("--:|", len(rep.flat)+5))
+	fmt.Fprintln(out, " CPU/req | × 1 session | of it, GC mark | collections a second | req/s | store reads | heap goal |")
+	fmt.Fprintln(out, "|---|"+strings.Repeat("--:|", len(rep.flat)+7))
 	var one float64
 	for v, label := range rep.labels {
-		var cpus, rates, goals []float64
+		var cpus, rates, goals, gcs, gcRates []float64
 		var misses int64
 		fmt.Fprintf(out, "| %s |", label)
 		for _, ss := range rep.flat {
 			fmt.Fprintf(out, " %s |", harness.Micro(ss[v].cpu))
 			cpus, rates = append(cpus, ss[v].cpu), append(rates, ss[v].rate)
 			goals = append(goals, float64(ss[v].goal))
+			gcs, gcRates = append(gcs, ss[v].gc), append(gcRates, float64(ss[v].gcs)/o.D.Seconds())
 			misses += ss[v].misses
 		}
 		cpu := harness.Median(cpus)
 		if v == 0 {
 			one = cpu
 		}
-		fmt.Fprintf(out, " %s | **%.2f×** | %s | %d | %s |\n", harness.Micro(cpu), cpu/one, harness.FmtRate(harness.Median(rates)), misses, mib(int64(harness.Median(goals))))
+		fmt.Fprintf(out, " %s | **%.2f×** | %s | %.1f | %s | %d | %s |\n", harness.Micro(cpu), cpu/one, harness.Micro(harness.Median(gcs)),
+			harness.Median(gcRates), harness.FmtRate(harness.Median(rates)), misses, mib(int64(harness.Median(goals))))
 	}
 	fmt.Fprintln(out)
 	fmt.Fprint(out, "Load average at the end of each round:")

@@ -43,7 +43,7 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	table := out.String()
-	for _, want := range []string{"| 1 session |", "| 1 session, GOGC=", "no last-seen write due", "| 10 |", "| 30 |"} {
+	for _, want := range []string{"| 1 session |", "| 1 session, GOGC=", "of it, GC mark", "no last-seen write due", "| 10 |", "| 30 |"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table has no %q:\n%s", want, table)
 		}

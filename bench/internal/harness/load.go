@@ -204,17 +204,29 @@ func Fetch(ctx context.Context, base, path, headers string) (*http.Response, []b
 // its descendants, as SampleCPU reads them) taken as the measured window
 // begins and as it ends: the CPUUse is that window's.
 func MeasureLoad(ctx context.Context, base, path string, headers []string, k int, warm, d time.Duration, pids ...int) (LoadResult, CPUUse, error) {
-	return measureLoad(ctx, base, path, headers, false, k, warm, d, pids)
+	return measureLoad(ctx, base, path, headers, false, k, warm, d, nil, pids)
 }
 
 // MeasureLoadRandom is MeasureLoad with LoadRandom's requests.
 func MeasureLoadRandom(ctx context.Context, base, path string, headers []string, k int, warm, d time.Duration, pids ...int) (LoadResult, CPUUse, error) {
-	return measureLoad(ctx, base, path, headers, true, k, warm, d, pids)
+	return measureLoad(ctx, base, path, headers, true, k, warm, d, nil, pids)
 }
 
-func measureLoad(ctx context.Context, base, path string, headers []string, random bool, k int, warm, d time.Duration, pids []int) (LoadResult, CPUUse, error) {
+// MeasureLoadRandomMarked is MeasureLoadRandom that also calls mark when
+// the measured window opens and when it closes, for a figure of its own
+// over the same window (a server log's offset, say).
+func MeasureLoadRandomMarked(ctx context.Context, base, path string, headers []string, k int, warm, d time.Duration, mark func(), pids ...int) (LoadResult, CPUUse, error) {
+	return measureLoad(ctx, base, path, headers, true, k, warm, d, mark, pids)
+}
+
+func measureLoad(ctx context.Context, base, path string, headers []string, random bool, k int, warm, d time.Duration, mark func(), pids []int) (LoadResult, CPUUse, error) {
 	var marks []CPUSample
-	res, err := load(ctx, base, path, headers, random, k, warm, d, func() { marks = append(marks, SampleCPU(pids...)) })
+	res, err := load(ctx, base, path, headers, random, k, warm, d, func() {
+		marks = append(marks, SampleCPU(pids...))
+		if mark != nil {
+			mark()
+		}
+	})
 	if err != nil {
 		return res, CPUUse{}, err
 	}
