@@ -28,8 +28,8 @@ type server struct {
 type sample struct {
 	rate, cpu float64 // req/s; server CPU seconds per request
 	ok        int64
-	misses    int64 // requests the cache did not answer: the store was read
-	goal      int64 // the collector's heap goal after the row (go_memstats_next_gc_bytes)
+	misses    int64   // requests the cache did not answer: the store was read
+	goal      int64   // the collector's heap goal after the row (go_memstats_next_gc_bytes)
 	gc        float64 // the collections' mark CPU seconds per request (gctrace)
 	gcs       int     // collections in the window
 	load      string
