@@ -184,8 +184,7 @@ func (m *Manager) authToken(r *http.Request) (_ *Principal, cached bool, _ error
 // returned IDs are parts of, for a principal that is cached: one
 // allocation rather than two (a session ID of 36 bytes takes 48, a short
 // user ID 16; both together fit in 48), and nothing kept of the store's
-// row or of the token's claims. The records made for the principal take
-// their IDs from it too, so that their map keys hold on to no other copy.
+// row or of the token's claims.
 func idsOf(sessionID, userID string) (sid, uid string) {
 	s := sessionID + userID
 	return s[:len(sessionID)], s[len(sessionID):]

@@ -30,8 +30,10 @@ type cache struct {
 	// an entry then fits in 96 bytes, not 112.
 	tokens  map[key]*entry
 	keys    *accesstoken.KeySet
-	sids    map[string]*sidState
-	users   map[string]*userState
+	// The records, each under the key of its ID (idKey): a map key the
+	// collector does not follow, as a string's would be.
+	sids    map[key]*sidState
+	users   map[key]*userState
 	pending map[string]pendingLogout // by Revocation.Pending
 	ended   map[string]int64         // Pending → until: ended here, never to begin again
 	max     int
@@ -139,14 +141,25 @@ type key [16]byte
 // keyOf returns the key credential hash h is filed under.
 func keyOf(h Hash) key { return key(h[:16]) }
 
+// idKey returns the key the record of a session or user ID is filed
+// under: the first 128 bits of its SHA-256, as for a credential. Two IDs
+// of one key would share a record (one's revocation would end the other's
+// credentials, and one's activity count as the other's), so the key must
+// not collide: by accident the odds are those of keyOf, about n²/2¹²⁹, and
+// on purpose it takes a second preimage of 128 bits of an ID that the
+// server or the application chose. The hash is paid only where a record
+// is looked up by ID: a cache miss, a revocation, a rotation, a device
+// list; a hit reaches the records through its entry.
+func idKey(id string) key { return keyOf(HashString(id)) }
+
 func newCache(max int, now func() time.Time) *cache {
 	return &cache{
 		ended:    map[string]int64{},
 		now:      now,
 		sessions: map[key]*entry{},
 		tokens:   map[key]*entry{},
-		sids:     map[string]*sidState{},
-		users:    map[string]*userState{},
+		sids:     map[key]*sidState{},
+		users:    map[key]*userState{},
 		pending:  map[string]pendingLogout{},
 		max:      max,
 	}
@@ -174,33 +187,33 @@ func (c *cache) token(h Hash, ks *accesstoken.KeySet) *entry {
 // sid returns the one sidState of session id, creating it, and makes sure it
 // is kept until at least until.
 func (c *cache) sid(id string, until time.Time) *sidState {
-	return record(c, c.sids, id, func(st *sidState) { st.until.raise(until) })
+	return record(c, c.sids, idKey(id), func(st *sidState) { st.until.raise(until) })
 }
 
 // user returns the one userState of user id, creating it, raises its
 // auth_version to at least av and keeps it until at least until.
 func (c *cache) user(id string, av int64, until time.Time) *userState {
-	return record(c, c.users, id, func(u *userState) {
+	return record(c, c.users, idKey(id), func(u *userState) {
 		raise(&u.av, av)
 		u.until.raise(until)
 	})
 }
 
-// record returns the one record under id in m, creating it, after raise has
+// record returns the one record under k in m, creating it, after raise has
 // run on it. raise runs while a lock is held, so sweep (which takes the write
 // lock) can never drop a record that a caller is about to use.
-func record[V any](c *cache, m map[string]*V, id string, raise func(*V)) *V {
+func record[V any](c *cache, m map[key]*V, k key, raise func(*V)) *V {
 	c.mu.RLock()
-	v := m[id]
+	v := m[k]
 	if v != nil {
 		raise(v)
 	}
 	c.mu.RUnlock()
 	if v == nil {
 		c.mu.Lock()
-		if v = m[id]; v == nil {
+		if v = m[k]; v == nil {
 			v = new(V)
-			m[id] = v
+			m[k] = v
 		}
 		raise(v)
 		c.mu.Unlock()
@@ -390,9 +403,9 @@ func (c *cache) sweep(now time.Time) {
 			delete(c.tokens, h)
 		}
 	}
-	for id, st := range c.sids {
+	for k, st := range c.sids {
 		if st.until.passed(n) {
-			delete(c.sids, id)
+			delete(c.sids, k)
 		}
 	}
 	for id, p := range c.pending {
@@ -406,9 +419,9 @@ func (c *cache) sweep(now time.Time) {
 			delete(c.ended, id)
 		}
 	}
-	for id, u := range c.users {
+	for k, u := range c.users {
 		if u.until.passed(n) {
-			delete(c.users, id)
+			delete(c.users, k)
 		}
 	}
 }
@@ -422,7 +435,8 @@ func (c *cache) stats() (sessions, tokens, pending int) {
 
 // existingSid returns the sidState of session id if there is one.
 func (c *cache) existingSid(id string) *sidState {
+	k := idKey(id)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.sids[id]
+	return c.sids[k]
 }
