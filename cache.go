@@ -28,8 +28,8 @@ type cache struct {
 	// instance after a compromise) stops its tokens at once, cached or
 	// not. One set for the cache rather than one pointer in every entry:
 	// an entry then fits in 96 bytes, not 112.
-	tokens  map[key]*entry
-	keys    *accesstoken.KeySet
+	tokens map[key]*entry
+	keys   *accesstoken.KeySet
 	// The records, each under the key of its ID (idKey): a map key the
 	// collector does not follow, as a string's would be.
 	sids    map[key]*sidState
