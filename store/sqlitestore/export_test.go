@@ -15,6 +15,11 @@ func QueryRowForTest(s *Store, q string, args ...any) *sql.Row {
 	return s.w.QueryRowContext(context.Background(), q, args...)
 }
 
+// QueryForTest runs a query on the writer.
+func QueryForTest(s *Store, q string, args ...any) (*sql.Rows, error) {
+	return s.w.QueryContext(context.Background(), q, args...)
+}
+
 // ExecForTest runs a statement on the writer.
 func ExecForTest(s *Store, q string, args ...any) error {
 	_, err := s.w.ExecContext(context.Background(), q, args...)
