@@ -23,6 +23,8 @@
 //	P{u:<user>}:live           zset    the live index: IDs of the sessions begun since     the longest of its sessions'
 //	                                   the last logout everywhere, not revoked one by
 //	                                   one, scored by ExpiresAt
+//	P{u:<user>}:prune          string  the rank in :sessions from which the next session   the latest session's expiry + 1h
+//	                                   created checks members for collected sessions
 //	P{u:<user>}:rt:<hash hex>  hash    a refresh token: jti, sid, issued, expires,         session's expiry + 1h
 //	                                   revoked, next (ReplacedBy), nexthash
 //	P{u:<user>}:av             string  the user's auth_version                             none, on purpose
