@@ -287,6 +287,7 @@ func TestTokenCachedUnderTheSetThatVerifiedIt(t *testing.T) {
 	// The interleaving: the request reads a, the set moves to b, the token
 	// is verified, the set moves back to a, the token is cached.
 	testHookBeforeVerify = func() { m.codec.SetKeys(b) }
+	t.Cleanup(func() { testHookBeforeVerify = nil })
 	st.onRead(func() { m.codec.SetKeys(a) })
 	m.Authenticate(bearerRequest(tok)) // whatever it answers under the moving set
 	testHookBeforeVerify = nil
