@@ -527,8 +527,7 @@ func TestPingReadsTheData(t *testing.T) {
 // it writes no session's or refresh token's record, and its script runs as
 // many Redis commands as on a user with one session (MONITOR reports every
 // command a script runs, marked "lua"), none of them on a session or a
-// token. It also
-// checks the count it returns: the sessions revoked one by one, those stored
+// token. It also checks the count it returns: the sessions revoked one by one, those stored
 // revoked, the expired ones, and one that an older build created (it has no
 // entry in the live index) are not counted; every one of them is ended.
 func TestRevokeUserCostIsConstant(t *testing.T) {
@@ -685,10 +684,10 @@ func TestLiveIndexForgetsExpired(t *testing.T) {
 
 // TestCreateSessionCostIsConstant checks that a sign-in does not grow with
 // the user's sessions: creating a session of a user with 1,000 runs at most
-// pruneBatch more commands on the user's keys than creating one of a user
-// with one session (the few members of the user's sessions zset it checks
-// for collected sessions), counted with MONITOR as in
-// TestRevokeUserCostIsConstant.
+// 2*pruneBatch more commands on the user's keys than creating one of a user
+// with one session (an EXISTS, and a ZREM if it is collected, for each of
+// the pruneBatch members of the user's sessions zset it checks), counted
+// with MONITOR as in TestRevokeUserCostIsConstant.
 func TestCreateSessionCostIsConstant(t *testing.T) {
 	s := newStore(t)
 	const n = 1000
