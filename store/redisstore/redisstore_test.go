@@ -527,9 +527,10 @@ func TestPingReadsTheData(t *testing.T) {
 // it writes no session's or refresh token's record, and its script runs as
 // many Redis commands as on a user with one session (MONITOR reports every
 // command a script runs, marked "lua"), none of them on a session or a
-// token. It also checks the count it returns: the sessions revoked one by one, those stored
-// revoked, the expired ones, and one that an older build created (it has no
-// entry in the live index) are not counted; every one of them is ended.
+// token. It also checks the count it returns: the sessions revoked one by
+// one, those stored revoked, the expired ones, and one that an older build
+// created (it has no entry in the live index) are not counted; every one of
+// them is ended.
 func TestRevokeUserCostIsConstant(t *testing.T) {
 	s := newStore(t)
 	const n = 1000
