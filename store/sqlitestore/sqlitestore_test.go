@@ -22,7 +22,7 @@ import (
 var ctx = context.Background()
 
 // open opens and migrates a store on path, closed when the test ends.
-func open(t *testing.T, path string) *sqlitestore.Store {
+func open(t testing.TB, path string) *sqlitestore.Store {
 	t.Helper()
 	s, err := sqlitestore.Open(path)
 	if err != nil {

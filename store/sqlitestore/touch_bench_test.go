@@ -17,8 +17,7 @@ import (
 func BenchmarkTouchSessions(b *testing.B) {
 	const n, batch = 100_000, 512
 	path := filepath.Join(b.TempDir(), "touch.db")
-	s := open(&testing.T{}, path)
-	defer s.Close()
+	s := open(b, path)
 	base := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	us := base.UnixMicro()
 	err := sqlitestore.ExecForTest(s, `WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < ?1)
