@@ -24,7 +24,10 @@
 // scs and redis-server for scs on Redis) read from /proc/PID/stat at the
 // edges of the measured window, divided by the responses in it. The table
 // gives medians over the rounds and the load average at each round's
-// start. Every response must be 2xx, or the run stops with an error.
+// start; and, beside the ratios of those medians, the medians of each
+// round's own ratios (to the hello, to the floor), whose two rows ran
+// seconds apart, so that a machine slower in one round than in another
+// moves both sides of each. Every response must be 2xx, or the run stops with an error.
 //
 // The run is bounded: it says how long it will take before it starts,
 // refuses to start when that exceeds -budget, and ends at -budget whatever

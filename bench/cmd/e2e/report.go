@@ -49,6 +49,31 @@ func (rep *report) summary(i int) (s summary, ok bool) {
 	return s, true
 }
 
+// roundRatio returns the median over the rounds of v of row i over v of
+// row j in the same round: rows a few seconds apart, so that a machine
+// slower in one round than in another moves both sides of each ratio. ok
+// is false when either row is missing or skipped.
+func (rep *report) roundRatio(i, j int, v func(*sample) float64) (r float64, ok bool) {
+	if i < 0 || j < 0 || len(rep.samples) == 0 {
+		return 0, false
+	}
+	var rs []float64
+	for _, ss := range rep.samples {
+		if ss[i] == nil || ss[j] == nil {
+			return 0, false
+		}
+		rs = append(rs, v(ss[i])/v(ss[j]))
+	}
+	return harness.Median(rs), true
+}
+
+func sampleRate(x *sample) float64 { return x.rate() }
+
+func sampleCPU(x *sample) float64 {
+	_, total := x.perReq()
+	return total
+}
+
 // find returns the index of the row id, or -1.
 func (rep *report) find(id string) int {
 	for i, x := range rep.rows {
@@ -145,23 +170,32 @@ func (r *runner) print(rep *report) {
 
 	// Medians.
 	bare, _ := rep.summary(rep.find("hello"))
-	fmt.Fprintf(w, "| median of %d round(s), %d clients | req/s | × bare hello | server CPU per request (µs) | its range over the rounds | × bare hello CPU | × same-response floor (CPU) | CPU counted | responses (all 2xx) |\n", o.Rounds, o.K)
-	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|---|--:|")
+	fmt.Fprintf(w, "| median of %d round(s), %d clients | req/s | × bare hello | × bare hello, the rounds' own, median | server CPU per request (µs) | its range over the rounds | × bare hello CPU | × same-response floor (CPU) | × floor, the rounds' own, median | CPU counted | responses (all 2xx) |\n", o.Rounds, o.K)
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|")
+	hello := rep.find("hello")
 	var splits []string
 	for i, x := range rep.rows {
 		s, ok := rep.summary(i)
 		if !ok {
-			fmt.Fprintf(w, "| %s | skipped: %s | | | | | | | |\n", x.label, x.skip)
+			fmt.Fprintf(w, "| %s | skipped: %s | | | | | | | | | |\n", x.label, x.skip)
 			continue
 		}
-		fl := ""
+		fl, flRound := "", ""
 		if x.floorOf != "" {
-			if f, ok := rep.summary(rep.find(x.floorOf)); ok {
-				fl = ratio(s.cpu / f.cpu)
+			f := rep.find(x.floorOf)
+			if fs, ok := rep.summary(f); ok {
+				fl = ratio(s.cpu / fs.cpu)
+			}
+			if r, ok := rep.roundRatio(i, f, sampleCPU); ok {
+				flRound = ratio(r)
 			}
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s–%s | %s | %s | %s | %d |\n", x.label, harness.FmtRate(s.rate), ratio(s.rate/bare.rate),
-			harness.Micro(s.cpu), harness.Micro(s.min), harness.Micro(s.max), ratio(s.cpu/bare.cpu), fl, strings.Join(x.procs, " + "), s.ok)
+		helloRound := ""
+		if r, ok := rep.roundRatio(i, hello, sampleRate); ok {
+			helloRound = ratio(r)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s–%s | %s | %s | %s | %s | %d |\n", x.label, harness.FmtRate(s.rate), ratio(s.rate/bare.rate), helloRound,
+			harness.Micro(s.cpu), harness.Micro(s.min), harness.Micro(s.max), ratio(s.cpu/bare.cpu), fl, flRound, strings.Join(x.procs, " + "), s.ok)
 		if len(x.procs) > 1 {
 			var parts []string
 			for j, p := range x.procs {

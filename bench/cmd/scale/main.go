@@ -5,7 +5,10 @@
 //     live session and with -sessions of them (100,000), every request
 //     presenting a session drawn at random. Rounds interleave the two
 //     servers; the table gives medians of requests per second and of
-//     server CPU per request (/proc/PID/stat), and their ratio.
+//     server CPU per request (/proc/PID/stat), and their ratio; and the
+//     median of each round's own ratio, whose rows ran a few seconds
+//     apart, so that a machine slower in one round than in another moves
+//     both sides of it.
 //   - the control row (-goal): one session again, with GOGC raised so
 //     that the collector's heap goal is the one of -sessions, read from
 //     both servers under load. A request's garbage is spread over the heap

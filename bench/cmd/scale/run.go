@@ -315,16 +315,17 @@ func print(out io.Writer, o options, root string, rep *report) {
 	for i := range rep.flat {
 		fmt.Fprintf(out, " round %d |", i+1)
 	}
-	fmt.Fprintln(out, " CPU/req | × 1 session | of it, GC mark | collections a second | req/s | store reads | heap goal |")
-	fmt.Fprintln(out, "|---|"+strings.Repeat("--:|", len(rep.flat)+7))
+	fmt.Fprintln(out, " CPU/req | × 1 session | the rounds' own ratios, median | of it, GC mark | collections a second | req/s | store reads | heap goal |")
+	fmt.Fprintln(out, "|---|"+strings.Repeat("--:|", len(rep.flat)+8))
 	var one float64
 	for v, label := range rep.labels {
-		var cpus, rates, goals, gcs, gcRates []float64
+		var cpus, ratios, rates, goals, gcs, gcRates []float64
 		var misses int64
 		fmt.Fprintf(out, "| %s |", label)
 		for _, ss := range rep.flat {
 			fmt.Fprintf(out, " %s |", harness.Micro(ss[v].cpu))
 			cpus, rates = append(cpus, ss[v].cpu), append(rates, ss[v].rate)
+			ratios = append(ratios, ss[v].cpu/ss[0].cpu)
 			goals = append(goals, float64(ss[v].goal))
 			gcs, gcRates = append(gcs, ss[v].gc), append(gcRates, float64(ss[v].gcs)/o.D.Seconds())
 			misses += ss[v].misses
@@ -333,7 +334,7 @@ func print(out io.Writer, o options, root string, rep *report) {
 		if v == 0 {
 			one = cpu
 		}
-		fmt.Fprintf(out, " %s | **%.2f×** | %s | %.1f | %s | %d | %s |\n", harness.Micro(cpu), cpu/one, harness.Micro(harness.Median(gcs)),
+		fmt.Fprintf(out, " %s | **%.2f×** | %.2f× | %s | %.1f | %s | %d | %s |\n", harness.Micro(cpu), cpu/one, harness.Median(ratios), harness.Micro(harness.Median(gcs)),
 			harness.Median(gcRates), harness.FmtRate(harness.Median(rates)), misses, mib(int64(harness.Median(goals))))
 	}
 	fmt.Fprintln(out)
