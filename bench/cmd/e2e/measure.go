@@ -45,6 +45,15 @@ func (r *runner) measure(ctx context.Context, rows []row) (*report, error) {
 		return nil, fmt.Errorf("nginx (PID %d) has no worker process that /proc shows: its CPU would not be counted", r.nginx.PID())
 	}
 	for round := range o.Rounds {
+		if round > 0 {
+			// An access token lives 5 minutes (signoff's default), and
+			// a round of every row takes more than one: jwt mode signs
+			// in again, and the rows carry the new token.
+			if err := r.renewJWT(ctx); err != nil {
+				return nil, err
+			}
+			rows = r.rows()
+		}
 		la := harness.LoadAvg()
 		rep.loadAvgs = append(rep.loadAvgs, la)
 		r.progress("round %d of %d; load average %s", round+1, o.Rounds, la)
@@ -75,6 +84,17 @@ func (r *runner) measure(ctx context.Context, rows []row) (*report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// renewJWT signs in to signoff serve --mode jwt again, for a fresh access
+// token: a sign-in outside every measured window.
+func (r *runner) renewJWT(ctx context.Context) error {
+	c, err := r.Client.Login(ctx, r.signoff["jwt"].URL, "jwt")
+	if err != nil {
+		return fmt.Errorf("signing in again for a fresh access token: %w", err)
+	}
+	r.creds["jwt"] = c
+	return nil
 }
 
 // nginxErrors is the end of nginx's error log, for a row that nginx serves.
