@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -66,4 +67,30 @@ func processCPU() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkRevokeUserSessions ends every session of a user who has 100,000
+// (logout everywhere, bench/cmd/writes "everywhere"): the store's share. A
+// new user's sessions are made in the store before each revocation,
+// outside the timer.
+func BenchmarkRevokeUserSessions(b *testing.B) {
+	const n = 100_000
+	s := open(b, filepath.Join(b.TempDir(), "revoke.db"))
+	base := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		user := "usr_" + strconv.Itoa(i)
+		err := sqlitestore.ExecForTest(s, `WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < ?1)
+			INSERT INTO sessions (id, user_id, token_hash, auth_version, created_at, last_seen_at, expires_at)
+			SELECT 'ses_' || lower(hex(randomblob(16))), ?2, randomblob(32), 0, ?3, ?3, ?4 FROM i`,
+			n, user, base.UnixMicro(), base.Add(24*time.Hour).UnixMicro())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		ended, _, err := s.RevokeUserSessions(ctx, user, base.Add(time.Minute))
+		if err != nil || ended != n {
+			b.Fatalf("RevokeUserSessions = %d, %v; want %d", ended, err, n)
+		}
+	}
 }
