@@ -13,7 +13,8 @@ import (
 	"github.com/signoff/signoff/bench/internal/harness"
 )
 
-// TestSmoke runs the whole harness briefly: one round, 200 ms a row. It
+// TestSmoke runs the whole harness briefly: two rounds (the second signs
+// in to the jwt server again), 200 ms a row. It
 // asserts no timing: only that every row it could run measured responses
 // and server CPU time, that only the rows of an absent nginx or Redis were
 // skipped (saying which package brings them), that the table has every
@@ -21,7 +22,7 @@ import (
 // gone.
 func TestSmoke(t *testing.T) {
 	o := defaults()
-	o.Rounds, o.D, o.Warm, o.K = 1, 200*time.Millisecond, 50*time.Millisecond, 8
+	o.Rounds, o.D, o.Warm, o.K = 2, 200*time.Millisecond, 50*time.Millisecond, 8
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out, log bytes.Buffer
@@ -29,8 +30,8 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v\nprogress:\n%s", err, log.String())
 	}
-	if len(rep.samples) != 1 || len(rep.rows) != len(rowKinds) {
-		t.Fatalf("%d rounds of %d rows, want 1 of %d", len(rep.samples), len(rep.rows), len(rowKinds))
+	if len(rep.samples) != 2 || len(rep.rows) != len(rowKinds) {
+		t.Fatalf("%d rounds of %d rows, want 2 of %d", len(rep.samples), len(rep.rows), len(rowKinds))
 	}
 	report := out.String()
 	for i, x := range rep.rows {
@@ -45,12 +46,14 @@ func TestSmoke(t *testing.T) {
 			}
 			continue
 		}
-		s := rep.samples[0][i]
-		if _, cpu := s.perReq(); s.res.OK == 0 || cpu <= 0 {
-			t.Errorf("%s: %d responses, %v s of server CPU per request: want more than 0 of each", x.label, s.res.OK, cpu)
+		for round, ss := range rep.samples {
+			s := ss[i]
+			if _, cpu := s.perReq(); s.res.OK == 0 || cpu <= 0 {
+				t.Errorf("%s, round %d: %d responses, %v s of server CPU per request: want more than 0 of each", x.label, round+1, s.res.OK, cpu)
+			}
 		}
 	}
-	for _, want := range []string{"## End to end: one run, every row", "- machine: ", "- command: ", "| round 1 (load average ", "- signoff session: GET /verify: 200, "} {
+	for _, want := range []string{"## End to end: one run, every row", "- machine: ", "- command: ", "| round 1 (load average ", "| round 2 (load average ", "× floor, the rounds' own, median", "- signoff session: GET /verify: 200, "} {
 		if !strings.Contains(report, want) {
 			t.Errorf("the report has no %q", want)
 		}
