@@ -68,15 +68,7 @@ func Open(path string) (*Store, error) {
 	// crash of the process.
 	pragmas := "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
-	// cache_size(-32768): the writer keeps up to 32 MiB of pages, not
-	// SQLite's 2 MiB. The last-seen toucher updates sessions at random: with
-	// 100,000 of them, a batch of 512 changes ~480 of the table's 4,000
-	// pages and walks as many leaves of its key's 1,200, drawn from 21 MiB
-	// in all. With 2 MiB nearly every page was read from the file again, a
-	// system call each. BenchmarkTouchSessions, CPU a touch, alternate
-	// runs: 40.2 -> 29.1 µs (medians of 5). Memory: only pages read are
-	// kept, so a small database costs no more than before.
-	w, err := sql.Open("sqlite", dsn+"&_pragma=journal_mode(WAL)&_txlock=immediate&_pragma=cache_size(-32768)")
+	w, err := sql.Open("sqlite", dsn+"&_pragma=journal_mode(WAL)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
