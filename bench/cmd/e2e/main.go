@@ -27,7 +27,9 @@
 // start; and, beside the ratios of those medians, the medians of each
 // round's own ratios (to the hello, to the floor), whose two rows ran
 // seconds apart, so that a machine slower in one round than in another
-// moves both sides of each. Every response must be 2xx, or the run stops with an error.
+// moves both sides of each. Every response must be 2xx, or the run stops
+// with an error. Before every round after the first, the run signs in to
+// the jwt server again: an access token lives 5 minutes.
 //
 // The run is bounded: it says how long it will take before it starts,
 // refuses to start when that exceeds -budget, and ends at -budget whatever
