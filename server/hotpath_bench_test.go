@@ -13,9 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -114,13 +112,13 @@ func BenchmarkHotPath(b *testing.B) {
 				}
 				b.ReportAllocs()
 				b.ResetTimer()
-				cpu0 := processCPU()
+				cpu0 := testenv.ProcessCPU()
 				for b.Loop() {
 					clear(w.h)
 					w.status = 0
 					h.ServeHTTP(w, r)
 				}
-				b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(testenv.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 				if w.status != http.StatusOK {
 					b.Fatalf("%s → %d", path, w.status)
 				}
@@ -162,7 +160,7 @@ func benchRefreshHTTP(b *testing.B, store string) {
 	rt := login()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := testenv.ProcessCPU()
 	for b.Loop() {
 		r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/refresh", strings.NewReader(`{"refresh_token":"`+rt+`"}`))
 		r.Header.Set("Content-Type", "application/json")
@@ -174,7 +172,7 @@ func benchRefreshHTTP(b *testing.B, store string) {
 			b.Fatalf("refresh: %d %s", w.Code, w.Body)
 		}
 	}
-	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64((testenv.ProcessCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 
 // pgSchema makes a schema of its own in SIGNOFF_TEST_POSTGRES, dropped
@@ -216,10 +214,3 @@ func pgSchema(b *testing.B) string {
 	return u.String()
 }
 
-// processCPU is the CPU time (user and system) the test process has used:
-// a rotation's cost apart from the time it waits for the disk.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}

@@ -4,11 +4,11 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/signoff/signoff"
+	"github.com/signoff/signoff/internal/testenv"
 	"github.com/signoff/signoff/store/sqlitestore"
 )
 
@@ -49,7 +49,7 @@ func BenchmarkTouchSessions(b *testing.B) {
 	ts := make([]signoff.Touch, batch)
 	at := base
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := testenv.ProcessCPU()
 	for i := 0; i < b.N; i += batch {
 		at = at.Add(time.Second)
 		for j := range ts {
@@ -59,15 +59,9 @@ func BenchmarkTouchSessions(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(testenv.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
-// processCPU is the CPU time (user and system) the test process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkRevokeUserSessions ends every session of a user who has 100,000
 // (logout everywhere, bench/cmd/writes "everywhere"): the store's share. A
