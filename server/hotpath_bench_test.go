@@ -213,4 +213,3 @@ func pgSchema(b *testing.B) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
-

@@ -62,7 +62,6 @@ func BenchmarkTouchSessions(b *testing.B) {
 	b.ReportMetric(float64(testenv.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
-
 // BenchmarkRevokeUserSessions ends every session of a user who has 100,000
 // (logout everywhere, bench/cmd/writes "everywhere"): the store's share. A
 // new user's sessions are made before each revocation, outside the timer,
