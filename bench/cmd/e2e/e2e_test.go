@@ -73,6 +73,60 @@ func TestSmoke(t *testing.T) {
 	}
 }
 
+// TestTogetherSmoke runs -together briefly: two rounds of every pair and
+// its control. It asserts no timing: only that each side of each pair
+// measured responses and server CPU time, that the tables name every pair,
+// that no credential was printed and that the servers it started are gone.
+func TestTogetherSmoke(t *testing.T) {
+	o := defaults()
+	o.together = true
+	o.Rounds, o.D, o.Warm, o.K = 2, 200*time.Millisecond, 50*time.Millisecond, 8
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out, log bytes.Buffer
+	rep, err := runTogether(ctx, o, &out, &log)
+	if err != nil {
+		t.Fatalf("runTogether: %v\nprogress:\n%s", err, log.String())
+	}
+	if want := 2 * len(modes) * len(floorPaths); len(rep.pairs) != want || len(rep.samples) != 2 {
+		t.Fatalf("%d rounds of %d pairs, want 2 of %d", len(rep.samples), len(rep.pairs), want)
+	}
+	report := out.String()
+	for i, p := range rep.pairs {
+		if !strings.Contains(report, "| "+pairLabel(p)+" | ") {
+			t.Errorf("the tables have no line %q", pairLabel(p))
+		}
+		if p.control != strings.HasPrefix(p.a.id, "floor ") || p.b.id != "floor "+strings.TrimPrefix(p.a.id, "floor ") {
+			t.Errorf("pair %d is %s beside %s (control %v)", i, p.a.id, p.b.id, p.control)
+		}
+		for round, ss := range rep.samples {
+			for _, s := range []sample{ss[i].a, ss[i].b} {
+				if s.res.OK == 0 || sampleCPU(&s) <= 0 {
+					t.Errorf("%s, round %d: %d responses, %v s of CPU per request: want more than 0 of each", pairLabel(p), round+1, s.res.OK, sampleCPU(&s))
+				}
+			}
+		}
+	}
+	for _, want := range []string{"## Side by side", "- machine: ", "- command: ", "| round 2 (load average ", "the rounds' ratios, median"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the report has no %q", want)
+		}
+	}
+	for _, secret := range []string{"__Host-session=", "Bearer ", "eyJ"} {
+		if strings.Contains(report+log.String(), secret) {
+			t.Errorf("a credential was printed (%q)", secret)
+		}
+	}
+	for _, pid := range rep.pids {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			t.Errorf("process %d is still there after runTogether returned", pid)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s\nprogress:\n%s", report, log.String())
+	}
+}
+
 // A run that would take longer than its budget does not start.
 func TestBudget(t *testing.T) {
 	o := defaults()

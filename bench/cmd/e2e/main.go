@@ -62,13 +62,19 @@ func main() {
 	flag.Func("rows", "measure only these rows, comma-separated ids (hello, 'session /verify', 'floor session /verify', nginx static, scs, …); hello, the baseline, always", func(v string) error {
 		return o.selectRows(v)
 	})
+	flag.BoolVar(&o.together, "together", false, "instead of the table, measure each signoff /verify and /api/me beside its same-response floor, both loaded at once (-k/2 clients each), and each floor beside a twin of itself as a control")
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(2)
 	}
 	harness.Main("e2e", o.budget, func(ctx context.Context) error {
-		_, err := run(ctx, o, os.Stdout, os.Stderr)
+		var err error
+		if o.together {
+			_, err = runTogether(ctx, o, os.Stdout, os.Stderr)
+		} else {
+			_, err = run(ctx, o, os.Stdout, os.Stderr)
+		}
 		return err
 	})
 }
@@ -80,6 +86,8 @@ type options struct {
 	nginx  string
 	redis  string          // 127.0.0.1:PORT, or "off"
 	only   map[string]bool // the rows of -rows; nil: every row
+	// together measures each signoff row with a floor beside it, at once
+	together bool
 }
 
 // selectRows sets -rows: ids separated by commas, each one of rowKinds.
@@ -115,6 +123,9 @@ const maxClients = 128
 func (o options) check() error {
 	if o.budget <= 0 {
 		return fmt.Errorf("-budget: want more than 0, got %v", o.budget)
+	}
+	if o.together && o.K < 2 {
+		return fmt.Errorf("-k %d with -together: want at least 2, half for each server", o.K)
 	}
 	return o.RoundFlags.Check(maxClients)
 }

@@ -67,14 +67,8 @@ func (r *runner) measure(ctx context.Context, rows []row) (*report, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", x.label, err)
 			}
-			if res.Other+res.Outside.Other > 0 || res.Errs+res.Outside.Errs > 0 || res.OK == 0 {
-				return nil, fmt.Errorf("%s, round %d: %d responses 2xx, %d of another status, %d connection errors (warm-up included): every response must be 2xx%s",
-					x.label, round+1, res.OK+res.Outside.OK, res.Other+res.Outside.Other, res.Errs+res.Outside.Errs, r.nginxErrors(x))
-			}
-			for j, c := range cpu.Server {
-				if c < 0 {
-					return nil, fmt.Errorf("%s: could not read the CPU time of %s (PID %d) from /proc", x.label, x.procs[j], x.pids[j])
-				}
+			if err := r.checkSample(x, round, res, cpu); err != nil {
+				return nil, err
 			}
 			ss[i] = &sample{res: res, cpu: cpu}
 		}
@@ -84,6 +78,22 @@ func (r *runner) measure(ctx context.Context, rows []row) (*report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// checkSample fails unless every response of row x's measurement in
+// round (warm-up included) was 2xx and the CPU time of each of its
+// processes was read.
+func (r *runner) checkSample(x row, round int, res harness.LoadResult, cpu harness.CPUUse) error {
+	if res.Other+res.Outside.Other > 0 || res.Errs+res.Outside.Errs > 0 || res.OK == 0 {
+		return fmt.Errorf("%s, round %d: %d responses 2xx, %d of another status, %d connection errors (warm-up included): every response must be 2xx%s",
+			x.label, round+1, res.OK+res.Outside.OK, res.Other+res.Outside.Other, res.Errs+res.Outside.Errs, r.nginxErrors(x))
+	}
+	for j, c := range cpu.Server {
+		if c < 0 {
+			return fmt.Errorf("%s: could not read the CPU time of %s (PID %d) from /proc", x.label, x.procs[j], x.pids[j])
+		}
+	}
+	return nil
 }
 
 // renewJWT signs in to signoff serve --mode jwt again, for a fresh access
@@ -107,9 +117,15 @@ func (r *runner) nginxErrors(x row) string {
 
 // procs is every process the run started, by name.
 func (r *runner) procs() map[string]*harness.Proc {
-	ps := map[string]*harness.Proc{"hello": r.hello}
+	ps := map[string]*harness.Proc{}
+	if r.hello != nil {
+		ps["hello"] = r.hello
+	}
 	for _, mode := range modes {
 		ps["signoff "+mode], ps["floor "+mode] = r.signoff[mode], r.floors[mode]
+		if p, ok := r.twins[mode]; ok {
+			ps["twin "+mode] = p
+		}
 	}
 	for name, p := range r.libs {
 		ps[name] = p

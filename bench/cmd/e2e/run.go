@@ -33,6 +33,7 @@ type runner struct {
 	signoff  map[string]*harness.Proc // by mode
 	creds    map[string]apiclient.Cred
 	floors   map[string]*harness.Proc // by mode
+	twins    map[string]*harness.Proc // by mode, with -together: a second floor
 	recorded map[string]floor.Spec    // by mode: what signoff answered
 	nginx    *harness.Nginx           // nil: skipped
 	nginxWhy string                   // why it was skipped
@@ -51,29 +52,11 @@ func (r *runner) progress(format string, args ...any) {
 // run is the whole benchmark: it writes the report to out and its progress
 // to log, and stops everything it started before it returns.
 func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
-	if err := o.check(); err != nil {
-		return nil, err
-	}
-	r := &runner{o: o, out: out, log: log,
-		signoff: map[string]*harness.Proc{}, creds: map[string]apiclient.Cred{}, floors: map[string]*harness.Proc{},
-		recorded: map[string]floor.Spec{}, addr: map[string]string{}, libs: map[string]*harness.Proc{}, libCreds: map[string]string{}}
-	n := o.measured()
-	if est := o.estimate(n); est > o.budget {
-		return nil, fmt.Errorf("this run would take up to %v (%d rounds of %d rows of %v + %v, and up to %v of set-up), more than -budget %v: raise -budget, or lower -rounds, -d or -warmup",
-			est.Round(time.Second), o.Rounds, n, o.Warm, o.D, setupTime, o.budget)
-	}
-	meas := time.Duration(o.Rounds*n) * (o.Warm + o.D)
-	r.progress("%d round(s) of %d rows, each %v of warm-up and %v measured: %v of load, with the set-up about %v; bounded by -budget %v",
-		o.Rounds, n, o.Warm, o.D, meas.Round(time.Second), (meas + 30*time.Second).Round(time.Second), o.budget)
-	r.progress("building ./cmd/signoff and ./cmd/e2e/servers")
-	var err error
-	if r.Workspace, err = harness.NewWorkspace("signoff-e2e-", o.Repo); err != nil {
+	r, err := newRunner(o, out, log)
+	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	if r.servers, err = buildServers(r.Dir); err != nil {
-		return nil, err
-	}
 	if err := r.startAll(ctx); err != nil {
 		return nil, err
 	}
@@ -87,6 +70,39 @@ func run(ctx context.Context, o options, out, log io.Writer) (*report, error) {
 	}
 	r.print(rep)
 	return rep, nil
+}
+
+// newRunner checks o, says how long the run will take (refusing one
+// longer than -budget), and builds signoff serve and the small servers
+// into a new workspace, which the caller closes.
+func newRunner(o options, out, log io.Writer) (*runner, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	r := &runner{o: o, out: out, log: log,
+		signoff: map[string]*harness.Proc{}, creds: map[string]apiclient.Cred{}, floors: map[string]*harness.Proc{},
+		recorded: map[string]floor.Spec{}, addr: map[string]string{}, libs: map[string]*harness.Proc{}, libCreds: map[string]string{}}
+	n, what := o.measured(), "rows"
+	if o.together {
+		n, what = o.measuredPairs(), "side-by-side pairs"
+	}
+	if est := o.estimate(n); est > o.budget {
+		return nil, fmt.Errorf("this run would take up to %v (%d rounds of %d %s of %v + %v, and up to %v of set-up), more than -budget %v: raise -budget, or lower -rounds, -d or -warmup",
+			est.Round(time.Second), o.Rounds, n, what, o.Warm, o.D, setupTime, o.budget)
+	}
+	meas := time.Duration(o.Rounds*n) * (o.Warm + o.D)
+	r.progress("%d round(s) of %d %s, each %v of warm-up and %v measured: %v of load, with the set-up about %v; bounded by -budget %v",
+		o.Rounds, n, what, o.Warm, o.D, meas.Round(time.Second), (meas + 30*time.Second).Round(time.Second), o.budget)
+	r.progress("building ./cmd/signoff and ./cmd/e2e/servers")
+	var err error
+	if r.Workspace, err = harness.NewWorkspace("signoff-e2e-", o.Repo); err != nil {
+		return nil, err
+	}
+	if r.servers, err = buildServers(r.Dir); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 // buildServers builds this module's cmd/e2e/servers into dir.
@@ -167,13 +183,17 @@ func (r *runner) startFloor(ctx context.Context, mode string) error {
 		spec[path] = floor.Record(res, body)
 	}
 	r.recorded[mode] = spec
-	file := filepath.Join(r.Dir, "floor-"+mode+".json")
-	if err := spec.WriteFile(file); err != nil {
+	if err := spec.WriteFile(r.floorFile(mode)); err != nil {
 		return err
 	}
-	p, err := r.startRole("floor-"+mode, "-role", "floor", "-spec", file)
+	p, err := r.startRole("floor-"+mode, "-role", "floor", "-spec", r.floorFile(mode))
 	r.floors[mode] = p
 	return err
+}
+
+// floorFile is where the recorded answers of the floor of mode are.
+func (r *runner) floorFile(mode string) string {
+	return filepath.Join(r.Dir, "floor-"+mode+".json")
 }
 
 // startLib starts a library's server and signs in to it: POST /login, the

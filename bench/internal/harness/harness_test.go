@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -127,6 +128,47 @@ func TestLoad(t *testing.T) {
 	}
 	if _, err := Load(ctx, srv.URL+"/", "/", nil, MaxClients+1, 0, time.Millisecond, nil); err == nil {
 		t.Error("Load accepted too many clients")
+	}
+}
+
+// MeasureTogether loads its servers at once, each from clients of its own,
+// and keeps their counts and their CPU apart, in the order given.
+func TestMeasureTogether(t *testing.T) {
+	var hits [2]atomic.Int64
+	serve := func(i, status int) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits[i].Add(1)
+			w.WriteHeader(status)
+		}))
+	}
+	a, b := serve(0, 200), serve(1, 404)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	self := os.Getpid()
+	ts := []Target{{Base: a.URL + "/", Path: "/a", PIDs: []int{self}}, {Base: b.URL + "/", Path: "/b", PIDs: []int{self, self}}}
+	rs, uses, err := MeasureTogether(ctx, ts, 2, 20*time.Millisecond, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || len(uses) != 2 {
+		t.Fatalf("%d results, %d uses; want 2 and 2", len(rs), len(uses))
+	}
+	if rs[0].OK == 0 || rs[0].Other != 0 || rs[1].OK != 0 || rs[1].Other == 0 {
+		t.Errorf("results %+v, want the first all 2xx and the second all 404", rs)
+	}
+	if got := rs[0].OK + rs[0].Outside.OK; got > hits[0].Load() {
+		t.Errorf("counted %d answers of the first server, which answered %d", got, hits[0].Load())
+	}
+	if len(uses[0].Server) != 1 || len(uses[1].Server) != 2 || uses[0].Server[0] < 0 {
+		t.Errorf("uses %+v: want one figure for the first server and two for the second, known", uses)
+	}
+	ts[1].Base = "http://10.0.0.1/"
+	if _, _, err := MeasureTogether(ctx, ts, 1, 0, time.Millisecond); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Errorf("MeasureTogether with 10.0.0.1: %v, want a refusal", err)
+	}
+	if _, _, err := MeasureTogether(ctx, ts[:1], MaxClients+1, 0, time.Millisecond); err == nil {
+		t.Error("MeasureTogether accepted too many clients")
 	}
 }
 

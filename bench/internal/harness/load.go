@@ -76,50 +76,83 @@ func LoadRandom(ctx context.Context, base, path string, headers []string, k int,
 }
 
 func load(ctx context.Context, base, path string, headers []string, random bool, k int, warm, d time.Duration, mark func()) (LoadResult, error) {
-	u, err := url.Parse(base)
+	rs, err := loadTargets(ctx, []Target{{Base: base, Path: path, Headers: headers, Random: random}}, k, warm, d, mark)
 	if err != nil {
 		return LoadResult{}, err
 	}
-	if u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
-		return LoadResult{}, fmt.Errorf("load: refusing to target %s: only http://127.0.0.1 is allowed", base)
-	}
-	if k < 1 || k > MaxClients {
-		return LoadResult{}, fmt.Errorf("load: %d clients: want 1 to %d", k, MaxClients)
+	return rs[0], nil
+}
+
+// Target is one server of a load run: GET Base+Path with Load's header
+// lines (Headers), drawn at random for every request when Random is set,
+// as LoadRandom's; and the processes whose CPU time counts for it (each
+// with its descendants), when the run measures CPU.
+type Target struct {
+	Base, Path string
+	Headers    []string
+	Random     bool
+	PIDs       []int
+}
+
+// loadTargets is Load against every target at once, k clients each, over
+// one warm-up and one measured window: the results in the order of ts.
+func loadTargets(ctx context.Context, ts []Target, k int, warm, d time.Duration, mark func()) ([]LoadResult, error) {
+	if k < 1 || k > MaxClients/len(ts) {
+		return nil, fmt.Errorf("load: %d clients a server, %d servers: want 1 to %d in all", k, len(ts), MaxClients)
 	}
 	if d <= 0 || d > MaxDuration || warm < 0 || warm > MaxDuration {
-		return LoadResult{}, fmt.Errorf("load: duration %v, warm-up %v: want at most %v each", d, warm, MaxDuration)
+		return nil, fmt.Errorf("load: duration %v, warm-up %v: want at most %v each", d, warm, MaxDuration)
 	}
-	if len(headers) == 0 {
-		headers = []string{""}
-	}
-	reqs := make([][]byte, len(headers))
-	for i, h := range headers {
-		reqs[i] = request(u.Host, path, h)
+	hosts := make([]string, len(ts))
+	reqs := make([][][]byte, len(ts))
+	for j, t := range ts {
+		u, err := url.Parse(t.Base)
+		if err != nil {
+			return nil, err
+		}
+		if u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
+			return nil, fmt.Errorf("load: refusing to target %s: only http://127.0.0.1 is allowed", t.Base)
+		}
+		headers := t.Headers
+		if len(headers) == 0 {
+			headers = []string{""}
+		}
+		hosts[j] = u.Host
+		for _, h := range headers {
+			reqs[j] = append(reqs[j], request(u.Host, t.Path, h))
+		}
 	}
 
-	counts := make([]loadCounter, k)
+	counts := make([][]loadCounter, len(ts))
 	var stop atomic.Bool
 	hardEnd := time.Now().Add(warm + d + 5*time.Second) // no connection outlives this
 	var wg sync.WaitGroup
-	for i := range k {
-		wg.Add(1)
-		next := func() []byte { return reqs[i%len(reqs)] }
-		if random {
-			rng := rand.New(rand.NewPCG(uint64(i), rand.Uint64()))
-			next = func() []byte { return reqs[rng.IntN(len(reqs))] }
+	for j, t := range ts {
+		counts[j] = make([]loadCounter, k)
+		rq := reqs[j]
+		for i := range k {
+			wg.Add(1)
+			next := func() []byte { return rq[i%len(rq)] }
+			if t.Random {
+				rng := rand.New(rand.NewPCG(uint64(i), rand.Uint64()))
+				next = func() []byte { return rq[rng.IntN(len(rq))] }
+			}
+			go func() {
+				defer wg.Done()
+				drive(ctx, hosts[j], next, &counts[j][i], &stop, hardEnd)
+			}()
 		}
-		go func() {
-			defer wg.Done()
-			drive(ctx, u.Host, next, &counts[i], &stop, hardEnd)
-		}()
 	}
-	total := func() (r LoadResult) {
-		for i := range counts {
-			r.OK += counts[i].ok.Load()
-			r.Other += counts[i].other.Load()
-			r.Errs += counts[i].errs.Load()
+	total := func() []LoadResult {
+		rs := make([]LoadResult, len(ts))
+		for j := range counts {
+			for i := range counts[j] {
+				rs[j].OK += counts[j][i].ok.Load()
+				rs[j].Other += counts[j][i].other.Load()
+				rs[j].Errs += counts[j][i].errs.Load()
+			}
 		}
-		return r
+		return rs
 	}
 	wait := func(d time.Duration) bool {
 		t := time.NewTimer(d)
@@ -143,17 +176,17 @@ func load(ctx context.Context, base, path string, headers []string, random bool,
 	stop.Store(true)
 	wg.Wait()
 	if !ok {
-		return LoadResult{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 	all := total()
-	r := LoadResult{
-		Elapsed: t1.Sub(t0),
-		OK:      after.OK - before.OK,
-		Other:   after.Other - before.Other,
-		Errs:    after.Errs - before.Errs,
+	rs := make([]LoadResult, len(ts))
+	for j := range rs {
+		r := &rs[j]
+		r.Elapsed = t1.Sub(t0)
+		r.OK, r.Other, r.Errs = after[j].OK-before[j].OK, after[j].Other-before[j].Other, after[j].Errs-before[j].Errs
+		r.Outside.OK, r.Outside.Other, r.Outside.Errs = all[j].OK-r.OK, all[j].Other-r.Other, all[j].Errs-r.Errs
 	}
-	r.Outside.OK, r.Outside.Other, r.Outside.Errs = all.OK-r.OK, all.Other-r.Other, all.Errs-r.Errs
-	return r, nil
+	return rs, nil
 }
 
 // request is the GET of path that Load's clients send to host, with the
@@ -231,6 +264,36 @@ func measureLoad(ctx context.Context, base, path string, headers []string, rando
 		return res, CPUUse{}, err
 	}
 	return res, marks[0].To(marks[1]), nil
+}
+
+// MeasureTogether loads every target at once, k clients each, over one
+// warm-up and one measured window, and takes the CPU time of each
+// target's PIDs at that window's edges: servers measured side by side on
+// the same machine at the same moments, so that what slows the machine
+// for a while slows each of them alike. The results and the uses are in
+// the order of ts, a use's Server one per PID of its target.
+func MeasureTogether(ctx context.Context, ts []Target, k int, warm, d time.Duration) ([]LoadResult, []CPUUse, error) {
+	if len(ts) == 0 {
+		return nil, nil, fmt.Errorf("load: no server to measure")
+	}
+	var pids []int
+	for _, t := range ts {
+		pids = append(pids, t.PIDs...)
+	}
+	var marks []CPUSample
+	rs, err := loadTargets(ctx, ts, k, warm, d, func() { marks = append(marks, SampleCPU(pids...)) })
+	if err != nil {
+		return nil, nil, err
+	}
+	use := marks[0].To(marks[1])
+	uses := make([]CPUUse, len(ts))
+	at := 0
+	for j, t := range ts {
+		uses[j] = use
+		uses[j].Server = use.Server[at : at+len(t.PIDs)]
+		at += len(t.PIDs)
+	}
+	return rs, uses, nil
 }
 
 // drive is one client: it sends next's request on one connection until stop, opening
