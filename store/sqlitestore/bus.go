@@ -38,8 +38,12 @@ func (l busLog) Append(ctx context.Context, origin string, r signoff.Revocation)
 }
 
 func (l busLog) After(ctx context.Context, after int64) ([]logbus.Entry, error) {
-	rows, err := l.s.r.QueryContext(ctx, `SELECT seq, origin, session_id, user_id, auth_version, until_at, pending, operator, keys_version, action
-		FROM revocations WHERE seq > ? ORDER BY seq`, after)
+	st, err := l.s.prepared(ctx, false, `SELECT seq, origin, session_id, user_id, auth_version, until_at, pending, operator, keys_version, action
+		FROM revocations WHERE seq > ? ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, after)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +73,11 @@ func (l busLog) Register(ctx context.Context, instance string) (int64, error) {
 }
 
 func (l busLog) Heartbeat(ctx context.Context, instance string, cursor int64) error {
-	res, err := l.s.w.ExecContext(ctx, `UPDATE instances SET applied_seq = ?, heartbeat_at = `+nowUS+` WHERE id = ?`, cursor, instance)
+	st, err := l.s.prepared(ctx, true, `UPDATE instances SET applied_seq = ?, heartbeat_at = `+nowUS+` WHERE id = ?`)
+	if err != nil {
+		return err
+	}
+	res, err := st.ExecContext(ctx, cursor, instance)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,8 @@ type Store struct {
 	dsn  string // without the writer's and the readers' own settings
 
 	stmtMu sync.Mutex
-	rot    *rotationStmts // prepared on the first rotation
+	rot    *rotationStmts            // prepared on the first rotation
+	stmts  map[preparedKey]*sql.Stmt // prepared (on first use) by prepared
 
 	// corrupt is the first damage any read or write met. A damaged file
 	// does not mend itself: from then on Ping reports it.
@@ -146,8 +147,47 @@ func (s *Store) Close() error {
 		s.rot.close()
 		s.rot = nil
 	}
+	for k, st := range s.stmts {
+		st.Close()
+		delete(s.stmts, k)
+	}
 	s.stmtMu.Unlock()
 	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// preparedKey names a statement prepared by prepared: on the writer or
+// on the readers.
+type preparedKey struct {
+	writer bool
+	query  string
+}
+
+// prepared returns query prepared on the writer (writer) or on the reader
+// pool, preparing it on first use and keeping it until Close: for the
+// statements a process runs on a clock whatever its traffic (the
+// revocation bus's poll and heartbeat), where SQLite's parse and plan were
+// over half of each run. Never call it inside a transaction on the writer,
+// which has one connection.
+func (s *Store) prepared(ctx context.Context, writer bool, query string) (*sql.Stmt, error) {
+	k := preparedKey{writer, query}
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[k]; ok {
+		return st, nil
+	}
+	db := s.r
+	if writer {
+		db = s.w
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[preparedKey]*sql.Stmt{}
+	}
+	s.stmts[k] = st
+	return st, nil
 }
 
 // pingQuery is the read Ping makes, a few pages in all: each lookup of the
