@@ -31,6 +31,12 @@
 // with an error. Before every round after the first, the run signs in to
 // the jwt server again: an access token lives 5 minutes.
 //
+// With -together the run measures instead each signoff /verify and
+// /api/me beside its same-response floor, both loaded at once over one
+// window (-k/2 clients each), and each floor beside a second copy of
+// itself as a control (together.go): a ratio a machine's slow spells move
+// on both sides at once, which the interleaved rows cannot give to 5%.
+//
 // The run is bounded: it says how long it will take before it starts,
 // refuses to start when that exceeds -budget, and ends at -budget whatever
 // happens. It stops only the processes it started, by PID, on exit and on
@@ -39,6 +45,7 @@
 //
 //	cd bench
 //	go run ./cmd/e2e
+//	go run ./cmd/e2e -together
 package main
 
 import (
