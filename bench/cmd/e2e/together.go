@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/signoff/signoff/bench/internal/harness"
 )
@@ -28,9 +27,6 @@ type pair struct {
 
 // togetherSample is one round of one pair.
 type togetherSample struct{ a, b sample }
-
-// cpuRatio is a's CPU per request over b's.
-func (s togetherSample) cpuRatio() float64 { return sampleCPU(&s.a) / sampleCPU(&s.b) }
 
 // togetherReport is what a -together run measured: samples[round][pair].
 type togetherReport struct {
@@ -125,24 +121,6 @@ func (r *runner) measureTogether(ctx context.Context) (*togetherReport, error) {
 	return rep, nil
 }
 
-// ratios are pair i's CPU ratios, one a round.
-func (rep *togetherReport) ratios(i int) []float64 {
-	var rs []float64
-	for _, ss := range rep.samples {
-		rs = append(rs, ss[i].cpuRatio())
-	}
-	return rs
-}
-
-// medianOf is the median over the rounds of v of pair i.
-func (rep *togetherReport) medianOf(i int, v func(togetherSample) float64) float64 {
-	var vs []float64
-	for _, ss := range rep.samples {
-		vs = append(vs, v(ss[i]))
-	}
-	return harness.Median(vs)
-}
-
 func (r *runner) printTogether(rep *togetherReport) {
 	o, w := r.o, r.out
 	fmt.Fprintf(w, "## Side by side: signoff and its same-response floor loaded at once\n\n")
@@ -155,37 +133,18 @@ func (r *runner) printTogether(rep *togetherReport) {
 	fmt.Fprintf(w, "- server CPU per request: user+system time of each server's process (/proc/PID/stat) over the window, divided by its responses; a control line measures the floor beside a second floor process that answers the same\n")
 	fmt.Fprintf(w, "- command: `%s`\n\n", harness.CommandLine("./cmd/e2e"))
 
-	fmt.Fprint(w, "| server CPU per request (µs), the first over the second |")
-	for i, la := range rep.loadAvgs {
-		fmt.Fprintf(w, " round %d (load average %s) |", i+1, la)
+	var labels []string
+	for _, p := range rep.pairs {
+		labels = append(labels, pairLabel(p))
 	}
-	fmt.Fprint(w, "\n|---|")
-	for range rep.loadAvgs {
-		fmt.Fprint(w, "--:|")
-	}
-	fmt.Fprintln(w)
-	for i, p := range rep.pairs {
-		fmt.Fprintf(w, "| %s |", pairLabel(p))
-		for _, ss := range rep.samples {
-			s := ss[i]
-			fmt.Fprintf(w, " %s ÷ %s = %s |", harness.Micro(sampleCPU(&s.a)), harness.Micro(sampleCPU(&s.b)), ratio(s.cpuRatio()))
+	samples := make([][]harness.PairSample, len(rep.samples))
+	for round, ss := range rep.samples {
+		for _, s := range ss {
+			samples[round] = append(samples[round], harness.PairSample{
+				Rate: [2]float64{s.a.rate(), s.b.rate()}, CPU: [2]float64{sampleCPU(&s.a), sampleCPU(&s.b)}})
 		}
-		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w)
-
-	fmt.Fprintf(w, "| median of %d round(s) | first: req/s, CPU µs | second: req/s, CPU µs | first ÷ second, CPU: the rounds' ratios, median | their range |\n", o.Rounds)
-	fmt.Fprintln(w, "|---|--:|--:|--:|--:|")
-	for i, p := range rep.pairs {
-		rs := rep.ratios(i)
-		fmt.Fprintf(w, "| %s | %s, %s | %s, %s | %s | %s–%s |\n", pairLabel(p),
-			harness.FmtRate(rep.medianOf(i, func(s togetherSample) float64 { return s.a.rate() })),
-			harness.Micro(rep.medianOf(i, func(s togetherSample) float64 { return sampleCPU(&s.a) })),
-			harness.FmtRate(rep.medianOf(i, func(s togetherSample) float64 { return s.b.rate() })),
-			harness.Micro(rep.medianOf(i, func(s togetherSample) float64 { return sampleCPU(&s.b) })),
-			ratio(harness.Median(rs)), ratio(slices.Min(rs)), ratio(slices.Max(rs)))
-	}
-	fmt.Fprintln(w)
+	harness.PrintPairs(w, labels, rep.loadAvgs, samples)
 }
 
 // pairLabel names a pair in the tables.

@@ -33,8 +33,14 @@
 // processes it started, by PID, removes its temporary directory and prints
 // no cookie.
 //
+// With -together it measures instead the flat rows side by side: each
+// server with -sessions loaded at the same time as the one with one
+// session, and a second one-session server beside the first as a control
+// (together.go).
+//
 //	cd bench
 //	go run ./cmd/scale
+//	go run ./cmd/scale -together
 package main
 
 import (
@@ -53,6 +59,7 @@ type options struct {
 	sessions int
 	rss      []int
 	goal     bool // the control row: one session at the heap goal of many
+	together bool // the flat rows side by side, with a second one-session server as the control
 	budget   time.Duration
 }
 
@@ -74,7 +81,10 @@ func (o options) estimate() time.Duration {
 		n += r
 	}
 	rows := 3
-	if o.goal {
+	switch {
+	case o.together:
+		rows, n = 3, 2+2*o.sessions // three pairs; no resident-set rows
+	case o.goal:
 		rows, n = 4, n+1
 	}
 	return time.Duration(o.Rounds*rows)*(o.Warm+o.D) + 2*o.Warm + time.Duration(n)*perSession + time.Minute
@@ -93,6 +103,9 @@ func (o options) check() error {
 			return fmt.Errorf("-rss: want 1 to %d each, got %d", maxSessions, n)
 		}
 	}
+	if o.together && o.K < 2 {
+		return fmt.Errorf("-k %d with -together: want at least 2, half for each server", o.K)
+	}
 	if est := o.estimate(); est > o.budget {
 		return fmt.Errorf("this run may take up to %v, more than -budget %v: raise -budget, or lower -rounds, -d, -sessions or -rss", est.Round(time.Second), o.budget)
 	}
@@ -105,6 +118,7 @@ func main() {
 	flag.IntVar(&o.sessions, "sessions", o.sessions, "live sessions of the flat test's second server")
 	flag.BoolVar(&o.goal, "goal", o.goal, "also measure one session with GOGC raised to the heap goal of -sessions (the control row)")
 	flag.Var(harness.IntList{P: &o.rss}, "rss", "cached sessions at which the resident set is read, comma-separated; empty: none")
+	flag.BoolVar(&o.together, "together", o.together, "instead, measure each server with -sessions beside the one with one session, both loaded at once (-k/2 clients each), and a second one-session server beside the first as a control; no resident-set or -goal rows")
 	harness.BudgetFlag(flag.CommandLine, &o.budget)
 	flag.Parse()
 	if err := o.check(); err != nil {
@@ -112,7 +126,12 @@ func main() {
 		os.Exit(2)
 	}
 	harness.Main("scale", o.budget, func(ctx context.Context) error {
-		_, err := run(ctx, o, os.Stdout, os.Stderr)
+		var err error
+		if o.together {
+			_, err = runTogether(ctx, o, os.Stdout, os.Stderr)
+		} else {
+			_, err = run(ctx, o, os.Stdout, os.Stderr)
+		}
 		return err
 	})
 }

@@ -53,3 +53,40 @@ func TestSmoke(t *testing.T) {
 		t.Errorf("the output shows a cookie:\n%s", all)
 	}
 }
+
+// TestTogetherSmoke runs -together at a tiny size: two rounds of 200 ms,
+// 20 sessions. It asserts no timing: only that both servers of every line
+// answered and used CPU in every round, that the tables have their lines,
+// and that no cookie was printed.
+func TestTogetherSmoke(t *testing.T) {
+	o := defaults()
+	o.together = true
+	o.Rounds, o.D, o.Warm, o.K, o.sessions = 2, 200*time.Millisecond, 50*time.Millisecond, 4, 20
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, log bytes.Buffer
+	rep, err := runTogether(ctx, o, &out, &log)
+	if err != nil {
+		t.Fatalf("runTogether: %v\nprogress:\n%s", err, log.String())
+	}
+	if len(rep.samples) != 2 || len(rep.labels) != 3 {
+		t.Fatalf("%d rounds of %d lines, want 2 of 3", len(rep.samples), len(rep.labels))
+	}
+	for round, ss := range rep.samples {
+		for i, s := range ss {
+			if s.Rate[0] <= 0 || s.Rate[1] <= 0 || s.CPU[0] <= 0 || s.CPU[1] <= 0 {
+				t.Errorf("round %d, %s: %+v: want every rate and CPU positive", round+1, rep.labels[i], s)
+			}
+		}
+	}
+	table := out.String()
+	for _, want := range []string{"| 20 sessions, no last-seen write due ÷ 1 session |", "| control: 1 session, a second server ÷ 1 session |", "the rounds' ratios, median"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the tables have no %q:\n%s", want, table)
+		}
+	}
+	all := table + log.String()
+	if strings.Contains(all, "Cookie") || regexp.MustCompile(`[A-Za-z0-9_-]{43}`).MatchString(all) {
+		t.Errorf("the output shows a cookie:\n%s", all)
+	}
+}
