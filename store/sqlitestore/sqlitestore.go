@@ -37,7 +37,6 @@ type Store struct {
 	dsn  string // without the writer's and the readers' own settings
 
 	stmtMu sync.Mutex
-	rot    *rotationStmts            // prepared on the first rotation
 	stmts  map[preparedKey]*sql.Stmt // prepared (on first use) by prepared
 
 	// corrupt is the first damage any read or write met. A damaged file
@@ -143,10 +142,6 @@ func (s *Store) Path() string { return s.path }
 // Close closes the database.
 func (s *Store) Close() error {
 	s.stmtMu.Lock()
-	if s.rot != nil {
-		s.rot.close()
-		s.rot = nil
-	}
 	for k, st := range s.stmts {
 		st.Close()
 		delete(s.stmts, k)
@@ -166,8 +161,8 @@ type preparedKey struct {
 // pool, preparing it on first use and keeping it until Close: for the
 // statements a process runs on a clock whatever its traffic (the
 // revocation bus's poll and heartbeat), where SQLite's parse and plan were
-// over half of each run. Never call it inside a transaction on the writer,
-// which has one connection.
+// over half of each run, and for refresh rotations. Never call it inside a
+// transaction on the writer, which has one connection.
 func (s *Store) prepared(ctx context.Context, writer bool, query string) (*sql.Stmt, error) {
 	k := preparedKey{writer, query}
 	s.stmtMu.Lock()

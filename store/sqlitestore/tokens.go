@@ -39,54 +39,47 @@ func tokenArgs(t *signoff.RefreshToken, sessionID string, expires time.Time) []a
 	return []any{t.JTI, sessionID, t.Hash[:], us(t.IssuedAt), us(expires), nullUS(t.RevokedAt), nullString(t.ReplacedBy)}
 }
 
-// rotationStmts are the statements of a rotation, prepared once on the
-// writer: preparing them on every rotation was a fifth of its CPU.
+// The statements of a rotation, prepared on the writer on first use
+// (Store.prepared): preparing them on every rotation was a fifth of its CPU.
+const (
+	tokenByHashQuery  = `SELECT ` + tokenCols + ` FROM refresh_tokens WHERE token_hash = ?`
+	liveSessionQuery  = `SELECT ` + sessionCols + ` FROM sessions WHERE id = ? AND ` + live
+	spendQuery        = `UPDATE refresh_tokens SET revoked_at = ?, replaced_by_jti = ? WHERE jti = ?`
+	touchSessionQuery = `UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`
+)
+
+// rotationStmts are a rotation's prepared statements.
 type rotationStmts struct {
 	tokenByHash, liveSession, spend, insertToken, touchSession *sql.Stmt
 }
 
-// rotation returns the rotation's prepared statements, preparing them on
-// first use (after the migrations made the tables), never inside a
-// transaction: the writer has one connection.
+// rotation returns the rotation's statements, prepared on first use
+// (after the migrations made the tables), never inside a transaction: the
+// writer has one connection.
 func (s *Store) rotation(ctx context.Context) (*rotationStmts, error) {
-	s.stmtMu.Lock()
-	defer s.stmtMu.Unlock()
-	if s.rot != nil {
-		return s.rot, nil
-	}
 	var st rotationStmts
 	for _, p := range []struct {
 		to    **sql.Stmt
 		query string
 	}{
-		{&st.tokenByHash, `SELECT ` + tokenCols + ` FROM refresh_tokens WHERE token_hash = ?`},
-		{&st.liveSession, `SELECT ` + sessionCols + ` FROM sessions WHERE id = ? AND ` + live},
-		{&st.spend, `UPDATE refresh_tokens SET revoked_at = ?, replaced_by_jti = ? WHERE jti = ?`},
+		{&st.tokenByHash, tokenByHashQuery},
+		{&st.liveSession, liveSessionQuery},
+		{&st.spend, spendQuery},
 		{&st.insertToken, insertTokenQuery},
-		{&st.touchSession, `UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`},
+		{&st.touchSession, touchSessionQuery},
 	} {
-		stmt, err := s.w.PrepareContext(ctx, p.query)
+		stmt, err := s.prepared(ctx, true, p.query)
 		if err != nil {
-			st.close()
 			return nil, err
 		}
 		*p.to = stmt
 	}
-	s.rot = &st
-	return s.rot, nil
-}
-
-func (st *rotationStmts) close() {
-	for _, stmt := range []*sql.Stmt{st.tokenByHash, st.liveSession, st.spend, st.insertToken, st.touchSession} {
-		if stmt != nil {
-			stmt.Close()
-		}
-	}
+	return &st, nil
 }
 
 // RefreshToken implements signoff.Store.
 func (s *Store) RefreshToken(ctx context.Context, h signoff.Hash) (*signoff.RefreshToken, error) {
-	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM refresh_tokens WHERE token_hash = ?`, h[:]))
+	t, err := scanToken(s.r.QueryRowContext(ctx, tokenByHashQuery, h[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, signoff.ErrNotFound
 	}
