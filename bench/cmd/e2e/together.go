@@ -89,27 +89,19 @@ func (r *runner) measureTogether(ctx context.Context) (*togetherReport, error) {
 		ss := make([]togetherSample, len(ps))
 		for i, p := range ps {
 			r.progress("  %s beside %s", p.a.label, p.b.label)
-			xs := []row{p.a, p.b}
-			if round%2 == 1 {
-				xs[0], xs[1] = xs[1], xs[0]
+			target := func(x row) harness.Target {
+				return harness.Target{Base: x.base, Path: x.path, Headers: []string{x.lines}, PIDs: x.pids}
 			}
-			var ts []harness.Target
-			for _, x := range xs {
-				ts = append(ts, harness.Target{Base: x.base, Path: x.path, Headers: []string{x.lines}, PIDs: x.pids})
-			}
-			res, cpu, err := harness.MeasureTogether(ctx, ts, o.K/2, o.Warm, o.D)
+			res, cpu, err := harness.MeasurePair(ctx, target(p.a), target(p.b), round%2 == 1, o.K/2, o.Warm, o.D)
 			if err != nil {
 				return nil, fmt.Errorf("%s beside %s: %w", p.a.label, p.b.label, err)
 			}
-			got := make([]sample, 2)
-			for j, x := range xs {
+			var got [2]sample
+			for j, x := range [2]row{p.a, p.b} {
 				if err := r.checkSample(x, round, res[j], cpu[j]); err != nil {
 					return nil, err
 				}
 				got[j] = sample{res: res[j], cpu: cpu[j]}
-			}
-			if round%2 == 1 {
-				got[0], got[1] = got[1], got[0]
 			}
 			ss[i] = togetherSample{a: got[0], b: got[1]}
 		}

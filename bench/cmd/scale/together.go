@@ -60,20 +60,16 @@ func runTogether(ctx context.Context, o options, out, log io.Writer) (*pairRepor
 		rep.loadAvgs = append(rep.loadAvgs, harness.LoadAvg())
 		var ss []harness.PairSample
 		for _, s := range servers[1:] {
-			pair := []*server{s, one}
-			if round%2 == 1 { // the order of the two, swapped every round
-				pair[0], pair[1] = one, s
+			target := func(x *server) harness.Target {
+				return harness.Target{Base: x.p.URL, Path: "/api/me", Headers: x.lines, Random: true, PIDs: []int{x.p.PID()}}
 			}
-			var ts []harness.Target
-			for _, x := range pair {
-				ts = append(ts, harness.Target{Base: x.p.URL, Path: "/api/me", Headers: x.lines, Random: true, PIDs: []int{x.p.PID()}})
-			}
-			res, uses, err := harness.MeasureTogether(ctx, ts, o.K/2, o.Warm, o.D)
+			// the order of the two, swapped every round
+			res, uses, err := harness.MeasurePair(ctx, target(s), target(one), round%2 == 1, o.K/2, o.Warm, o.D)
 			if err != nil {
 				return nil, err
 			}
 			var got harness.PairSample
-			for j, x := range pair {
+			for j, x := range [2]*server{s, one} {
 				r := res[j]
 				if r.OK == 0 || r.Other+r.Errs+r.Outside.Other+r.Outside.Errs > 0 {
 					return nil, fmt.Errorf("%s: %d answered 200, %d did not, %d errors: every session must stay live", x.name, r.OK, r.Other+r.Outside.Other, r.Errs+r.Outside.Errs)
@@ -81,11 +77,7 @@ func runTogether(ctx context.Context, o options, out, log io.Writer) (*pairRepor
 				if uses[j].Server[0] < 0 {
 					return nil, fmt.Errorf("%s: could not read its CPU time (PID %d) from /proc", x.name, x.p.PID())
 				}
-				k := j
-				if round%2 == 1 {
-					k = 1 - j
-				}
-				got.Rate[k], got.CPU[k] = r.Rate(), uses[j].Server[0]/r.Rate()
+				got.Rate[j], got.CPU[j] = r.Rate(), uses[j].Server[0]/r.Rate()
 			}
 			progress("round %d, %s beside 1 session: %s ÷ %s µs of server CPU per request", round+1, s.name, harness.Micro(got.CPU[0]), harness.Micro(got.CPU[1]))
 			ss = append(ss, got)

@@ -172,6 +172,32 @@ func TestMeasureTogether(t *testing.T) {
 	}
 }
 
+// MeasurePair gives a's figures first and b's second, swapped or not: a
+// answers 200 from one PID, b 404 from two.
+func TestMeasurePair(t *testing.T) {
+	serve := func(status int) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) }))
+	}
+	sa, sb := serve(200), serve(404)
+	defer sa.Close()
+	defer sb.Close()
+	self := os.Getpid()
+	a := Target{Base: sa.URL + "/", Path: "/a", PIDs: []int{self}}
+	b := Target{Base: sb.URL + "/", Path: "/b", PIDs: []int{self, self}}
+	for _, swap := range []bool{false, true} {
+		rs, uses, err := MeasurePair(context.Background(), a, b, swap, 1, 10*time.Millisecond, 50*time.Millisecond)
+		if err != nil {
+			t.Fatalf("swap %v: %v", swap, err)
+		}
+		if rs[0].OK == 0 || rs[0].Other != 0 || rs[1].OK != 0 || rs[1].Other == 0 {
+			t.Errorf("swap %v: results %+v, want a's (all 200) first and b's (all 404) second", swap, rs)
+		}
+		if len(uses[0].Server) != 1 || len(uses[1].Server) != 2 {
+			t.Errorf("swap %v: %d and %d CPU figures, want a's one first and b's two second", swap, len(uses[0].Server), len(uses[1].Server))
+		}
+	}
+}
+
 // Visit sends each header set exactly once; LoadRandom's one client draws
 // from all of them, where Load's would send only the first.
 func TestVisitAndLoadRandom(t *testing.T) {

@@ -296,6 +296,24 @@ func MeasureTogether(ctx context.Context, ts []Target, k int, warm, d time.Durat
 	return rs, uses, nil
 }
 
+// MeasurePair is MeasureTogether for two servers, a and b, started in
+// the order b, a when swap is set (a run swaps them every other round, so
+// that neither is always the first one loaded). The results and the uses
+// are in the order a, b whichever way they ran.
+func MeasurePair(ctx context.Context, a, b Target, swap bool, k int, warm, d time.Duration) ([2]LoadResult, [2]CPUUse, error) {
+	first, second := 0, 1
+	if swap {
+		first, second = 1, 0
+	}
+	ts := make([]Target, 2)
+	ts[first], ts[second] = a, b
+	rs, us, err := MeasureTogether(ctx, ts, k, warm, d)
+	if err != nil {
+		return [2]LoadResult{}, [2]CPUUse{}, err
+	}
+	return [2]LoadResult{rs[first], rs[second]}, [2]CPUUse{us[first], us[second]}, nil
+}
+
 // drive is one client: it sends next's request on one connection until stop, opening
 // a new connection after an error or a Connection: close.
 func drive(ctx context.Context, host string, next func() []byte, c *loadCounter, stop *atomic.Bool, hardEnd time.Time) {
